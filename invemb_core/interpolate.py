@@ -1,0 +1,67 @@
+"""Walking between sentence vectors: lerp, slerp and ``a - b + c`` arithmetic, each decoded to text.
+
+``lerp``/``slerp`` are pure tensor functions; ``interpolate`` and ``arithmetic`` encode sentences with an
+``Autoencoder``, move in its vector space, and decode every point with the usual decoding options.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from .errors import InvEmbError
+
+if TYPE_CHECKING:
+    from .autoencoder import Autoencoder
+
+METHODS = ("lerp", "slerp")
+
+
+def lerp(a: torch.Tensor, b: torch.Tensor, alphas: torch.Tensor) -> torch.Tensor:
+    """(d,), (d,), (S,) -> (S, d): straight line from a (alpha 0) to b (alpha 1)."""
+    return a[None, :] + alphas[:, None] * (b - a)[None, :]
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, alphas: torch.Tensor) -> torch.Tensor:
+    """(d,), (d,), (S,) -> (S, d): along the great circle, with the norm interpolated linearly.
+
+    Falls back to lerp when a and b are (anti)parallel, where the great circle is undefined.
+    """
+    na, nb = a.norm(), b.norm()
+    ua, ub = a / na.clamp(min=1e-12), b / nb.clamp(min=1e-12)
+    omega = torch.arccos((ua * ub).sum().clamp(-1.0, 1.0))
+    if float(torch.sin(omega).abs()) < 1e-6:
+        return lerp(a, b, alphas)
+    s = torch.sin(omega)
+    direction = (torch.sin((1 - alphas) * omega) / s)[:, None] * ua + (torch.sin(alphas * omega) / s)[:, None] * ub
+    return direction * (na + alphas * (nb - na))[:, None]
+
+
+def path(a: torch.Tensor, b: torch.Tensor, *, steps: int, method: str = "slerp") -> tuple[torch.Tensor, torch.Tensor]:
+    """``steps`` evenly spaced alphas from 0 to 1 and the vectors at them."""
+    if method not in METHODS:
+        raise InvEmbError(f"method={method!r} is not one of {', '.join(METHODS)}")
+    if steps < 2:
+        raise InvEmbError(f"steps must be >= 2 (both ends), got {steps}")
+    alphas = torch.linspace(0.0, 1.0, steps)
+    return alphas, (slerp if method == "slerp" else lerp)(a, b, alphas)
+
+
+def interpolate(
+    ae: Autoencoder, a: str, b: str, *, steps: int = 8, method: str = "slerp", **decode_kwargs: Any
+) -> list[tuple[float, str]]:
+    """Decode ``steps`` points between the vectors of sentences ``a`` and ``b``.
+
+    Returns:
+        A list of (alpha, text), alpha from 0.0 (a) to 1.0 (b).
+    """
+    za, zb = ae.encode([a, b])
+    alphas, Z = path(za, zb, steps=steps, method=method)
+    return list(zip([round(float(x), 4) for x in alphas], ae.decode(Z, **decode_kwargs)))
+
+
+def arithmetic(ae: Autoencoder, a: str, b: str, c: str, **decode_kwargs: Any) -> str:
+    """Decode ``z(a) - z(b) + z(c)``: e.g. "a man rides a horse" - "a man" + "a woman"."""
+    za, zb, zc = ae.encode([a, b, c])
+    return ae.decode(za - zb + zc, **decode_kwargs)[0]

@@ -1,0 +1,336 @@
+"""The sentence autoencoder: an encoder that pools a sentence into one vector z, a decoder that reads it back.
+
+Encoders: a small Transformer, or a (bi)directional RNN / GRU / LSTM, pooled into z by
+  - "slots": each position is projected to ``slot_size`` numbers and all slots are mixed linearly into z,
+    so word order survives pooling (a learned, position-wise binding);
+  - "mean": masked mean over positions;  "last": the recurrent encoder's final states.
+Decoders read z through a position-specific linear readout (plus one global projection, the original
+study's "vector at every position"), then
+  - "parallel": every position predicts its token at once (no token feedback), or
+  - "autoregressive": each position also sees the previous token (teacher forcing in training).
+The output head is tied to the token-embedding table: logits = o . e for every token e.
+
+The model works on local token ids and knows nothing about text; decoding lives in ``decode.py``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import losses
+from .config import ModelConfig
+
+RNN_CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+def padding_mask(lengths: torch.Tensor, T: int) -> torch.Tensor:
+    """(B,) lengths -> (B, T) bool, True on real tokens."""
+    return torch.arange(T, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def causal_mask(T: int, device: torch.device) -> torch.Tensor:
+    return torch.triu(torch.full((T, T), float("-inf"), device=device), diagonal=1)
+
+
+def transformer_stack(cfg: ModelConfig, num_layers: int) -> nn.TransformerEncoder:
+    layer = nn.TransformerEncoderLayer(
+        cfg.hidden_size,
+        cfg.num_heads,
+        dim_feedforward=4 * cfg.hidden_size,
+        dropout=cfg.dropout,
+        activation="gelu",
+        batch_first=True,
+        norm_first=True,  # pre-norm: stable at the high learning rates we train with
+    )
+    return nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
+
+
+def position_table(positions: int, width: int) -> nn.Embedding:
+    table = nn.Embedding(positions, width)
+    nn.init.normal_(table.weight, std=0.02)  # small, as in GPT-2: content, not position, should dominate
+    return table
+
+
+def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each sequence within its length; padding stays at the end. x: (B, T, E)."""
+    T = x.shape[1]
+    idx = torch.arange(T, device=x.device)[None, :].expand(x.shape[0], T)
+    rev = (lengths[:, None] - 1 - idx).clamp(min=0)
+    rev = torch.where(idx < lengths[:, None], rev, idx)
+    return x.gather(1, rev[..., None].expand_as(x))
+
+
+class Pooling(nn.Module):
+    """Per-position states (B, T, H) -> sentence vector z (B, d)."""
+
+    def __init__(self, cfg: ModelConfig, width: int):
+        super().__init__()
+        self.kind = cfg.pooling
+        self.max_length = cfg.max_length
+        if self.kind == "slots":
+            self.slot = nn.Linear(width, cfg.slot_size)
+            self.mix = nn.Linear(cfg.max_length * cfg.slot_size, cfg.vector_size)
+        else:
+            self.proj = nn.Linear(width, cfg.vector_size)
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        m = mask[..., None].to(h.dtype)  # (B, T, 1)
+        if self.kind == "slots":
+            s = self.slot(h) * m  # (B, T, S)
+            s = F.pad(s, (0, 0, 0, self.max_length - s.shape[1]))  # (B, L, S)
+            return self.mix(s.flatten(1))  # (B, d)
+        mean = (h * m).sum(1) / m.sum(1).clamp(min=1)  # (B, H)
+        return self.proj(mean)
+
+
+class TransformerEncoder(nn.Module):
+    def __init__(self, cfg: ModelConfig, embedding_size: int):
+        super().__init__()
+        # MiniLM's embeddings have std ~0.06: normalise them so they are not drowned by positions.
+        self.inp = nn.Sequential(nn.LayerNorm(embedding_size), nn.Linear(embedding_size, cfg.hidden_size))
+        self.pos = position_table(cfg.max_length, cfg.hidden_size)
+        self.layers = transformer_stack(cfg, cfg.encoder_layers)
+        self.norm = nn.LayerNorm(cfg.hidden_size)
+        self.pool = Pooling(cfg, cfg.hidden_size)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        T = x.shape[1]
+        mask = padding_mask(lengths, T)  # (B, T)
+        h = self.inp(x) + self.pos(torch.arange(T, device=x.device))  # (B, T, H)
+        h = self.layers(h, src_key_padding_mask=~mask)
+        return self.pool(self.norm(h), mask)  # (B, d)
+
+
+class RecurrentEncoder(nn.Module):
+    def __init__(self, cfg: ModelConfig, embedding_size: int):
+        super().__init__()
+        self.cfg = cfg
+        self.inp_norm = nn.LayerNorm(embedding_size)  # see TransformerEncoder: embeddings are tiny
+        self.rnn = RNN_CELLS[cfg.encoder](
+            embedding_size,
+            cfg.hidden_size,
+            num_layers=cfg.encoder_layers,
+            batch_first=True,
+            bidirectional=cfg.bidirectional,
+            dropout=cfg.dropout if cfg.encoder_layers > 1 else 0.0,
+        )
+        dirs = 2 if cfg.bidirectional else 1
+        if cfg.pooling == "last":
+            self.proj = nn.Linear(cfg.encoder_layers * dirs * cfg.hidden_size, cfg.vector_size)
+        else:
+            self.pool = Pooling(cfg, dirs * cfg.hidden_size)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        B, T, _ = x.shape
+        x = self.inp_norm(x)
+        if self.cfg.reverse_input:
+            x = reverse_padded(x, lengths)
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, h = self.rnn(packed)
+        if self.cfg.encoder == "lstm":
+            h = h[0]
+        if self.cfg.pooling == "last":
+            return self.proj(h.transpose(0, 1).reshape(B, -1))  # (B, layers*dirs*H) -> (B, d)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=T)  # (B, T, dirs*H)
+        return self.pool(out, padding_mask(lengths, T))
+
+
+class Readout(nn.Module):
+    """z (B, d) -> decoder inputs (B, T, H): a position-specific read of z plus a global one."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.positions = cfg.max_length + 1  # the sentence plus its end-of-sentence token
+        self.slot_size = cfg.slot_size
+        self.unslot = nn.Linear(cfg.vector_size, self.positions * cfg.slot_size)
+        self.up = nn.Linear(cfg.slot_size, cfg.hidden_size)
+        self.glob = nn.Linear(cfg.vector_size, cfg.hidden_size)
+        self.pos = position_table(self.positions, cfg.hidden_size)
+        self.norm = nn.LayerNorm(cfg.vector_size)  # the decoder reads z at a fixed scale
+
+    def forward(self, z: torch.Tensor, T: int) -> torch.Tensor:
+        z = self.norm(z)
+        s = self.unslot(z).view(z.shape[0], self.positions, self.slot_size)[:, :T]  # (B, T, S)
+        return self.up(s) + self.glob(z)[:, None, :] + self.pos(torch.arange(T, device=z.device))
+
+
+class TransformerDecoder(nn.Module):
+    """Causal self-attention over the readout (parallel) or readout + previous token (autoregressive).
+
+    Causal attention makes position i independent of how many positions follow, so a parallel decoder
+    trained on batch-length sequences decodes any length identically.
+    """
+
+    def __init__(self, cfg: ModelConfig, embedding_size: int):
+        super().__init__()
+        self.feed_tokens = cfg.decoder == "autoregressive"
+        self.readout = Readout(cfg)
+        if self.feed_tokens:
+            self.tok = nn.Sequential(nn.LayerNorm(embedding_size), nn.Linear(embedding_size, cfg.hidden_size))
+        self.layers = transformer_stack(cfg, cfg.decoder_layers)
+        self.out_size = cfg.hidden_size
+
+    def forward(self, z: torch.Tensor, T: int, prev: torch.Tensor | None = None) -> torch.Tensor:
+        u = self.readout(z, T)  # (B, T, H)
+        if self.feed_tokens:
+            u = u + self.tok(prev)  # prev: (B, T, E) embeddings of the previous tokens
+        return self.layers(u, mask=causal_mask(T, z.device), is_causal=True)  # (B, T, H)
+
+    def step(self, z: torch.Tensor, prev: torch.Tensor, state: None) -> tuple[torch.Tensor, None]:
+        # No key/value cache: sentences are short and recomputing keeps this file simple.
+        return self.forward(z, prev.shape[1], prev)[:, -1], None  # (B, H)
+
+
+class RecurrentDecoder(nn.Module):
+    """A (bi)RNN over the readout (parallel), or a left-to-right RNN that also sees the previous token."""
+
+    def __init__(self, cfg: ModelConfig, embedding_size: int):
+        super().__init__()
+        self.cfg = cfg
+        self.feed_tokens = cfg.decoder == "autoregressive"
+        self.bidirectional = cfg.bidirectional and not self.feed_tokens
+        self.readout = Readout(cfg)
+        if self.feed_tokens:
+            self.tok = nn.Sequential(nn.LayerNorm(embedding_size), nn.Linear(embedding_size, cfg.hidden_size))
+            self.init = nn.Linear(cfg.vector_size, cfg.decoder_layers * cfg.hidden_size)
+        self.rnn = RNN_CELLS[cfg.decoder_cell](
+            cfg.hidden_size,
+            cfg.hidden_size,
+            num_layers=cfg.decoder_layers,
+            batch_first=True,
+            bidirectional=self.bidirectional,
+            dropout=cfg.dropout if cfg.decoder_layers > 1 else 0.0,
+        )
+        self.out_size = cfg.hidden_size * (2 if self.bidirectional else 1)
+        # A backward pass depends on the total length, so bidirectional decoders always run full length.
+        self.fixed_length = cfg.max_length + 1 if self.bidirectional else None
+
+    def initial_state(self, z: torch.Tensor):
+        h0 = torch.tanh(self.init(z)).view(z.shape[0], self.cfg.decoder_layers, -1).transpose(0, 1).contiguous()
+        return (h0, torch.zeros_like(h0)) if self.cfg.decoder_cell == "lstm" else h0
+
+    def forward(self, z: torch.Tensor, T: int, prev: torch.Tensor | None = None) -> torch.Tensor:
+        run = self.fixed_length or T
+        u = self.readout(z, run)  # (B, run, H)
+        if not self.feed_tokens:
+            return self.rnn(u)[0][:, :T]  # (B, T, dirs*H)
+        out, _ = self.rnn(u + self.tok(prev), self.initial_state(z))
+        return out
+
+    def step(self, z: torch.Tensor, prev: torch.Tensor, state):
+        t = prev.shape[1] - 1
+        if state is None:
+            state = self.initial_state(z)
+        u = self.readout(z, t + 1)[:, t:] + self.tok(prev[:, -1:])  # (B, 1, H)
+        out, state = self.rnn(u, state)
+        return out[:, -1], state
+
+
+class SentenceAutoencoder(nn.Module):
+    """Encoder + decoder + tied output head over a token-embedding table.
+
+    Args:
+        cfg: the model configuration.
+        token_embeddings: (V, E) table for the model's local vocabulary.
+        special_ids: dict with "pad", "bos", "eos", "mask" local ids.
+        output_allowed: (V,) bool, tokens the decoder may emit (no [PAD], [unused*] ...).
+    """
+
+    def __init__(
+        self,
+        cfg: ModelConfig,
+        token_embeddings: torch.Tensor,
+        special_ids: dict[str, int],
+        output_allowed: torch.Tensor,
+    ):
+        super().__init__()
+        self.cfg = cfg
+        self.special = dict(special_ids)
+        if cfg.freeze_embeddings:
+            # Not persistent: a frozen table is rebuilt from its source at load, never saved twice.
+            self.register_buffer("token_embeddings", token_embeddings.float().clone(), persistent=False)
+        else:
+            self.token_embeddings = nn.Parameter(token_embeddings.float().clone())
+        self.register_buffer("output_allowed", output_allowed.bool().clone(), persistent=False)
+        E = token_embeddings.shape[1]
+        self.encoder = TransformerEncoder(cfg, E) if cfg.encoder == "transformer" else RecurrentEncoder(cfg, E)
+        decoder_cls = TransformerDecoder if cfg.decoder_cell == "transformer" else RecurrentDecoder
+        self.decoder = decoder_cls(cfg, E)
+        self.head_norm = nn.LayerNorm(self.decoder.out_size)
+        self.head = nn.Linear(self.decoder.out_size, E)  # decoder state -> a vector in embedding space
+        self.cosine_scale = nn.Parameter(torch.tensor(10.0)) if cfg.output_scoring == "cosine" else None
+
+    @property
+    def autoregressive(self) -> bool:
+        return self.cfg.decoder == "autoregressive"
+
+    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, T) local ids, (B,) lengths -> (B, d) sentence vectors."""
+        return self.encoder(F.embedding(tokens, self.token_embeddings), lengths)
+
+    def scores(self, vectors: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """Output vectors (..., E) against token embeddings (C, E) -> logits (..., C)."""
+        if self.cosine_scale is not None:
+            return self.cosine_scale * F.normalize(vectors, dim=-1) @ F.normalize(table, dim=-1).T
+        return vectors @ table.T
+
+    def output_vectors(self, z: torch.Tensor, T: int, prev: torch.Tensor | None = None) -> torch.Tensor:
+        prev_emb = F.embedding(prev, self.token_embeddings) if prev is not None else None
+        return self.head(self.head_norm(self.decoder(z, T, prev_emb)))  # (B, T, E)
+
+    def full_logits(self, vectors: torch.Tensor) -> torch.Tensor:
+        logits = self.scores(vectors, self.token_embeddings)
+        return logits.masked_fill(~self.output_allowed, float("-inf"))
+
+    def parallel_logits(self, z: torch.Tensor, T: int) -> torch.Tensor:
+        """Parallel decoders: (B, d) -> (B, T, V) logits for every position at once."""
+        return self.full_logits(self.output_vectors(z, T))
+
+    def step(self, z: torch.Tensor, prev: torch.Tensor, state=None):
+        """Autoregressive decoders: logits (B, V) for the token after ``prev`` (B, t), and the new state."""
+        h, state = self.decoder.step(z, F.embedding(prev, self.token_embeddings), state)
+        return self.full_logits(self.head(self.head_norm(h))), state
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        lengths: torch.Tensor,
+        *,
+        inputs: torch.Tensor | None = None,
+        candidates: torch.Tensor | None = None,
+        loss: str = "ce",
+        vector_noise: float = 0.0,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reconstruct ``tokens`` (B, T) and return (logits, loss).
+
+        Args:
+            tokens: the sentences to reconstruct (the targets), padded with the pad id.
+            lengths: (B,) true lengths.
+            inputs: what the encoder sees, if not ``tokens`` (e.g. after word dropout).
+            candidates: sorted local ids to score against (sampled softmax); None scores every token.
+            loss: "ce", "match" or "ce+match".
+            vector_noise: Gaussian noise added to z, relative to its RMS, for robustness.
+
+        Returns:
+            logits (N, C) at the N real target positions (each sentence plus its end token), and the loss.
+        """
+        B, T = tokens.shape
+        z = self.encode(tokens if inputs is None else inputs, lengths)  # (B, d)
+        if vector_noise > 0:
+            z = z + vector_noise * z.pow(2).mean(-1, keepdim=True).sqrt() * torch.randn_like(z)
+        targets = F.pad(tokens, (0, 1), value=self.special["pad"])  # (B, T+1)
+        targets[torch.arange(B), lengths] = self.special["eos"]
+        mask = padding_mask(lengths + 1, T + 1)  # (B, T+1)
+        prev = None
+        if self.autoregressive:
+            prev = F.pad(tokens, (1, 0), value=self.special["bos"])  # (B, T+1) teacher forcing
+        vectors = self.output_vectors(z, T + 1, prev)[mask]  # (N, E)
+        target = targets[mask]  # (N,)
+        table = self.token_embeddings
+        if candidates is not None:
+            table = table[candidates]
+            target = torch.searchsorted(candidates, target)
+        logits = self.scores(vectors, table)  # (N, C)
+        return logits, losses.reconstruction_loss(loss, logits=logits, vectors=vectors, targets=target, table=table)

@@ -1,0 +1,298 @@
+"""The training loop: length-bucketed batches, AdamW with warm-up and cosine decay, periodic validation
+with sample reconstructions, atomic checkpoints every N steps, exact resume, clean stop on Ctrl-C.
+
+The loop knows nothing about the architecture: ``model(tokens, lengths, ...)`` returns (logits, loss).
+What it owns is the data order (a pure function of seed and epoch), the augmentations, the optimizer and
+the bookkeeping that makes ``--resume`` continue exactly where a checkpoint left off.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from . import checkpoint
+from .autoencoder import Autoencoder
+from .config import ModelConfig, TrainConfig, from_dict
+from .data import Batch, collate, epoch_batches, read_sentences
+from .errors import InvEmbError
+from .losses import SemanticLoss
+from .metrics import evaluate, exact_match, token_accuracy
+from .model import padding_mask
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to 10% of the peak at ``max_steps``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
+    return cfg.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+class Trainer:
+    """One training run into ``out_dir``. ``run()`` trains until max_steps, the time budget, or Ctrl-C."""
+
+    def __init__(
+        self,
+        model_cfg: ModelConfig,
+        train_cfg: TrainConfig,
+        out_dir: str | Path,
+        *,
+        resume: bool = False,
+        progress: bool = True,
+        log: Callable[[str], None] | None = None,
+    ):
+        self.out_dir = Path(out_dir)
+        self.progress = progress
+        self.log = log or tqdm.write
+        self.step, self.epoch, self.batch_index, self.elapsed, self.tokens_seen = 0, 0, 0, 0.0, 0
+        self.history: list[dict] = []
+        saved = None
+        if resume:
+            if not (self.out_dir / checkpoint.TRAINER_FILE).is_file():
+                raise InvEmbError(f"nothing to resume in {self.out_dir}: it has no {checkpoint.TRAINER_FILE}")
+            saved = checkpoint.read_trainer_state(self.out_dir)
+            stored = checkpoint.read_config(self.out_dir)
+            model_cfg = from_dict(ModelConfig, stored["model"])
+            train_cfg = from_dict(TrainConfig, stored["train_config"])
+        self.model_cfg, self.cfg = model_cfg, train_cfg
+        if train_cfg.threads > 0:
+            torch.set_num_threads(train_cfg.threads)
+        torch.manual_seed(train_cfg.seed)
+
+        self.train_sentences = []
+        for spec in train_cfg.train_data:
+            self.train_sentences += read_sentences(spec, min_words=train_cfg.min_words, max_words=train_cfg.max_words)
+        if not self.train_sentences:
+            raise InvEmbError(
+                f"no training sentences of {train_cfg.min_words}-{train_cfg.max_words} words in {train_cfg.train_data}"
+            )
+        self.val_sentences = read_sentences(
+            train_cfg.val_data,
+            min_words=train_cfg.min_words,
+            max_words=train_cfg.max_words,
+            limit=train_cfg.eval_sentences,
+        )
+        self.ae = (
+            checkpoint.load(self.out_dir)
+            if saved
+            else Autoencoder.build(model_cfg, corpus=self.train_sentences, seed=train_cfg.seed)
+        )
+        self.model = self.ae.model
+        self.ids, _ = self.ae.codec.encode(self.train_sentences)
+        self.pool = self.ae.codec.output_candidates()
+        self.pool = self.pool[self.pool != self.ae.codec.vocab.eos]  # what random tokens are drawn from
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(
+            params, lr=train_cfg.lr, betas=(0.9, 0.98), weight_decay=train_cfg.weight_decay
+        )
+        self.semantic = None
+        if train_cfg.semantic_loss_weight > 0:
+            vocab = self.ae.codec.vocab
+            self.semantic = SemanticLoss(
+                self.ae.codec.model_dir,
+                torch.tensor(vocab.token_ids),
+                cls_id=vocab.token_ids[vocab.bos],
+                sep_id=vocab.token_ids[vocab.eos],
+                temperature=train_cfg.gumbel_temperature,
+            )
+        if saved:
+            self._restore(*saved)
+        self._stop = False
+
+    # ---- state -----------------------------------------------------------------------------------
+
+    def _trainer_state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        tensors = {f"model.{k}": v.detach().clone() for k, v in self.model.state_dict().items()}
+        opt = self.optimizer.state_dict()
+        for idx, st in opt["state"].items():
+            for key, value in st.items():
+                tensors[f"optim.{idx}.{key}"] = torch.as_tensor(value).clone()
+        tensors["rng"] = torch.get_rng_state()
+        info = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "batch_index": self.batch_index,
+            "elapsed_seconds": self.elapsed,
+            "tokens_seen": self.tokens_seen,
+            "param_groups": opt["param_groups"],
+            "history": self.history,
+        }
+        return tensors, info
+
+    def _restore(self, tensors: dict[str, torch.Tensor], info: dict) -> None:
+        self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})  # fp32 copy
+        state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in tensors.items():
+            if key.startswith("optim."):
+                _, idx, name = key.split(".", 2)
+                state.setdefault(int(idx), {})[name] = value
+        self.optimizer.load_state_dict({"state": state, "param_groups": info["param_groups"]})
+        torch.set_rng_state(tensors["rng"])
+        self.step, self.epoch, self.batch_index = info["step"], info["epoch"], info["batch_index"]
+        self.elapsed, self.tokens_seen, self.history = info["elapsed_seconds"], info["tokens_seen"], info["history"]
+
+    def save(self, metrics: dict | None = None) -> Path:
+        tensors, info = self._trainer_state()
+        return checkpoint.save(
+            self.ae,
+            self.out_dir,
+            metrics=metrics,
+            train_config=asdict(self.cfg),
+            trainer_state=tensors,
+            trainer_info=info,
+        )
+
+    # ---- one step --------------------------------------------------------------------------------
+
+    def _augment(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """(targets, encoder inputs) after random-token substitution and word dropout."""
+        tokens = batch.tokens.clone()
+        real = padding_mask(batch.lengths, tokens.shape[1])
+        if self.cfg.token_substitution > 0:
+            swap = real & (torch.rand(tokens.shape) < self.cfg.token_substitution)
+            tokens[swap] = self.pool[torch.randint(len(self.pool), (int(swap.sum()),))]
+        inputs = tokens
+        if self.cfg.word_dropout > 0:
+            drop = real & (torch.rand(tokens.shape) < self.cfg.word_dropout)
+            inputs = tokens.masked_fill(drop, self.ae.codec.vocab.mask)
+        return tokens, inputs
+
+    def _candidates(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor | None:
+        k = self.cfg.sampled_negatives
+        if k == 0 or k >= len(self.pool):
+            return None
+        targets = tokens[padding_mask(lengths, tokens.shape[1])]
+        negatives = self.pool[torch.randint(len(self.pool), (k,))]
+        eos = torch.tensor([self.ae.codec.vocab.eos])
+        return torch.unique(torch.cat([targets, negatives, eos]))  # sorted, as searchsorted needs
+
+    def train_step(self, batch: Batch) -> float:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr_at(self.step, self.cfg)
+        tokens, inputs = self._augment(batch)
+        candidates = self._candidates(tokens, batch.lengths)
+        logits, loss = self.model(
+            tokens,
+            batch.lengths,
+            inputs=inputs,
+            candidates=candidates,
+            loss=self.cfg.loss,
+            vector_noise=self.cfg.vector_noise,
+        )
+        if self.semantic is not None:
+            B, T = tokens.shape
+            mask = padding_mask(batch.lengths + 1, T + 1)
+            targets = torch.nn.functional.pad(tokens, (0, 1), value=self.ae.codec.vocab.pad)
+            targets[torch.arange(B), batch.lengths] = self.ae.codec.vocab.eos
+            cands = candidates if candidates is not None else torch.arange(self.ae.codec.vocab.size)
+            loss = loss + self.cfg.semantic_loss_weight * self.semantic(logits, mask, cands, targets)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        return float(loss.detach())
+
+    # ---- evaluation ------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def quick_eval(self) -> dict:
+        """Greedy token accuracy and exact match on the validation subset (no BLEU/semantic: fast)."""
+        self.model.eval()
+        ids, _ = self.ae.codec.encode(self.val_sentences)
+        hyp = self.ae.decode_ids(self.ae.encode_ids(ids))
+        self.model.train()
+        for ref, out in list(zip(ids, hyp))[:3]:
+            self.log(f"  in : {self.ae.codec.decode(ref)}\n  out: {self.ae.codec.decode(out)}")
+        return {"token_accuracy": token_accuracy(ids, hyp), "exact_match": exact_match(ids, hyp)}
+
+    # ---- the loop --------------------------------------------------------------------------------
+
+    def _on_sigint(self, signum, frame) -> None:
+        self.log("interrupted: saving a checkpoint and stopping (press Ctrl-C again to abort)")
+        self._stop = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def run(self, *, until_step: int | None = None) -> Autoencoder:
+        """Train, then evaluate and save. ``until_step`` stops early (saving) without changing the schedule."""
+        last = min(self.cfg.max_steps, until_step or self.cfg.max_steps)
+        previous = signal.signal(signal.SIGINT, self._on_sigint)
+        budget = self.cfg.time_budget_minutes * 60
+        bar = tqdm(
+            total=self.cfg.max_steps, initial=self.step, disable=not self.progress, unit="step", dynamic_ncols=True
+        )
+        self.model.train()
+        start, base = time.perf_counter(), self.elapsed
+        running = None
+        try:
+            while self.step < last and not self._stop:
+                batches = epoch_batches(
+                    self.ids, batch_tokens=self.cfg.batch_tokens, seed=self.cfg.seed, epoch=self.epoch
+                )
+                while self.batch_index < len(batches) and self.step < last and not self._stop:
+                    batch = collate([self.ids[i] for i in batches[self.batch_index]], pad=self.ae.codec.vocab.pad)
+                    loss = self.train_step(batch)
+                    running = loss if running is None else 0.95 * running + 0.05 * loss
+                    self.step += 1
+                    self.batch_index += 1
+                    self.tokens_seen += batch.num_tokens
+                    self.elapsed = base + time.perf_counter() - start
+                    bar.update(1)
+                    bar.set_postfix(
+                        loss=f"{running:.3f}",
+                        epoch=self.epoch,
+                        tok_s=f"{self.tokens_seen / max(self.elapsed, 1e-9):.0f}",
+                    )
+                    if budget and self.elapsed >= budget:
+                        self._stop = True
+                    if self.step % self.cfg.eval_every == 0 or self._stop:
+                        scores = self.quick_eval()
+                        self.history.append(
+                            {
+                                "step": self.step,
+                                "minutes": round(self.elapsed / 60, 3),
+                                "epoch": self.epoch,
+                                "tokens_seen": self.tokens_seen,
+                                "train_loss": round(running, 4),
+                                **scores,
+                            }
+                        )
+                        self.log(
+                            f"step {self.step} ({self.elapsed / 60:.1f} min): loss {running:.3f} "
+                            f"val token acc {scores['token_accuracy']:.4f} exact {scores['exact_match']:.4f}"
+                        )
+                    if self.step % self.cfg.checkpoint_every == 0 and not self._stop:
+                        self.save()
+                if self.batch_index >= len(batches):
+                    self.epoch += 1
+                    self.batch_index = 0
+        finally:
+            bar.close()
+            signal.signal(signal.SIGINT, previous)
+        self.model.eval()
+        metrics = evaluate(self.ae, self.val_sentences, semantic=False)
+        metrics.update(
+            {
+                "data": self.cfg.val_data,
+                "steps": self.step,
+                "minutes": round(self.elapsed / 60, 2),
+                "tokens_per_second": round(self.tokens_seen / max(self.elapsed, 1e-9)),
+            }
+        )
+        self.save(metrics={"validation": metrics})
+        self.log(f"saved {self.out_dir} after {self.step} steps: val exact {metrics['exact_match']:.4f}")
+        return self.ae
+
+
+def train(
+    model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False, progress: bool = True
+) -> Autoencoder:
+    """Train an autoencoder into ``out_dir`` (see ``Trainer``) and return it."""
+    return Trainer(model_cfg, train_cfg, out_dir, resume=resume, progress=progress).run()

@@ -1,0 +1,39 @@
+import pytest
+
+import invemb_core as ie
+from invemb_core.config import from_dict
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(encoder="cnn"), "encoder='cnn'"),
+        (dict(decoder="diffusion"), "decoder='diffusion'"),
+        (dict(vector_size=0), "vector_size"),
+        (dict(hidden_size=30, num_heads=4), "divisible"),
+        (dict(pooling="last"), "recurrent"),
+        (dict(dropout=1.5), "dropout"),
+    ],
+)
+def test_model_config_names_the_bad_value(kwargs, message):
+    with pytest.raises(ie.InvEmbError, match=message):
+        ie.ModelConfig(**kwargs)
+
+
+def test_unknown_keys_are_refused_not_dropped():
+    with pytest.raises(ie.InvEmbError, match="unknown ModelConfig keys: colour"):
+        from_dict(ie.ModelConfig, {"colour": "blue"})
+
+
+def test_round_trip_and_scratch_is_never_frozen():
+    cfg = ie.ModelConfig(embedding_source="scratch")
+    assert cfg.freeze_embeddings is False
+    assert from_dict(ie.ModelConfig, cfg.to_dict()) == cfg
+
+
+def test_train_config_validation():
+    with pytest.raises(ie.InvEmbError, match="loss"):
+        ie.TrainConfig(loss="mse")
+    with pytest.raises(ie.InvEmbError, match="min_words"):
+        ie.TrainConfig(min_words=9, max_words=3)
+    assert ie.TrainConfig(train_data="x.txt").train_data == ["x.txt"]
