@@ -1,0 +1,32 @@
+"""InvEmb's app: `streamlit run app.py` (or ./dev app). Navigation and the shared checkpoint picker."""
+
+import streamlit as st
+
+from app_support import CHECKPOINT_KEY, checkpoints
+
+st.set_page_config(page_title="InvEmb: invertible sentence embeddings", page_icon="🔁", layout="wide")
+
+pages = [
+    st.Page("pages/reconstruct.py", title="Reconstruct", icon=":material/replay:", default=True),
+    st.Page("pages/interpolate.py", title="Interpolate", icon=":material/linear_scale:"),
+    st.Page("pages/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
+    st.Page("pages/model_card.py", title="Model", icon=":material/info:"),
+]
+navigation = st.navigation(pages)
+
+with st.sidebar:
+    found = checkpoints()
+    if found:
+        paths = [str(p) for p in found]
+        st.selectbox(
+            "Checkpoint",
+            paths,
+            format_func=lambda p: p.rsplit("/", 1)[-1],
+            key=CHECKPOINT_KEY,
+            help="Every directory under checkpoints/ with a config.json",
+        )
+    else:
+        st.warning("No checkpoints under checkpoints/.")
+    st.caption("A sentence goes in, one vector comes out, and the decoder turns it back into the sentence.")
+
+navigation.run()

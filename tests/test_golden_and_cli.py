@@ -1,0 +1,74 @@
+"""The committed tiny checkpoint decodes to its golden outputs, through the API and the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import DATA, TINY_CHECKPOINT
+
+import invemb_core as ie
+from invemb_core.cli import main
+
+GOLDEN = json.loads((DATA / "golden.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return ie.load(TINY_CHECKPOINT)
+
+
+def test_golden_greedy_decode(tiny):
+    assert tiny.reconstruct(GOLDEN["sentences"]) == GOLDEN["greedy"]
+
+
+def test_the_tiny_checkpoint_really_inverts_what_it_was_trained_on(tiny):
+    exact = [tiny.normalize(s) == out for s, out in zip(GOLDEN["sentences"], GOLDEN["greedy"])]
+    assert sum(exact) >= 22
+
+
+def test_cli_reconstruct(capsys):
+    s = GOLDEN["sentences"][0]
+    assert main(["reconstruct", "--checkpoint", str(TINY_CHECKPOINT), s]) == 0
+    assert GOLDEN["greedy"][0] in capsys.readouterr().out
+
+
+def test_cli_eval_json(capsys):
+    corpus = str(DATA / "tiny_corpus.txt")
+    assert main(["eval", "--checkpoint", str(TINY_CHECKPOINT), "--data", corpus, "--json", "--no-semantic"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == 24 and result["exact_match"] >= 0.9 and "by_length" in result
+
+
+def test_cli_interpolate_and_encode(tmp_path, capsys):
+    a, b = GOLDEN["sentences"][:2]
+    assert main(["interpolate", "--checkpoint", str(TINY_CHECKPOINT), a, b, "--steps", "4"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 4 and lines[0].startswith("0.000") and lines[-1].startswith("1.000")
+    out = tmp_path / "z.npy"
+    assert main(["encode", "--checkpoint", str(TINY_CHECKPOINT), a, b, "--out", str(out)]) == 0
+    assert np.load(out).shape == (2, 128)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["reconstruct", "--checkpoint", "/no/such/dir", "hello there"], "not found"),
+        (["reconstruct", "--checkpoint", str(TINY_CHECKPOINT), "   "], "empty"),
+        (["reconstruct", "--checkpoint", str(TINY_CHECKPOINT), "a dog", "--strategy", "beam"], "autoregressive"),
+        (["eval", "--checkpoint", str(TINY_CHECKPOINT), "--data", "/no/file.txt"], "not found"),
+        (["train", "--out", "/tmp/x", "--encoder", "cnn"], "encoder='cnn'"),
+    ],
+)
+def test_cli_user_errors_are_one_line_not_a_traceback(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_cli_sampling_flags(capsys):
+    s = GOLDEN["sentences"][0]
+    argv = ["reconstruct", "--checkpoint", str(TINY_CHECKPOINT), s, "--strategy", "sample", "--temperature", "0.5"]
+    assert main(argv + ["--seed", "3"]) == 0
+    first = capsys.readouterr().out
+    assert main(argv + ["--seed", "3"]) == 0
+    assert capsys.readouterr().out == first
