@@ -172,7 +172,7 @@ def load(path: str | Path | None = None) -> Autoencoder:
         model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True)
     except RuntimeError as e:
         raise InvEmbError(f"{directory / WEIGHTS_FILE} does not fit the architecture in {cfg_path}: {e}") from e
-    info = {k: v for k, v in config.items() if k in ("metrics", "train_config", "name", "description")}
+    info = {k: v for k, v in config.items() if k in ("metrics", "train_config", "history", "name", "description")}
     info["path"] = str(directory)
     return Autoencoder(model, codec, cfg, info=info)
 

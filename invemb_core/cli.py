@@ -106,12 +106,17 @@ def cmd_eval(args: argparse.Namespace) -> None:
         print(f"  {name:>6} (n={part['n']:>4}): " + "  ".join(f"{k} {part[k]:.4f}" for k in keys if k in part))
 
 
+def _printable(text: str) -> str:
+    """User text as it can be echoed: argv may carry lone surrogates (undecodable bytes)."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def cmd_reconstruct(args: argparse.Namespace) -> None:
     ae = _load(args)
     _, truncated = ae.tokenize(args.text)
     for text, out, cut in zip(args.text, ae.reconstruct(args.text, **_decode_kwargs(args)), truncated):
         note = f"  (input truncated to {ae.config.max_length} word pieces)" if cut else ""
-        print(f"{text}\n  -> {out}{note}")
+        print(f"{_printable(text)}\n  -> {out}{note}")
 
 
 def cmd_interpolate(args: argparse.Namespace) -> None:

@@ -141,6 +141,7 @@ class Trainer:
 
     def save(self, metrics: dict | None = None) -> Path:
         tensors, info = self._trainer_state()
+        self.ae.info["history"] = self.history  # the learning curve stays with the weights
         return checkpoint.save(
             self.ae,
             self.out_dir,

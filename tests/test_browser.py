@@ -1,0 +1,112 @@
+"""One real-browser test: the app served headless, every page opened in Debian's Chromium via Playwright.
+
+Each page must finish running with no exception box; a screenshot of each is kept in test-artifacts/
+(the README's screenshots come from the same code with the shipped checkpoint: bench/screenshots.py).
+Skipped where /usr/bin/chromium is missing (./dev test installs it when run as root).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import TINY_CHECKPOINT
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+PAGES = {"reconstruct": "", "interpolate": "interpolate", "embedding_map": "embedding_map", "model_card": "model_card"}
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(checkpoints: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "INVEMB_CHECKPOINTS": str(checkpoints), "HF_HUB_OFFLINE": "1"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "app.py"),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+            return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("streamlit did not start within 60 s")
+
+
+def screenshot_pages(base_url: str, out_dir: Path, *, timeout_ms: int = 60_000) -> dict[str, list[str]]:
+    """Open every page, wait for its script to finish, screenshot it; return the exception texts per page."""
+    from playwright.sync_api import sync_playwright
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    problems: dict[str, list[str]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for name, path in PAGES.items():
+            page.goto(f"{base_url}/{path}")
+            page.wait_for_selector("h1", timeout=timeout_ms)
+            # The status widget shows "Running..." while the script runs; wait until it has gone.
+            page.wait_for_function(
+                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
+            )
+            page.wait_for_timeout(1500)  # let charts draw
+            page.screenshot(path=str(out_dir / f"{name}.png"), full_page=True)
+            problems[name] = [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
+        browser.close()
+    return problems
+
+
+def test_every_page_runs_in_a_real_browser(tmp_path):
+    checkpoints = tmp_path / "checkpoints"
+    shutil.copytree(TINY_CHECKPOINT, checkpoints / "default")
+    port = free_port()
+    server = serve(checkpoints, port)
+    try:
+        problems = screenshot_pages(f"http://127.0.0.1:{port}", ROOT / "test-artifacts" / "screenshots")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert problems and all(not texts for texts in problems.values()), problems
+    for name in PAGES:
+        assert (ROOT / "test-artifacts" / "screenshots" / f"{name}.png").stat().st_size > 10_000
