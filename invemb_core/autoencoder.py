@@ -7,8 +7,9 @@ saving and loading live in checkpoint.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
+from itertools import islice
 from typing import Any
 
 import torch
@@ -35,6 +36,12 @@ def build_embeddings(cfg: ModelConfig, model_dir: str, vocab: Vocabulary, *, see
     return full[list(vocab.token_ids)]
 
 
+def batched(items: Iterable, n: int):
+    it = iter(items)
+    while chunk := list(islice(it, n)):
+        yield chunk
+
+
 class Autoencoder:
     """A trained (or freshly built) sentence autoencoder with its tokenizer.
 
@@ -48,15 +55,19 @@ class Autoencoder:
         self.info = info or {}  # what checkpoint.py read or will write: metrics, training config, name
 
     @classmethod
-    def build(cls, cfg: ModelConfig, *, corpus: Sequence[str] = (), seed: int = 0) -> Autoencoder:
-        """A new, untrained autoencoder. ``corpus`` defines the vocabulary when output_vocab == "corpus"."""
+    def build(cls, cfg: ModelConfig, *, corpus: Iterable[str] = (), seed: int = 0) -> Autoencoder:
+        """A new, untrained autoencoder. ``corpus`` (any iterable, read once, in chunks) defines the
+        vocabulary when output_vocab == "corpus" or the embeddings are trained from scratch."""
         model_dir = resolve_model_dir(cfg.embedding_source)
         corpus_ids: list[list[int]] = []
         if cfg.output_vocab == "corpus" or cfg.embedding_source == "scratch":
             probe = TextCodec(
                 model_dir, TextCodec.build_vocab(model_dir, output_vocab="full"), max_length=cfg.max_length
             )
-            corpus_ids = probe.tokenizer_ids(corpus)
+            seen: set[int] = set()
+            for chunk in batched(corpus, 10_000):
+                seen.update(i for ids in probe.tokenizer_ids(list(chunk)) for i in ids)
+            corpus_ids = [sorted(seen)]
         vocab_kind = "corpus" if cfg.embedding_source == "scratch" else cfg.output_vocab
         vocab = TextCodec.build_vocab(model_dir, output_vocab=vocab_kind, corpus_ids=corpus_ids)
         codec = TextCodec(model_dir, vocab, max_length=cfg.max_length)

@@ -97,6 +97,14 @@ def save(
     return directory
 
 
+def recover(directory: str | Path) -> None:
+    """If a save was killed between its two renames, put the previous checkpoint back in place."""
+    directory = Path(directory)
+    old = directory.with_name(directory.name + ".old")
+    if not directory.exists() and old.is_dir():
+        old.rename(directory)
+
+
 def _resolve(path: str | Path | None) -> Path:
     directory = Path(path) if path is not None else default_checkpoint_dir() / DEFAULT_NAME
     if not directory.exists():

@@ -4,24 +4,31 @@ with sample reconstructions, atomic checkpoints every N steps, exact resume, cle
 The loop knows nothing about the architecture: ``model(tokens, lengths, ...)`` returns (logits, loss).
 What it owns is the data order (a pure function of seed and epoch), the augmentations, the optimizer and
 the bookkeeping that makes ``--resume`` continue exactly where a checkpoint left off.
+
+Under ``torchrun`` (WORLD_SIZE > 1) it trains data-parallel with PyTorch DDP over gloo: every rank
+builds the same batches, takes every world-th one, and gradients are averaged; rank 0 evaluates and
+saves. With ``stream_chunk_sentences`` the corpus is read in chunks each epoch instead of held in memory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from . import checkpoint
 from .autoencoder import Autoencoder
 from .config import ModelConfig, TrainConfig, from_dict
-from .data import Batch, collate, epoch_batches, read_sentences
+from .data import Batch, collate, epoch_batches, iter_lines, read_sentences, stream_chunks, within_words
 from .errors import InvEmbError
 from .losses import SemanticLoss
 from .metrics import evaluate, exact_match, token_accuracy
@@ -56,6 +63,7 @@ class Trainer:
         self.history: list[dict] = []
         saved = None
         if resume:
+            checkpoint.recover(self.out_dir)
             if not (self.out_dir / checkpoint.TRAINER_FILE).is_file():
                 raise InvEmbError(f"nothing to resume in {self.out_dir}: it has no {checkpoint.TRAINER_FILE}")
             saved = checkpoint.read_trainer_state(self.out_dir)
@@ -65,12 +73,23 @@ class Trainer:
         self.model_cfg, self.cfg = model_cfg, train_cfg
         if train_cfg.threads > 0:
             torch.set_num_threads(train_cfg.threads)
-        torch.manual_seed(train_cfg.seed)
+        self.rank, self.world = 0, 1
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            if not dist.is_initialized():
+                dist.init_process_group("gloo")
+            self.rank, self.world = dist.get_rank(), dist.get_world_size()
+        if self.rank != 0:
+            self.progress, self.log = False, lambda message: None
+        torch.manual_seed(train_cfg.seed)  # the same initial weights on every rank
 
-        self.train_sentences = []
-        for spec in train_cfg.train_data:
-            self.train_sentences += read_sentences(spec, min_words=train_cfg.min_words, max_words=train_cfg.max_words)
-        if not self.train_sentences:
+        self.streaming = train_cfg.stream_chunk_sentences > 0
+        self.train_sentences: list[str] = []
+        if not self.streaming:
+            for spec in train_cfg.train_data:
+                self.train_sentences += read_sentences(
+                    spec, min_words=train_cfg.min_words, max_words=train_cfg.max_words
+                )
+        if not any(within_words(line, train_cfg.min_words, train_cfg.max_words) for line in self._lines()):
             raise InvEmbError(
                 f"no training sentences of {train_cfg.min_words}-{train_cfg.max_words} words in {train_cfg.train_data}"
             )
@@ -83,10 +102,16 @@ class Trainer:
         self.ae = (
             checkpoint.load(self.out_dir)
             if saved
-            else Autoencoder.build(model_cfg, corpus=self.train_sentences, seed=train_cfg.seed)
+            else Autoencoder.build(model_cfg, corpus=self._lines(), seed=train_cfg.seed)
         )
         self.model = self.ae.model
-        self.ids, _ = self.ae.codec.encode(self.train_sentences)
+        self.ids = None if self.streaming else self.ae.codec.encode(self.train_sentences)[0]
+        torch.manual_seed(train_cfg.seed + self.rank)  # ranks draw different augmentation noise
+        self.forward_model = self.model
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.forward_model = DistributedDataParallel(self.model)
         self.pool = self.ae.codec.output_candidates()
         self.pool = self.pool[self.pool != self.ae.codec.vocab.eos]  # what random tokens are drawn from
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -106,6 +131,58 @@ class Trainer:
         if saved:
             self._restore(*saved)
         self._stop = False
+
+    def _lines(self) -> Iterator[str]:
+        """The training corpus, streamed from its files (used when it is not held in memory)."""
+        if not self.streaming:
+            yield from self.train_sentences
+            return
+        for spec in self.cfg.train_data:
+            for line in iter_lines(spec):
+                if within_words(line, self.cfg.min_words, self.cfg.max_words):
+                    yield line
+
+    def epoch_source(self, epoch: int) -> Iterator[list[list[int]]]:
+        """This rank's batches (as id lists) for one epoch, in an order fixed by (seed, epoch).
+
+        Every rank computes the same batch list and takes every world-th batch, after dropping the
+        remainder so all ranks take the same number of steps (DDP needs them in lockstep).
+        """
+        if self.streaming:
+            chunks = (
+                self.ae.codec.encode(chunk)[0]
+                for spec in self.cfg.train_data
+                for chunk in stream_chunks(
+                    spec,
+                    chunk_sentences=self.cfg.stream_chunk_sentences,
+                    min_words=self.cfg.min_words,
+                    max_words=self.cfg.max_words,
+                )
+            )
+        else:
+            chunks = iter([self.ids])
+        for index, ids in enumerate(chunks):
+            batches = epoch_batches(
+                ids, batch_tokens=self.cfg.batch_tokens, seed=self.cfg.seed + 7919 * index, epoch=epoch
+            )
+            usable = len(batches) - len(batches) % self.world
+            for b in range(self.rank, usable, self.world):
+                yield [ids[i] for i in batches[b]]
+
+    def _agree_to_stop(self, stop: bool) -> bool:
+        """Under DDP every rank must stop at the same step: stop if any rank wants to."""
+        if self.world == 1:
+            return stop
+        flag = torch.tensor([1 if stop else 0])
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
+
+    def weights_sha256(self) -> str:
+        digest = hashlib.sha256()
+        for key, value in sorted(self.model.state_dict().items()):
+            digest.update(key.encode())
+            digest.update(value.detach().contiguous().numpy().tobytes())
+        return digest.hexdigest()
 
     # ---- state -----------------------------------------------------------------------------------
 
@@ -180,7 +257,7 @@ class Trainer:
             group["lr"] = lr_at(self.step, self.cfg)
         tokens, inputs = self._augment(batch)
         candidates = self._candidates(tokens, batch.lengths)
-        logits, loss = self.model(
+        logits, loss = self.forward_model(
             tokens,
             batch.lengths,
             inputs=inputs,
@@ -221,6 +298,23 @@ class Trainer:
         self._stop = True
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
+    def _record(self, running: float) -> None:
+        scores = self.quick_eval()
+        self.history.append(
+            {
+                "step": self.step,
+                "minutes": round(self.elapsed / 60, 3),
+                "epoch": self.epoch,
+                "tokens_seen": self.tokens_seen,
+                "train_loss": round(running, 4),
+                **scores,
+            }
+        )
+        self.log(
+            f"step {self.step} ({self.elapsed / 60:.1f} min): loss {running:.3f} "
+            f"val token acc {scores['token_accuracy']:.4f} exact {scores['exact_match']:.4f}"
+        )
+
     def run(self, *, until_step: int | None = None) -> Autoencoder:
         """Train, then evaluate and save. ``until_step`` stops early (saving) without changing the schedule."""
         last = min(self.cfg.max_steps, until_step or self.cfg.max_steps)
@@ -231,53 +325,50 @@ class Trainer:
         )
         self.model.train()
         start, base = time.perf_counter(), self.elapsed
-        running = None
+        running = 0.0
         try:
             while self.step < last and not self._stop:
-                batches = epoch_batches(
-                    self.ids, batch_tokens=self.cfg.batch_tokens, seed=self.cfg.seed, epoch=self.epoch
-                )
-                while self.batch_index < len(batches) and self.step < last and not self._stop:
-                    batch = collate([self.ids[i] for i in batches[self.batch_index]], pad=self.ae.codec.vocab.pad)
+                finished_epoch = True
+                for position, sequences in enumerate(self.epoch_source(self.epoch)):
+                    if position < self.batch_index:
+                        continue  # resuming: this epoch's first batches are already done
+                    batch = collate(sequences, pad=self.ae.codec.vocab.pad)
                     loss = self.train_step(batch)
-                    running = loss if running is None else 0.95 * running + 0.05 * loss
+                    running = loss if self.step == 0 or not running else 0.95 * running + 0.05 * loss
                     self.step += 1
-                    self.batch_index += 1
-                    self.tokens_seen += batch.num_tokens
+                    self.batch_index = position + 1
+                    self.tokens_seen += batch.num_tokens * self.world
                     self.elapsed = base + time.perf_counter() - start
                     bar.update(1)
                     bar.set_postfix(
-                        loss=f"{running:.3f}",
-                        epoch=self.epoch,
-                        tok_s=f"{self.tokens_seen / max(self.elapsed, 1e-9):.0f}",
+                        loss=f"{running:.3f}", epoch=self.epoch, tok_s=f"{self.tokens_seen / self.elapsed:.0f}"
                     )
-                    if budget and self.elapsed >= budget:
-                        self._stop = True
-                    if self.step % self.cfg.eval_every == 0 or self._stop:
-                        scores = self.quick_eval()
-                        self.history.append(
-                            {
-                                "step": self.step,
-                                "minutes": round(self.elapsed / 60, 3),
-                                "epoch": self.epoch,
-                                "tokens_seen": self.tokens_seen,
-                                "train_loss": round(running, 4),
-                                **scores,
-                            }
-                        )
-                        self.log(
-                            f"step {self.step} ({self.elapsed / 60:.1f} min): loss {running:.3f} "
-                            f"val token acc {scores['token_accuracy']:.4f} exact {scores['exact_match']:.4f}"
-                        )
-                    if self.step % self.cfg.checkpoint_every == 0 and not self._stop:
+                    self._stop = self._agree_to_stop(self._stop or bool(budget and self.elapsed >= budget))
+                    if self.rank == 0 and (self.step % self.cfg.eval_every == 0 or self._stop):
+                        self._record(running)
+                    if self.rank == 0 and self.step % self.cfg.checkpoint_every == 0 and not self._stop:
                         self.save()
-                if self.batch_index >= len(batches):
+                    if self._stop or self.step >= last:
+                        finished_epoch = False
+                        break
+                if finished_epoch:
                     self.epoch += 1
                     self.batch_index = 0
         finally:
             bar.close()
             signal.signal(signal.SIGINT, previous)
+        return self._finish()
+
+    def _finish(self) -> Autoencoder:
+        """Final evaluation and save on rank 0; under DDP, first check that every rank holds the same weights."""
         self.model.eval()
+        extra = {}
+        if self.world > 1:
+            hashes: list[str] = [""] * self.world
+            dist.all_gather_object(hashes, self.weights_sha256())
+            extra["ddp"] = {"world_size": self.world, "rank_weights_sha256": hashes}
+            if self.rank != 0:
+                return self.ae
         metrics = evaluate(self.ae, self.val_sentences, semantic=False)
         metrics.update(
             {
@@ -285,6 +376,7 @@ class Trainer:
                 "steps": self.step,
                 "minutes": round(self.elapsed / 60, 2),
                 "tokens_per_second": round(self.tokens_seen / max(self.elapsed, 1e-9)),
+                **extra,
             }
         )
         self.save(metrics={"validation": metrics})
