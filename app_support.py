@@ -11,7 +11,7 @@ import streamlit as st
 
 import invemb_core as ie
 from invemb_core.data import read_sentences
-from invemb_core.projection import Projection, load_projection
+from invemb_core.projection import Projection, list_projections, load_projection
 
 CHECKPOINT_KEY = "checkpoint"
 
@@ -23,8 +23,13 @@ def load_model(path: str) -> ie.Autoencoder:
 
 
 @st.cache_resource(show_spinner="Loading the embedding map...")
-def load_map(path: str) -> Projection | None:
-    return load_projection(path)
+def load_map(path: str, name: str | None = None) -> Projection | None:
+    """A checkpoint's precomputed map (the smallest one unless named); None if it ships none."""
+    return load_projection(path, name)
+
+
+def map_names(path: str) -> list[str]:
+    return list_projections(path)
 
 
 @st.cache_data(show_spinner=False)

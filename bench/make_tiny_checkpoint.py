@@ -51,7 +51,9 @@ def main() -> None:
     for name in ("trainer_state.safetensors", "trainer_state.json"):  # tests only need the model
         (out / name).unlink()
     ae = ie.load(out)
-    build_projection(ae, splits=[str(corpus)], out_dir=out)  # so the app's map page can be tested
+    build_projection(
+        ae, splits=[str(corpus)], name="tiny", out_dir=out, progress=False
+    )  # so the app's map page can be tested
     golden = {"sentences": sentences, "greedy": ae.reconstruct(sentences)}
     (TESTS / "golden.json").write_text(json.dumps(golden, indent=2) + "\n")
     exact = sum(ae.normalize(s) == r for s, r in zip(sentences, golden["greedy"]))

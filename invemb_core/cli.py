@@ -142,7 +142,7 @@ def cmd_encode(args: argparse.Namespace) -> None:
 def cmd_project(args: argparse.Namespace) -> None:
     from .projection import build_projection
 
-    path = build_projection(_load(args), splits=args.data, limit=args.limit, seed=args.seed)
+    path = build_projection(_load(args), splits=args.data, name=args.name, limit=args.limit, seed=args.seed)
     print(f"wrote {path}")
 
 
@@ -201,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     with_checkpoint(p)
     p.add_argument("--data", nargs="+", default=["multi30k:val", "multi30k:test_2016_flickr"], help="corpora to map")
     p.add_argument("--limit", type=int, default=None, help="at most N sentences per corpus")
+    p.add_argument("--name", default="val-test", help="the map's name: projection-NAME.* in the checkpoint")
     p.add_argument("--seed", type=int, default=0, help="UMAP random state")
     p.set_defaults(func=cmd_project)
     return parser

@@ -1,10 +1,12 @@
 """A 2-D map of the embedding space: UMAP of a corpus's sentence vectors, shipped with the checkpoint.
 
 ``build_projection`` encodes a corpus, reconstructs it, fits UMAP (imported lazily: it is slow to
-import) and writes two files next to the checkpoint's weights:
-  - ``projection.csv``: one row per sentence (text, split, words, x, y, reconstruction, exact, cluster);
-  - ``projection.safetensors``: the corpus vectors (fp16), so new points can be placed without
-    re-encoding the corpus.
+import) and writes two files next to the checkpoint's weights, under a name (several maps can coexist):
+  - ``projection-<name>.csv``: one row per sentence (text, split, words, x, y, reconstruction, exact,
+    cluster);
+  - ``projection-<name>.safetensors``: the corpus vectors reduced by PCA to at most 128 dimensions
+    (fp16) with the PCA mean and basis, so new sentences can be placed without re-encoding the corpus,
+    and a 30,000-sentence map stays a few MB.
 ``Projection.place`` puts new vectors on the map *without refitting*: each lands at the similarity-
 weighted mean of its nearest corpus neighbours' positions, the same initialisation UMAP's own
 ``transform`` starts from. No pickles: the fitted UMAP object is not needed after the fit.
@@ -12,7 +14,7 @@ weighted mean of its nearest corpus neighbours' positions, the same initialisati
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,21 +31,35 @@ from .errors import InvEmbError
 if TYPE_CHECKING:
     from .autoencoder import Autoencoder
 
-TABLE_FILE = "projection.csv"
-VECTORS_FILE = "projection.safetensors"
+PREFIX = "projection-"
+REDUCED_SIZE = 128
+DEFAULT_SPLITS = ("multi30k:val", "multi30k:test_2016_flickr")
 
 
 @dataclass
 class Projection:
-    """The corpus table (with x, y) and its vectors (N, d)."""
+    """The corpus table (with x, y), its PCA-reduced vectors (N, k), and the PCA mean (d,) / basis (d, k)."""
 
+    name: str
     table: pd.DataFrame
-    vectors: torch.Tensor
+    reduced: torch.Tensor
+    mean: torch.Tensor
+    basis: torch.Tensor
+
+    def reduce(self, Z: torch.Tensor) -> torch.Tensor:
+        return (Z.float() - self.mean) @ self.basis  # (M, k)
 
     def neighbours(self, Z: torch.Tensor, k: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
-        """Cosine similarities and indices of the ``k`` nearest corpus sentences to each row of Z."""
-        sims = F.normalize(Z.float(), dim=-1) @ F.normalize(self.vectors.float(), dim=-1).T  # (M, N)
+        """Cosine similarities and indices of the ``k`` nearest corpus sentences to each row of Z (M, d)."""
+        sims = F.normalize(self.reduce(Z), dim=-1) @ F.normalize(self.reduced.float(), dim=-1).T  # (M, N)
         return sims.topk(min(k, sims.shape[1]), dim=-1)
+
+    def corpus_neighbours(self, rows: Sequence[int], k: int = 4) -> torch.Tensor:
+        """Indices of the ``k`` nearest other corpus sentences of corpus rows (their own row excluded)."""
+        q = F.normalize(self.reduced[list(rows)].float(), dim=-1)
+        sims = q @ F.normalize(self.reduced.float(), dim=-1).T
+        sims[torch.arange(len(rows)), torch.tensor(list(rows))] = -2.0
+        return sims.topk(min(k, sims.shape[1] - 1), dim=-1).indices
 
     def place(self, Z: torch.Tensor, k: int = 10) -> np.ndarray:
         """(M, d) vectors -> (M, 2) map coordinates, without refitting UMAP."""
@@ -52,14 +68,20 @@ class Projection:
         xy = self.table[["x", "y"]].to_numpy()
         return np.einsum("mk,mkc->mc", weights, xy[idx.numpy()])
 
-    def vector_at(self, x: float, y: float, k: int = 5) -> torch.Tensor:
-        """A vector for any spot on the map: the inverse-distance weighted mean of its ``k`` nearest
-        corpus points' vectors (the map is not invertible; this is the natural local guess)."""
+    def spot(self, x: float, y: float, k: int = 5) -> tuple[list[int], torch.Tensor]:
+        """The ``k`` corpus points nearest to a spot on the map and inverse-distance weights (sum 1)."""
         xy = torch.tensor(self.table[["x", "y"]].to_numpy(), dtype=torch.float32)
         dist = (xy - torch.tensor([x, y], dtype=torch.float32)).norm(dim=-1)
         d, idx = dist.topk(min(k, len(dist)), largest=False)
         w = 1.0 / (d + 1e-3)
-        return (w[:, None] * self.vectors[idx]).sum(0) / w.sum()
+        return idx.tolist(), w / w.sum()
+
+    def vector_at(self, x: float, y: float, encode: Callable[[list[str]], torch.Tensor], k: int = 5) -> torch.Tensor:
+        """A vector for any spot: the weighted mean of its nearest points' vectors (re-encoded with
+        ``encode``). The map is not invertible; this is the natural local guess."""
+        rows, w = self.spot(x, y, k)
+        Z = encode([str(self.table.sentence.iloc[r]) for r in rows])
+        return (w[:, None] * Z).sum(0)
 
 
 def fit_umap(vectors: np.ndarray, *, seed: int = 0, n_neighbors: int = 15, min_dist: float = 0.1) -> np.ndarray:
@@ -77,47 +99,74 @@ def cluster_labels(xy: np.ndarray, *, clusters: int = 12, seed: int = 0) -> np.n
     return KMeans(n_clusters=min(clusters, len(xy)), n_init=4, random_state=seed).fit_predict(xy)
 
 
+def pca(Z: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean (d,) and the top-``k`` principal directions (d, k) of Z (N, d)."""
+    mean = Z.mean(0)
+    _, _, V = torch.pca_lowrank(Z - mean, q=min(k, *Z.shape), center=False)
+    return mean, V
+
+
 def build_projection(
     ae: Autoencoder,
     *,
-    splits: Sequence[str] = ("multi30k:val", "multi30k:test_2016_flickr"),
+    splits: Sequence[str] = DEFAULT_SPLITS,
+    name: str = "val-test",
     limit: int | None = None,
     seed: int = 0,
     out_dir: str | Path | None = None,
+    progress: bool = True,
 ) -> Path:
-    """Encode, reconstruct and map ``splits``; write the projection files into the checkpoint dir."""
+    """Encode, reconstruct and map ``splits``; write ``projection-<name>.*`` into the checkpoint dir."""
+    from tqdm.auto import tqdm
+
     rows = []
     for spec in splits:
+        split = spec.split(":", 1)[1] if spec.startswith("multi30k:") else Path(spec).name
         for s in read_sentences(spec, min_words=5, max_words=30, limit=limit):
-            split = spec.split(":", 1)[1] if spec.startswith("multi30k:") else Path(spec).name
             rows.append({"sentence": s, "split": split, "words": len(s.split())})
     if len(rows) < 20:
         raise InvEmbError(f"need at least 20 sentences to draw a map, got {len(rows)}")
     table = pd.DataFrame(rows)
     ids, _ = ae.tokenize(list(table.sentence))
     Z = ae.encode_ids(ids)
-    hyp = ae.decode_ids(Z)
+    hyp: list[list[int]] = []
+    for start in tqdm(range(0, len(ids), 256), desc="reconstructing", disable=not progress):
+        hyp += ae.decode_ids(Z[start : start + 256])
     table["reconstruction"] = [ae.codec.decode(h) for h in hyp]
     table["exact"] = [list(a) == list(b) for a, b in zip(ids, hyp)]
+    if progress:
+        print(f"fitting UMAP on {len(table)} vectors...", flush=True)
     xy = fit_umap(Z.numpy(), seed=seed)
-    table["x"], table["y"] = xy[:, 0].round(4), xy[:, 1].round(4)
+    table["x"], table["y"] = xy[:, 0].round(3), xy[:, 1].round(3)
     table["cluster"] = cluster_labels(xy, seed=seed)
+    mean, basis = pca(Z, REDUCED_SIZE)
     out = Path(out_dir or ae.info.get("path") or ".")
-    table.to_csv(out / TABLE_FILE, index=False)
-    save_file({"vectors": Z.to(torch.float16).contiguous()}, str(out / VECTORS_FILE))
-    return out / TABLE_FILE
+    table.to_csv(out / f"{PREFIX}{name}.csv", index=False)
+    tensors = {"reduced": ((Z - mean) @ basis).to(torch.float16), "mean": mean, "basis": basis}
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(out / f"{PREFIX}{name}.safetensors"))
+    return out / f"{PREFIX}{name}.csv"
 
 
-def load_projection(directory: str | Path) -> Projection | None:
-    """The shipped projection of a checkpoint, or None if it has none."""
+def list_projections(directory: str | Path) -> list[str]:
+    """Names of the maps shipped with a checkpoint, smallest first."""
+    found = [(p.stat().st_size, p.stem[len(PREFIX) :]) for p in Path(directory).glob(f"{PREFIX}*.csv")]
+    return [name for _, name in sorted(found) if (Path(directory) / f"{PREFIX}{name}.safetensors").is_file()]
+
+
+def load_projection(directory: str | Path, name: str | None = None) -> Projection | None:
+    """A shipped map of a checkpoint (the smallest if ``name`` is None), or None if it has none."""
     directory = Path(directory)
-    if not (directory / TABLE_FILE).is_file() or not (directory / VECTORS_FILE).is_file():
+    names = list_projections(directory)
+    if not names:
         return None
+    name = name or names[0]
+    if name not in names:
+        raise InvEmbError(f"{directory} has no map named {name!r}; it has {', '.join(names)}")
     try:
-        table = pd.read_csv(directory / TABLE_FILE, keep_default_na=False)
-        vectors = load_file(str(directory / VECTORS_FILE))["vectors"].float()
+        table = pd.read_csv(directory / f"{PREFIX}{name}.csv", keep_default_na=False)
+        tensors = load_file(str(directory / f"{PREFIX}{name}.safetensors"))
     except Exception as e:  # noqa: BLE001 - any parse failure of these files means the same thing
-        raise InvEmbError(f"the projection files in {directory} are unreadable: {e}") from e
-    if len(table) != vectors.shape[0]:
-        raise InvEmbError(f"{directory / TABLE_FILE} and {VECTORS_FILE} disagree on the number of sentences")
-    return Projection(table=table, vectors=vectors)
+        raise InvEmbError(f"the map files {PREFIX}{name}.* in {directory} are unreadable: {e}") from e
+    if len(table) != tensors["reduced"].shape[0]:
+        raise InvEmbError(f"{PREFIX}{name}.csv and .safetensors in {directory} disagree on the number of sentences")
+    return Projection(name, table, tensors["reduced"].float(), tensors["mean"].float(), tensors["basis"].float())

@@ -4,14 +4,15 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st
-import torch
 
 import invemb_core as ie
-from app_support import current_checkpoint, current_model, load_map, split_lines
+from app_support import current_checkpoint, current_model, load_map, map_names, split_lines
 
 st.title("Embedding map")
 ae = current_model()
-projection = load_map(current_checkpoint())
+names = map_names(current_checkpoint())
+name = st.radio("Corpus", names, horizontal=True, key="map_corpus") if len(names) > 1 else None
+projection = load_map(current_checkpoint(), name)
 if projection is None:
     st.warning(
         "This checkpoint has no precomputed map. Make one with: invemb project --checkpoint "
@@ -83,8 +84,8 @@ rows = sorted({int(p["customdata"][0]) for p in points if p.get("customdata")})
 if rows:
     st.subheader(f"{len(rows)} selected")
     picked = projection.table.loc[rows[:50], ["sentence", "reconstruction", "exact"]].copy()
-    sims, idx = projection.neighbours(projection.vectors[rows[:50]], k=4)
-    picked["nearest neighbours"] = [" | ".join(projection.table.sentence[j] for j in row[1:]) for row in idx.tolist()]
+    idx = projection.corpus_neighbours(rows[:50], k=3)
+    picked["nearest neighbours"] = [" | ".join(projection.table.sentence[j] for j in row) for row in idx.tolist()]
     st.dataframe(picked, hide_index=True, key="map_selected")
 
 st.subheader("Decode any spot")
@@ -94,5 +95,5 @@ st.caption(
 c1, c2 = st.columns(2)
 x = c1.number_input("x", value=float(np.median(table.x)), key="map_x", format="%.2f")
 y = c2.number_input("y", value=float(np.median(table.y)), key="map_y", format="%.2f")
-z = projection.vector_at(float(x), float(y))
-st.text(ae.decode(torch.as_tensor(z)[None, :])[0])
+z = projection.vector_at(float(x), float(y), ae.encode)
+st.text(ae.decode(z[None, :])[0])

@@ -1,0 +1,56 @@
+"""The shipped map: loading, placing new sentences without refitting, decoding a spot, broken files."""
+
+import shutil
+
+import numpy as np
+import pytest
+from conftest import TINY_CHECKPOINT
+
+import invemb_core as ie
+from invemb_core.projection import list_projections, load_projection
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return ie.load(TINY_CHECKPOINT)
+
+
+@pytest.fixture(scope="module")
+def projection():
+    return load_projection(TINY_CHECKPOINT)
+
+
+def test_the_tiny_checkpoint_ships_a_map(projection):
+    assert list_projections(TINY_CHECKPOINT) == ["tiny"]
+    assert len(projection.table) == 24 and projection.reduced.shape[0] == 24
+    assert {"sentence", "x", "y", "reconstruction", "exact", "cluster", "split", "words"} <= set(projection.table)
+
+
+def test_a_corpus_sentence_is_placed_on_its_own_point(tiny, projection):
+    row = projection.table.iloc[3]
+    xy = projection.place(tiny.encode([row.sentence]))
+    np.testing.assert_allclose(xy[0], [row.x, row.y], atol=1e-2)
+
+
+def test_spot_weights_and_vector_at(tiny, projection):
+    rows, w = projection.spot(float(projection.table.x[0]), float(projection.table.y[0]), k=3)
+    assert rows[0] == 0 and abs(float(w.sum()) - 1) < 1e-5
+    z = projection.vector_at(float(projection.table.x[0]), float(projection.table.y[0]), tiny.encode)
+    assert z.shape == (tiny.vector_size,) and isinstance(tiny.decode(z[None, :])[0], str)
+
+
+def test_neighbours_exclude_the_point_itself(projection):
+    idx = projection.corpus_neighbours([0, 5], k=3)
+    assert idx.shape == (2, 3) and 0 not in idx[0].tolist() and 5 not in idx[1].tolist()
+
+
+def test_no_map_and_broken_maps(tmp_path):
+    shutil.copytree(TINY_CHECKPOINT, tmp_path / "ck")
+    with pytest.raises(ie.InvEmbError, match="no map named"):
+        load_projection(tmp_path / "ck", "train")
+    (tmp_path / "ck" / "projection-tiny.safetensors").write_bytes(b"garbage")
+    with pytest.raises(ie.InvEmbError, match="unreadable"):
+        load_projection(tmp_path / "ck")
+    for f in (tmp_path / "ck").glob("projection-*"):
+        f.unlink()
+    assert load_projection(tmp_path / "ck") is None
