@@ -36,7 +36,7 @@ DESIGNS: dict[str, dict] = {
 LOSS = {"study-match": "match"}
 
 
-def run(design: str, minutes: float, work: Path, test: list[str]) -> dict:
+def run(design: str, minutes: float, work: Path, test: list[str], threads: int) -> dict:
     model = ie.ModelConfig(**DESIGNS[design])
     steps = 10_000  # the budget, not the step count, ends each run; the schedule assumes a long run
     train = ie.TrainConfig(
@@ -46,6 +46,7 @@ def run(design: str, minutes: float, work: Path, test: list[str]) -> dict:
         checkpoint_every=10**6,
         loss=LOSS.get(design, "ce"),
         warmup_steps=150,
+        threads=threads,
     )
     trainer = Trainer(model, train, work / design, progress=False, log=lambda s: None)
     start = time.perf_counter()
@@ -86,13 +87,14 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5.0, help="training budget per design (wall clock)")
     parser.add_argument("--work", type=Path, default=Path("runs/compare"), help="where the runs' checkpoints go")
     parser.add_argument("--results", type=Path, default=Path("bench/results/compare.jsonl"), help="JSON lines output")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads per run (0: torch's default)")
     parser.add_argument("--table-only", action="store_true", help="print the table of --results and exit")
     args = parser.parse_args()
     args.results.parent.mkdir(parents=True, exist_ok=True)
     if not args.table_only:
         test = read_sentences("multi30k:test_2016_flickr", min_words=5, max_words=30)
         for design in args.designs:
-            row = run(design, args.minutes, args.work, test)
+            row = run(design, args.minutes, args.work, test, args.threads)
             print(json.dumps(row), flush=True)
             with args.results.open("a") as f:
                 f.write(json.dumps(row) + "\n")
