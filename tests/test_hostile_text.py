@@ -6,8 +6,6 @@ control characters, NUL, lone surrogates, HTML / markdown and text longer than t
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from conftest import TINY_CHECKPOINT
 from hypothesis import HealthCheck, given, settings
@@ -99,16 +97,6 @@ def test_cli_exits_0_or_2_with_a_message(capsys, text):
     assert "Traceback" not in err
     if code == 2:
         assert err.startswith("invemb reconstruct: error:")
-
-
-@pytest.fixture(scope="module")
-def app_checkpoints(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ck")
-    shutil.copytree(TINY_CHECKPOINT, root / "default")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("INVEMB_CHECKPOINTS", str(root))
-    yield root
-    mp.undo()
 
 
 @pytest.mark.slow
