@@ -79,7 +79,7 @@ class SemanticLoss(nn.Module):
         x = torch.cat([self.cls.expand(B, 1, -1), x], dim=1)  # (B, 1+T, 384)
         attn = torch.cat([mask.new_ones(B, 1), mask], dim=1).long()
         with torch.no_grad():
-            ids = torch.cat([target_ids.new_zeros(B, 1), target_ids], 1)
-            target = self.embed(F.embedding(self.token_ids[ids], table), attn)
-            target = target.detach()
+            true = F.embedding(self.token_ids[target_ids], table)  # (B, T, 384)
+            true = torch.cat([self.cls.expand(B, 1, -1), true], dim=1)
+            target = self.embed(true, attn)
         return (1.0 - (self.embed(x, attn) * target).sum(-1)).mean()
