@@ -43,7 +43,9 @@ def bleu(references: Sequence[str], hypotheses: Sequence[str]) -> float:
 @lru_cache(maxsize=2)
 def sentence_transformer(model_dir: str):
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging
 
+    logging.disable_progress_bar()  # no "Loading weights" bars in `invemb eval` output
     return SentenceTransformer(model_dir, device="cpu")
 
 

@@ -15,6 +15,15 @@ b.metric("Encoder", f"{cfg.encoder} · {cfg.pooling}")
 c.metric("Decoder", f"{cfg.decoder} · {cfg.decoder_cell}")
 d.metric("Vocabulary", f"{ae.codec.vocab.size:,} word pieces")
 
+train = ae.info.get("train_config", {})
+history = ae.info.get("history", [])
+if train:
+    run = f", {history[-1]['step']:,} steps in {history[-1]['minutes']:.0f} minutes" if history else ""
+    st.caption(
+        f"Token embeddings: {cfg.embedding_source} ({'frozen' if cfg.freeze_embeddings else 'trained'}). "
+        f"Trained on {', '.join(train.get('train_data', []))} ({train.get('min_words')}-{train.get('max_words')} words){run}."
+    )
+
 metrics = ae.info.get("metrics", {})
 for name, m in metrics.items():
     if isinstance(m, dict) and "exact_match" in m:
