@@ -36,10 +36,10 @@ own = c3.text_area(
 )
 
 table["colour"] = table[colour].astype(str) if colour in ("split", "exact", "cluster") else table[colour]
-table["size"] = 4.0
+table["size"] = 1.0  # relative: matches are drawn 3x larger
 if query.strip():
     hit = table.sentence.str.contains(query.strip(), case=False, regex=False)
-    table.loc[hit, "size"] = 12.0
+    table.loc[hit, "size"] = 3.0
     st.caption(f"{int(hit.sum())} sentences contain '{query.strip()}'.")
 
 fig = px.scatter(
@@ -48,7 +48,7 @@ fig = px.scatter(
     y="y",
     color="colour",
     size="size",
-    size_max=12,
+    size_max=9,
     hover_name="sentence",
     hover_data={"x": False, "y": False, "size": False, "colour": False, "reconstruction": True},
     custom_data=[table.index],
