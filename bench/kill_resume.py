@@ -30,8 +30,8 @@ import invemb_core as ie
 from invemb_core.checkpoint import read_trainer_state
 from invemb_core.data import read_sentences
 
-INTERVAL = 10
-STEPS = 120
+INTERVAL = 20
+STEPS = 2000
 TINY = [
     "--hidden-size",
     "64",
@@ -109,6 +109,7 @@ def main() -> None:
             print(f"| {k} | {wait:.1f} | {reached} | (none yet) | - | - |")
             continue
         _, info = read_trainer_state(run)
+        assert info["step"] < STEPS, "the run finished before this kill: make STEPS larger"
         loads = bool(ie.load(run).reconstruct(["a dog runs on the beach"]))
         lost = max(0, reached - info["step"])
         assert lost <= INTERVAL, f"lost {lost} steps > one checkpoint interval"
