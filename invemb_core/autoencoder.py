@@ -146,8 +146,13 @@ class Autoencoder:
                     **sampling,
                 )
             else:
-                logits = self.model.parallel_logits(z, max_length + 1)
-                out += dec.parallel_decode(logits, eos=self.codec.vocab.eos, **sampling)
+                vectors = self.model.output_vectors(z, max_length + 1)  # cheap; the logits are not
+                out += dec.parallel_decode_in_chunks(
+                    lambda a, b, v=vectors: self.model.full_logits(v[:, a:b]),
+                    length=max_length + 1,
+                    eos=self.codec.vocab.eos,
+                    **sampling,
+                )
         return [ids[:max_length] for ids in out]  # a row with no end token is cut at the maximum
 
     def _beam(self, z: torch.Tensor, beam_size: int, max_length: int) -> list[list[int]]:

@@ -63,6 +63,24 @@ def parallel_decode(logits: torch.Tensor, *, eos: int, **sampling: Any) -> list[
     return trim(sample_next_token(logits, **sampling), eos=eos)
 
 
+def parallel_decode_in_chunks(
+    logits_at: Callable[[int, int], torch.Tensor], *, length: int, eos: int, chunk: int = 8, **sampling: Any
+) -> list[list[int]]:
+    """``parallel_decode`` asking for positions [a, b) at a time (``logits_at(a, b)`` -> (B, b-a, V)),
+    stopping once every row has produced ``eos``: most sentences end long before the maximum length,
+    and the full-vocabulary logits are the expensive part."""
+    pieces: list[torch.Tensor] = []
+    done: torch.Tensor | None = None
+    for start in range(0, length, chunk):
+        ids = sample_next_token(logits_at(start, min(start + chunk, length)), **sampling)  # (B, c)
+        pieces.append(ids)
+        ended = (ids == eos).any(-1)
+        done = ended if done is None else done | ended
+        if bool(done.all()):
+            break
+    return trim(torch.cat(pieces, dim=1), eos=eos)
+
+
 def autoregressive_decode(
     step: StepFn, *, batch_size: int, bos: int, eos: int, max_length: int, **sampling: Any
 ) -> list[list[int]]:

@@ -284,10 +284,6 @@ class SentenceAutoencoder(nn.Module):
         logits = self.scores(vectors, self.token_embeddings)
         return logits.masked_fill(~self.output_allowed, float("-inf"))
 
-    def parallel_logits(self, z: torch.Tensor, T: int) -> torch.Tensor:
-        """Parallel decoders: (B, d) -> (B, T, V) logits for every position at once."""
-        return self.full_logits(self.output_vectors(z, T))
-
     def step(self, z: torch.Tensor, prev: torch.Tensor, state=None):
         """Autoregressive decoders: logits (B, V) for the token after ``prev`` (B, t), and the new state."""
         h, state = self.decoder.step(z, F.embedding(prev, self.token_embeddings), state)

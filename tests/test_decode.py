@@ -82,3 +82,17 @@ def test_reorder_state_handles_tuples_and_none():
     assert dec.reorder_state(None, rows) is None
     a, b = dec.reorder_state((h, h + 1), rows)
     assert torch.equal(b, h[:, rows] + 1)
+
+
+def test_chunked_parallel_decoding_equals_all_at_once_and_stops_early():
+    logits = torch.randn(6, 30, 20)
+    logits[:, 11, 1] = 100.0  # every row ends at position 11 at the latest
+    asked = []
+
+    def logits_at(a, b):
+        asked.append((a, b))
+        return logits[:, a:b]
+
+    full = dec.parallel_decode(logits, eos=1, temperature=0.0)
+    assert dec.parallel_decode_in_chunks(logits_at, length=30, eos=1, chunk=4, temperature=0.0) == full
+    assert asked[-1] == (8, 12)  # nothing past the chunk where the last row ended
