@@ -45,9 +45,14 @@ def sample_next_token(
     if temperature == 0.0 or top_k == 1:
         return logits.argmax(-1)
     logits = filter_logits(logits / temperature, top_k=top_k, top_p=top_p)
-    probs = F.softmax(logits, dim=-1)
-    flat = probs.reshape(-1, probs.shape[-1])
-    return torch.multinomial(flat, 1, generator=generator).view(probs.shape[:-1])
+    probs = F.softmax(logits, dim=-1).reshape(-1, logits.shape[-1])  # (N, V)
+    # Inverse-CDF sampling: one uniform per row, located in the cumulative distribution. Same
+    # distribution as torch.multinomial, several times faster over a 30k vocabulary. side="right" never
+    # lands on a zero-probability token.
+    cdf = probs.cumsum(-1)
+    u = torch.rand(probs.shape[0], 1, generator=generator) * cdf[:, -1:]
+    picked = torch.searchsorted(cdf, u, right=True).clamp(max=probs.shape[-1] - 1)
+    return picked.view(logits.shape[:-1])
 
 
 def trim(ids: torch.Tensor, *, eos: int) -> list[list[int]]:

@@ -96,3 +96,13 @@ def test_chunked_parallel_decoding_equals_all_at_once_and_stops_early():
     full = dec.parallel_decode(logits, eos=1, temperature=0.0)
     assert dec.parallel_decode_in_chunks(logits_at, length=30, eos=1, chunk=4, temperature=0.0) == full
     assert asked[-1] == (8, 12)  # nothing past the chunk where the last row ended
+
+
+def test_sampling_follows_the_distribution_and_never_picks_masked_tokens():
+    probs = torch.tensor([0.0, 0.5, 0.0, 0.3, 0.2])
+    logits = probs.clamp(min=1e-30).log().masked_fill(probs == 0, float("-inf")).expand(20_000, 5)
+    g = torch.Generator().manual_seed(0)
+    draws = dec.sample_next_token(logits, temperature=1.0, generator=g)
+    freq = torch.bincount(draws, minlength=5).float() / len(draws)
+    assert freq[0] == 0 and freq[2] == 0
+    torch.testing.assert_close(freq, probs, atol=0.015, rtol=0)
