@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
+from test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, serve  # noqa: E402
+
+from invemb_core.checkpoint import default_checkpoint_dir  # noqa: E402
 
 FIVE = "\n".join(
     [
@@ -33,23 +34,6 @@ FIVE = "\n".join(
         "People are fixing the roof of a house.",
     ]
 )
-
-
-def start_server(port: int) -> subprocess.Popen:
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "app.py"),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def wait_idle(page, timeout_ms: int = 60_000) -> None:
@@ -94,14 +78,9 @@ def main() -> None:
         for _ in range(args.repeats):
             port = free_port()
             start = time.perf_counter()
-            server = start_server(port)
+            server = serve(default_checkpoint_dir(), port)  # returns once the server answers
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            while True:
-                try:
-                    page.goto(f"http://127.0.0.1:{port}/", timeout=2000)
-                    break
-                except Exception:  # noqa: BLE001 - not listening yet
-                    time.sleep(0.1)
+            page.goto(f"http://127.0.0.1:{port}/")
             page.wait_for_selector("h1", timeout=60_000)
             page.wait_for_selector('[data-testid="stDataFrame"]', timeout=60_000)
             wait_idle(page)
