@@ -41,6 +41,11 @@ def default_checkpoint_dir() -> Path:
 DEFAULT_NAME = "default"
 
 
+def _old(directory: Path) -> Path:
+    """Where ``save`` parks the previous checkpoint while it renames the new one into place."""
+    return directory.with_name(directory.name + ".old")
+
+
 def list_checkpoints(root: str | Path | None = None) -> list[Path]:
     """Every directory under ``root`` that has a config.json, default first."""
     root = Path(root) if root else default_checkpoint_dir()
@@ -61,7 +66,7 @@ def save(
     """Write ``ae`` to ``directory`` atomically; returns the directory."""
     directory = Path(directory)
     tmp = directory.with_name(directory.name + ".tmp")
-    old = directory.with_name(directory.name + ".old")
+    old = _old(directory)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     state = {k: v.detach().to(torch.float16).contiguous() for k, v in ae.model.state_dict().items()}
@@ -100,7 +105,7 @@ def save(
 def recover(directory: str | Path) -> None:
     """If a save was killed between its two renames, put the previous checkpoint back in place."""
     directory = Path(directory)
-    old = directory.with_name(directory.name + ".old")
+    old = _old(directory)
     if not directory.exists() and old.is_dir():
         old.rename(directory)
 
@@ -108,7 +113,7 @@ def recover(directory: str | Path) -> None:
 def _resolve(path: str | Path | None) -> Path:
     directory = Path(path) if path is not None else default_checkpoint_dir() / DEFAULT_NAME
     if not directory.exists():
-        old = directory.with_name(directory.name + ".old")
+        old = _old(directory)
         if old.is_dir():  # a save was interrupted between its two renames
             return old
         hint = "" if path is not None else " (the shipped default; was the repository cloned with checkpoints/?)"

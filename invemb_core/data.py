@@ -13,6 +13,7 @@ import os
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import torch
@@ -60,15 +61,14 @@ def within_words(sentence: str, min_words: int, max_words: int) -> bool:
     return min_words <= len(sentence.split()) <= max_words
 
 
+def iter_sentences(spec: str, *, min_words: int = 1, max_words: int = 10_000) -> Iterator[str]:
+    """Stream a corpus's sentences of ``min_words``..``max_words`` whitespace-separated words."""
+    return (line for line in iter_lines(spec) if within_words(line, min_words, max_words))
+
+
 def read_sentences(spec: str, *, min_words: int = 1, max_words: int = 10_000, limit: int | None = None) -> list[str]:
     """Load a corpus, keeping sentences of ``min_words``..``max_words`` whitespace-separated words."""
-    out = []
-    for line in iter_lines(spec):
-        if within_words(line, min_words, max_words):
-            out.append(line)
-            if limit is not None and len(out) >= limit:
-                break
-    return out
+    return list(islice(iter_sentences(spec, min_words=min_words, max_words=max_words), limit))
 
 
 @dataclass
@@ -120,12 +120,6 @@ def epoch_batches(sequences: Sequence[Sequence[int]], *, batch_tokens: int, seed
 
 def stream_chunks(spec: str, *, chunk_sentences: int, min_words: int, max_words: int) -> Iterator[list[str]]:
     """Read a corpus that does not fit in memory in chunks of sentences, one pass."""
-    chunk: list[str] = []
-    for line in iter_lines(spec):
-        if within_words(line, min_words, max_words):
-            chunk.append(line)
-            if len(chunk) == chunk_sentences:
-                yield chunk
-                chunk = []
-    if chunk:
+    sentences = iter_sentences(spec, min_words=min_words, max_words=max_words)
+    while chunk := list(islice(sentences, chunk_sentences)):
         yield chunk

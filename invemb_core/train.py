@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from . import checkpoint
 from .autoencoder import Autoencoder
 from .config import ModelConfig, TrainConfig, from_dict
-from .data import Batch, collate, epoch_batches, iter_lines, read_sentences, stream_chunks, within_words
+from .data import Batch, collate, epoch_batches, iter_sentences, read_sentences, stream_chunks
 from .errors import InvEmbError
 from .losses import SemanticLoss
 from .metrics import evaluate, exact_match, token_accuracy
@@ -89,7 +89,7 @@ class Trainer:
                 self.train_sentences += read_sentences(
                     spec, min_words=train_cfg.min_words, max_words=train_cfg.max_words
                 )
-        if not any(within_words(line, train_cfg.min_words, train_cfg.max_words) for line in self._lines()):
+        if next(self._lines(), None) is None:
             raise InvEmbError(
                 f"no training sentences of {train_cfg.min_words}-{train_cfg.max_words} words in {train_cfg.train_data}"
             )
@@ -138,9 +138,7 @@ class Trainer:
             yield from self.train_sentences
             return
         for spec in self.cfg.train_data:
-            for line in iter_lines(spec):
-                if within_words(line, self.cfg.min_words, self.cfg.max_words):
-                    yield line
+            yield from iter_sentences(spec, min_words=self.cfg.min_words, max_words=self.cfg.max_words)
 
     def epoch_source(self, epoch: int) -> Iterator[list[list[int]]]:
         """This rank's batches (as id lists) for one epoch, in an order fixed by (seed, epoch).
