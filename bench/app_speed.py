@@ -4,8 +4,8 @@
 
 Cold start: from launching `streamlit run app.py` to the Reconstruct page having finished its first
 run (its tables drawn) in headless Chromium, a fresh server each time. Warm interactions: the engine
-work behind each (reconstructing 5 sentences under the page's decodings, a 10-step interpolation,
-placing a sentence on the map) with the model loaded, as the app's cached model runs it. (Timing warm
+work behind each (reconstructing 5 sentences under the page's default decodings, with both shipped
+checkpoints; a 10-step interpolation; placing a sentence on the map) with the model loaded, as the app's cached model runs it. (Timing warm
 reruns in the browser was tried and dropped: the status widget did not reliably show short reruns, so
 those figures under-counted.) Medians of --repeats runs; prints markdown.
 """
@@ -16,6 +16,7 @@ import argparse
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,29 +41,35 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
 
 
+def median_time(fn, repeats: int) -> float:
+    fn()  # warm
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
 def engine_timings(repeats: int) -> dict[str, float]:
     import invemb_core as ie
     from invemb_core.projection import load_projection
     from invemb_core.report import compare_decodings, default_decodings
 
+    out = {}
+    for name in ("default", "autoregressive"):
+        ae = ie.load(ROOT / "checkpoints" / name)
+        decodings = default_decodings(ae)
+        label = f"reconstruct 5 sentences x {len(decodings)} decodings ({', '.join(decodings)}), {name}"
+        out[label] = median_time(partial(compare_decodings, ae, FIVE.splitlines(), decodings), repeats)
     ae = ie.load()
     projection = load_projection(ae.info["path"])
     work = {
-        "reconstruct 5 sentences x 5 decodings": lambda: compare_decodings(
-            ae, FIVE.splitlines(), default_decodings(ae)
-        ),
         "interpolate 10 steps": lambda: ie.interpolate(ae, "A dog runs.", "Two women drink coffee.", steps=10),
         "place 1 sentence": lambda: projection.place(ae.encode(["A cat sleeps on a red sofa."])),
     }
-    out = {}
     for name, fn in work.items():
-        fn()
-        times = []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t)
-        out[name] = statistics.median(times)
+        out[name] = median_time(fn, repeats)
     return out
 
 
@@ -72,6 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
+    engine = engine_timings(args.repeats)  # first, while the machine is quiet
     cold = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -89,7 +97,6 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=10)
         browser.close()
-    engine = engine_timings(args.repeats)
     print(
         f"| measurement | median (s) | runs |\n|---|---|---|\n| cold start to first page usable | {statistics.median(cold):.2f} | {len(cold)} |"
     )

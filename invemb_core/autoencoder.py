@@ -7,8 +7,7 @@ saving and loading live in checkpoint.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
@@ -118,46 +117,92 @@ class Autoencoder:
     @torch.no_grad()
     def decode_ids(self, Z: torch.Tensor, **kwargs: Any) -> list[list[int]]:
         """(N, d) -> local ids per row. Keyword arguments are those of ``DecodeConfig``."""
-        cfg = DecodeConfig(**kwargs)
+        return self.decode_ids_many(Z, {"": kwargs})[""]
+
+    @torch.no_grad()
+    def decode_ids_many(
+        self, Z: torch.Tensor, decodings: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, list[list[int]]]:
+        """Several decodings of the same vectors: ``{name: DecodeConfig keywords}`` -> ``{name: ids per row}``.
+
+        Each gives exactly what ``decode_ids`` gives for it alone, but the decoder runs once for all:
+        a parallel decoder's logits depend only on the vector, so every decoding draws from the same
+        ones; an autoregressive decoder steps all sampled decodings together as one batch. The
+        full-vocabulary output layer is most of the cost of decoding, so several decodings cost little
+        more than one. Beam search runs on its own.
+        """
+        configs = {name: DecodeConfig(**kwargs) for name, kwargs in decodings.items()}
         Z = self._check_vectors(Z)
-        max_length = min(cfg.max_length or self.config.max_length, self.config.max_length)
-        if cfg.strategy == "beam" and not self.supports_beam:
+        if not self.supports_beam and any(c.strategy == "beam" for c in configs.values()):
             raise InvEmbError("beam search needs an autoregressive decoder; this checkpoint's is parallel")
-        if cfg.strategy == "rerank":
-            return self._rerank(Z, cfg, max_length)
-        if cfg.strategy == "greedy":
-            sampling = {"temperature": 0.0}
-        else:
-            sampling = {"temperature": cfg.temperature, "top_k": cfg.top_k, "top_p": cfg.top_p}
-        generator = torch.Generator().manual_seed(cfg.seed) if cfg.seed is not None else None
-        sampling["generator"] = generator
-        out: list[list[int]] = []
-        for start in range(0, Z.shape[0], DECODE_BATCH):
-            z = Z[start : start + DECODE_BATCH]
+        out: dict[str, list[list[int]]] = {}
+        by_length: dict[int, list[str]] = {}
+        for name, cfg in configs.items():
+            max_length = self._max_length(cfg)
             if cfg.strategy == "beam":
-                out += self._beam(z, cfg.beam_size, max_length)
-            elif self.model.autoregressive:
-                out += dec.autoregressive_decode(
-                    lambda prev, state, z=z: self.model.step(z, prev, state),
+                out[name] = [ids for z in Z.split(DECODE_BATCH) for ids in self._beam(z, cfg.beam_size, max_length)]
+            else:
+                by_length.setdefault(max_length, []).append(name)
+        for max_length, names in by_length.items():
+            draws = {name: self._draws(configs[name]) for name in names}
+            decoded = iter(self._decode_draws(Z, [d for name in names for d in draws[name]], max_length))
+            for name in names:
+                candidates = [next(decoded) for _ in draws[name]]
+                out[name] = candidates[0] if len(candidates) == 1 else self._closest(Z, candidates)
+        return {name: out[name] for name in configs}  # in the order asked
+
+    def _max_length(self, cfg: DecodeConfig) -> int:
+        return min(cfg.max_length or self.config.max_length, self.config.max_length)
+
+    @staticmethod
+    def _draws(cfg: DecodeConfig) -> list[dict[str, Any]]:
+        """The ``sample_next_token`` arguments of each pass a decoding needs: one, or for rerank the
+        greedy pass (so reranking can only move closer to the target vector) and num_candidates - 1 samples."""
+        greedy = {"temperature": 0.0}
+        if cfg.strategy == "greedy":
+            return [greedy]
+        passes = 1 if cfg.strategy == "sample" else cfg.num_candidates - 1
+        seeds = [None if cfg.seed is None else cfg.seed + i for i in range(passes)]
+        samples = [
+            {
+                "temperature": cfg.temperature,
+                "top_k": cfg.top_k,
+                "top_p": cfg.top_p,
+                "generator": None if seed is None else torch.Generator().manual_seed(seed),
+            }
+            for seed in seeds
+        ]
+        return samples if cfg.strategy == "sample" else [greedy, *samples]
+
+    def _decode_draws(self, Z: torch.Tensor, draws: list[dict[str, Any]], max_length: int) -> list[list[list[int]]]:
+        """One list of ids per row of ``Z`` for each draw, the decoder run once per batch for all draws."""
+        out: list[list[list[int]]] = [[] for _ in draws]
+        for z in Z.split(DECODE_BATCH):
+            if self.model.autoregressive:
+                zd = z.repeat(len(draws), 1)
+                per_draw = dec.autoregressive_decode_many(
+                    lambda prev, state, zd=zd: self.model.step(zd, prev, state),
                     batch_size=z.shape[0],
                     bos=self.codec.vocab.bos,
                     eos=self.codec.vocab.eos,
                     max_length=max_length,
-                    **sampling,
+                    samplings=draws,
                 )
             else:
                 vectors = self.model.output_vectors(z, max_length + 1)  # cheap; the logits are not
-                out += dec.parallel_decode_in_chunks(
+                per_draw = dec.parallel_decode_many(
                     lambda a, b, v=vectors: self.model.full_logits(v[:, a:b]),
                     length=max_length + 1,
                     eos=self.codec.vocab.eos,
-                    **sampling,
+                    samplings=draws,
                 )
-        return [ids[:max_length] for ids in out]  # a row with no end token is cut at the maximum
+            for acc, rows in zip(out, per_draw):
+                acc += [ids[:max_length] for ids in rows]  # a row with no end token is cut at the maximum
+        return out
 
     def _beam(self, z: torch.Tensor, beam_size: int, max_length: int) -> list[list[int]]:
         zk = z.repeat_interleave(beam_size, dim=0)
-        return dec.beam_search(
+        rows = dec.beam_search(
             lambda prev, state: self.model.step(zk, prev, state),
             dec.reorder_state,
             batch_size=z.shape[0],
@@ -166,20 +211,14 @@ class Autoencoder:
             eos=self.codec.vocab.eos,
             max_length=max_length,
         )
+        return [ids[:max_length] for ids in rows]
 
-    def _rerank(self, Z: torch.Tensor, cfg: DecodeConfig, max_length: int) -> list[list[int]]:
-        # Candidate 0 is the greedy decoding, so reranking can only move closer to the target vector.
-        sample_kwargs = {k: v for k, v in asdict(cfg).items() if k not in ("strategy", "num_candidates")}
-        candidates = [self.decode_ids(Z, strategy="greedy", max_length=max_length)]
-        for i in range(cfg.num_candidates - 1):
-            seed = None if cfg.seed is None else cfg.seed + i
-            candidates.append(self.decode_ids(Z, **{**sample_kwargs, "strategy": "sample", "seed": seed}))
-        out = []
-        for row in range(Z.shape[0]):
-            options = [c[row] or [self.codec.vocab.unk] for c in candidates]
-            best = dec.closest(self.encode_ids(options), Z[row])
-            out.append(options[int(best)])
-        return out
+    def _closest(self, Z: torch.Tensor, candidates: list[list[list[int]]]) -> list[list[int]]:
+        """Rerank: per row, the candidate whose re-encoded vector is closest to that row's vector."""
+        K = len(candidates)
+        options = [c[row] or [self.codec.vocab.unk] for row in range(Z.shape[0]) for c in candidates]
+        best = dec.closest(self.encode_ids(options).view(Z.shape[0], K, -1), Z)
+        return [options[row * K + int(k)] for row, k in enumerate(best)]
 
     def decode(self, Z: torch.Tensor, **kwargs: Any) -> list[str]:
         """(N, d) vectors -> sentences.

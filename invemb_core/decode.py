@@ -8,7 +8,7 @@ same output. ``temperature == 0`` means argmax; ``top_k=1`` is greedy.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -74,34 +74,74 @@ def parallel_decode_in_chunks(
     """``parallel_decode`` asking for positions [a, b) at a time (``logits_at(a, b)`` -> (B, b-a, V)),
     stopping once every row has produced ``eos``: most sentences end long before the maximum length,
     and the full-vocabulary logits are the expensive part."""
-    pieces: list[torch.Tensor] = []
-    done: torch.Tensor | None = None
+    return parallel_decode_many(logits_at, length=length, eos=eos, samplings=[sampling], chunk=chunk)[0]
+
+
+def parallel_decode_many(
+    logits_at: Callable[[int, int], torch.Tensor],
+    *,
+    length: int,
+    eos: int,
+    samplings: Sequence[Mapping[str, Any]],
+    chunk: int = 8,
+) -> list[list[list[int]]]:
+    """Several decodings of the same parallel logits, one per dict of ``sample_next_token`` arguments.
+
+    Each chunk of positions is asked of ``logits_at`` once and shared by every decoding; a decoding
+    stops drawing once all its rows have produced ``eos`` (so each gives exactly what it would alone),
+    and the chunks stop when every decoding has.
+    """
+    pieces: list[list[torch.Tensor]] = [[] for _ in samplings]
+    done: list[torch.Tensor | None] = [None] * len(samplings)
     for start in range(0, length, chunk):
-        ids = sample_next_token(logits_at(start, min(start + chunk, length)), **sampling)  # (B, c)
-        pieces.append(ids)
-        ended = (ids == eos).any(-1)
-        done = ended if done is None else done | ended
-        if bool(done.all()):
+        active = [i for i, d in enumerate(done) if d is None or not bool(d.all())]
+        if not active:
             break
-    return trim(torch.cat(pieces, dim=1), eos=eos)
+        logits = logits_at(start, min(start + chunk, length))
+        for i in active:
+            ids = sample_next_token(logits, **samplings[i])  # (B, c)
+            pieces[i].append(ids)
+            ended = (ids == eos).any(-1)
+            done[i] = ended if done[i] is None else done[i] | ended
+    return [trim(torch.cat(p, dim=1), eos=eos) for p in pieces]
 
 
 def autoregressive_decode(
     step: StepFn, *, batch_size: int, bos: int, eos: int, max_length: int, **sampling: Any
 ) -> list[list[int]]:
     """Token by token, feeding each choice back; stops when every row has produced ``eos``."""
-    prev = torch.full((batch_size, 1), bos, dtype=torch.long)
-    done = torch.zeros(batch_size, dtype=torch.bool)
+    return autoregressive_decode_many(
+        step, batch_size=batch_size, bos=bos, eos=eos, max_length=max_length, samplings=[sampling]
+    )[0]
+
+
+def autoregressive_decode_many(
+    step: StepFn, *, batch_size: int, bos: int, eos: int, max_length: int, samplings: Sequence[Mapping[str, Any]]
+) -> list[list[list[int]]]:
+    """Several decodings at once, one per dict of ``sample_next_token`` arguments.
+
+    ``step`` sees ``len(samplings) * batch_size`` rows, decoding-major (all rows of the first decoding,
+    then the second...), so the decoder and its full-vocabulary logits run once per position for all
+    of them. A decoding stops drawing once all its rows have produced ``eos``, so each gives what it
+    would alone.
+    """
+    D, B = len(samplings), batch_size
+    prev = torch.full((D * B, 1), bos, dtype=torch.long)
+    done = torch.zeros(D, B, dtype=torch.bool)
     state = None
     for _ in range(max_length + 1):
-        logits, state = step(prev, state)  # (B, V)
-        nxt = sample_next_token(logits, **sampling)
-        nxt = torch.where(done, torch.full_like(nxt, eos), nxt)
-        prev = torch.cat([prev, nxt[:, None]], dim=1)
+        logits, state = step(prev, state)  # (D*B, V)
+        logits = logits.view(D, B, -1)
+        nxt = torch.full((D, B), eos, dtype=torch.long)
+        for i, sampling in enumerate(samplings):
+            if not bool(done[i].all()):
+                nxt[i] = sample_next_token(logits[i], **sampling)
+        nxt = nxt.masked_fill(done, eos)
+        prev = torch.cat([prev, nxt.view(-1, 1)], dim=1)
         done |= nxt == eos
         if bool(done.all()):
             break
-    return trim(prev[:, 1:], eos=eos)
+    return [trim(rows, eos=eos) for rows in prev[:, 1:].view(D, B, -1)]
 
 
 def beam_search(
@@ -160,6 +200,7 @@ def reorder_state(state: Any, rows: torch.Tensor) -> Any:
     return state[:, rows]
 
 
-def closest(candidates: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Rerank: index of the candidate vector (N, d) with the highest cosine to target (d,)."""
-    return F.cosine_similarity(candidates, target[None, :], dim=-1).argmax()
+def closest(candidates: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Rerank: for candidate vectors (N, K, d) and targets (N, d), the index (N,) of each row's candidate
+    with the highest cosine to its target."""
+    return F.cosine_similarity(candidates, targets[:, None, :], dim=-1).argmax(-1)

@@ -16,6 +16,8 @@ import pandas as pd
 import sacrebleu
 import torch.nn.functional as F
 
+from .errors import InvEmbError
+
 if TYPE_CHECKING:
     from .autoencoder import Autoencoder
 
@@ -37,13 +39,24 @@ def default_decodings(
     top_p: float = 1.0,
     seed: int = 0,
     beam_size: int = 5,
+    rerank_candidates: int = 8,
 ) -> dict[str, dict[str, Any]]:
-    """Greedy, beam (when the decoder allows it) and sampling at each temperature."""
+    """Greedy, beam (when the decoder allows it), sampling at each temperature, and rerank: the
+    greedy output and ``rerank_candidates - 1`` samples at temperature 1, the one whose re-encoded
+    vector is closest kept (0 leaves it out)."""
     out: dict[str, dict[str, Any]] = {"greedy": {"strategy": "greedy"}}
     if ae.supports_beam:
         out[f"beam {beam_size}"] = {"strategy": "beam", "beam_size": beam_size}
+    sampling = {"top_k": top_k, "top_p": top_p, "seed": seed}
     for t in temperatures:
-        out[f"T={t:g}"] = {"strategy": "sample", "temperature": float(t), "top_k": top_k, "top_p": top_p, "seed": seed}
+        out[f"T={t:g}"] = {"strategy": "sample", "temperature": float(t), **sampling}
+    if rerank_candidates > 1:
+        out[f"rerank {rerank_candidates}"] = {
+            "strategy": "rerank",
+            "temperature": 1.0,
+            "num_candidates": rerank_candidates,
+            **sampling,
+        }
     return out
 
 
@@ -51,14 +64,19 @@ def compare_decodings(
     ae: Autoencoder, sentences: Sequence[str], decodings: Mapping[str, Mapping[str, Any]]
 ) -> pd.DataFrame:
     """One row per (sentence, decoding): input, target, decoding, output, marked, exact, bleu, cosine, truncated."""
+    if not decodings:
+        raise InvEmbError("no decodings given")
     ids, truncated = ae.tokenize(list(sentences))
     Z = ae.encode_ids(ids)
     targets = [ae.codec.decode(i) for i in ids]
+    decoded = ae.decode_ids_many(Z, decodings)  # the decoder runs once for all decodings
+    # Re-encode every output in one pass; an empty output is encoded as [UNK] so it still has a vector.
+    flat = [out or [ae.codec.vocab.unk] for name in decodings for out in decoded[name]]
+    cosines = F.cosine_similarity(ae.encode_ids(flat).view(len(decodings), len(ids), -1), Z[None], dim=-1)
     rows = []
-    for name, kwargs in decodings.items():
-        out_ids = ae.decode_ids(Z, **kwargs)
+    for name, cos in zip(decodings, cosines.tolist()):
+        out_ids = decoded[name]
         outputs = [ae.codec.decode(o) for o in out_ids]
-        cos = F.cosine_similarity(ae.encode_ids([o or [ae.codec.vocab.unk] for o in out_ids]), Z, dim=-1).tolist()
         for i, (sentence, target, output) in enumerate(zip(sentences, targets, outputs)):
             rows.append(
                 {

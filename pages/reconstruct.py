@@ -37,16 +37,26 @@ with right:
     c1, c2 = st.columns(2)
     top_k = c1.number_input("top-k (0 = off)", 0, 1000, 0, key="rec_topk")
     top_p = c2.slider("top-p", 0.05, 1.0, 1.0, 0.05, key="rec_topp")
-    c3, c4 = st.columns(2)
+    c3, c4, c5 = st.columns(3)
     seed = c3.number_input("Seed", 0, 10**6, key="rec_seed")
-    c4.button("Resample", key="rec_resample", help="New seed, same sentences", on_click=resample)
+    rerank = c4.number_input(
+        "Rerank candidates",
+        0,
+        32,
+        8,
+        key="rec_rerank",
+        help="Greedy plus samples at T=1, each re-encoded; the one whose vector is closest wins. 0 = off",
+    )
+    c5.button("Resample", key="rec_resample", help="New seed, same sentences", on_click=resample)
 
 sentences = split_lines(text)
 if not sentences:
     st.info("Type a sentence to reconstruct.")
     st.stop()
 
-decodings = default_decodings(ae, temperatures=temperatures, top_k=int(top_k), top_p=float(top_p), seed=int(seed))
+decodings = default_decodings(
+    ae, temperatures=temperatures, top_k=int(top_k), top_p=float(top_p), seed=int(seed), rerank_candidates=int(rerank)
+)
 try:
     table = compare_decodings(ae, sentences, decodings)
 except InvEmbError as e:

@@ -48,9 +48,9 @@ def test_reconstruct_shows_one_row_per_input_and_every_strategy():
     assert not at.exception
     side = at.dataframe[0].value
     assert len(side) == 3
-    assert {"greedy", "T=0.3", "T=0.7", "T=1", "T=1.5"} <= set(side.columns)
+    assert {"greedy", "T=0.3", "T=0.7", "T=1", "T=1.5", "rerank 8"} <= set(side.columns)
     scores = at.dataframe[1].value
-    assert len(scores) == 3 * 5 and {"exact", "bleu", "cosine"} <= set(scores.columns)
+    assert len(scores) == 3 * 6 and {"exact", "bleu", "cosine"} <= set(scores.columns)
 
 
 def test_resample_changes_the_seed():

@@ -81,6 +81,24 @@ def test_rerank_never_moves_away_from_the_target(tiny_ar_ae, corpus):
     assert bool((cos(reranked) >= cos(greedy) - 1e-5).all())
 
 
+@pytest.mark.parametrize("fixture", ["tiny_ae", "tiny_ar_ae", "tiny_gru_ae"])
+def test_decoding_many_at_once_equals_each_alone(request, fixture, corpus):
+    ae = request.getfixturevalue(fixture)
+    decodings = {
+        "greedy": {},
+        "cold": {"strategy": "sample", "temperature": 0.3, "seed": 1},
+        "hot": {"strategy": "sample", "temperature": 1.5, "top_k": 10, "top_p": 0.9, "seed": 2},
+        "short": {"strategy": "sample", "temperature": 1.0, "max_length": 4, "seed": 3},
+        "rerank": {"strategy": "rerank", "num_candidates": 3, "seed": 4},
+    }
+    if ae.supports_beam:
+        decodings["beam"] = {"strategy": "beam", "beam_size": 3}
+    Z = ae.encode(corpus[:5])
+    many = ae.decode_ids_many(Z, decodings)
+    assert list(many) == list(decodings)
+    assert many == {name: ae.decode_ids(Z, **kwargs) for name, kwargs in decodings.items()}
+
+
 def test_max_length_caps_the_output(tiny_ae, corpus):
     out = tiny_ae.decode_ids(tiny_ae.encode(corpus[:3]), strategy="sample", temperature=2.0, max_length=3)
     assert all(len(row) <= 3 for row in out)

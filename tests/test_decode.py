@@ -98,6 +98,55 @@ def test_chunked_parallel_decoding_equals_all_at_once_and_stops_early():
     assert asked[-1] == (8, 12)  # nothing past the chunk where the last row ended
 
 
+def samplings() -> list[dict]:
+    """Greedy and two seeded samplings, fresh generators each call."""
+    g = lambda seed: torch.Generator().manual_seed(seed)
+    return [
+        {"temperature": 0.0},
+        {"temperature": 0.7, "generator": g(1)},
+        {"temperature": 1.5, "top_k": 5, "top_p": 0.8, "generator": g(2)},
+    ]
+
+
+def test_parallel_decodings_share_each_chunk_of_logits_and_equal_each_alone():
+    logits = torch.randn(5, 24, 40)
+    logits[:, 13, 1] += 6.0  # likely, not certain, to end at 13: the samplings finish at different chunks
+    asked = []
+
+    def logits_at(a, b):
+        asked.append((a, b))
+        return logits[:, a:b]
+
+    many = dec.parallel_decode_many(logits_at, length=24, eos=1, chunk=4, samplings=samplings())
+    assert len(asked) == len(set(asked))  # every chunk computed once for all decodings
+    alone = [
+        dec.parallel_decode_in_chunks(lambda a, b: logits[:, a:b], length=24, eos=1, chunk=4, **s) for s in samplings()
+    ]
+    assert many == alone
+
+
+def test_autoregressive_decodings_step_together_and_equal_each_alone():
+    table = torch.randn(30, 30)
+    table[:, 1] += 1.5  # the end token (1) is likely after any token
+
+    def step(prev, state):
+        rows.append(prev.shape[0])
+        return table[prev[:, -1]] + 0.2 * prev.shape[1], state
+
+    rows: list[int] = []
+    many = dec.autoregressive_decode_many(step, batch_size=4, bos=0, eos=1, max_length=12, samplings=samplings())
+    assert set(rows) == {3 * 4}  # one batch of all decodings' rows per step
+    alone = [dec.autoregressive_decode(step, batch_size=4, bos=0, eos=1, max_length=12, **s) for s in samplings()]
+    assert many == alone
+    assert all(len(ids) <= 13 for out in many for ids in out)
+
+
+def test_closest_picks_each_rows_best_candidate():
+    targets = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    candidates = torch.tensor([[[0.0, 1.0], [2.0, 0.1]], [[0.0, 3.0], [1.0, 0.0]]])
+    assert dec.closest(candidates, targets).tolist() == [1, 0]
+
+
 def test_sampling_follows_the_distribution_and_never_picks_masked_tokens():
     probs = torch.tensor([0.0, 0.5, 0.0, 0.3, 0.2])
     logits = probs.clamp(min=1e-30).log().masked_fill(probs == 0, float("-inf")).expand(20_000, 5)

@@ -1,0 +1,38 @@
+"""The Reconstruct page's table: one row per sentence and decoding, with scores that agree with each other."""
+
+import pytest
+
+import invemb_core as ie
+from invemb_core.report import compare_decodings, default_decodings, mark_differences
+
+
+def test_mark_differences_marks_only_the_words_not_in_the_target():
+    assert mark_differences("a dog runs", "a dog runs") == "a dog runs"
+    assert mark_differences("a dog runs", "a cat runs fast") == "a «cat» runs «fast»"
+    assert mark_differences("a dog", "") == ""
+
+
+@pytest.mark.parametrize("fixture", ["tiny_ae", "tiny_ar_ae"])
+def test_default_decodings_are_greedy_beam_when_possible_temperatures_and_rerank(request, fixture):
+    ae = request.getfixturevalue(fixture)
+    names = list(default_decodings(ae, temperatures=(0.5, 1.0)))
+    beam = ["beam 5"] if ae.supports_beam else []
+    assert names == ["greedy", *beam, "T=0.5", "T=1", "rerank 8"]
+    assert "rerank 8" not in default_decodings(ae, rerank_candidates=0)
+
+
+def test_compare_decodings_gives_one_row_per_sentence_and_decoding(tiny_ae, corpus):
+    decodings = default_decodings(tiny_ae, seed=3)
+    table = compare_decodings(tiny_ae, corpus[:4], decodings)
+    assert len(table) == 4 * len(decodings)
+    assert table.groupby("decoding").size().to_dict() == dict.fromkeys(decodings, 4)
+    greedy = table[table.decoding == "greedy"].output.tolist()
+    assert greedy == tiny_ae.reconstruct(corpus[:4])
+    assert (table.bleu[table.exact] == 100.0).all()
+    assert (table.cosine[table.exact] > 0.999).all()  # an exact output re-encodes to the same vector
+    assert table.cosine.between(-1.0001, 1.0001).all()
+
+
+def test_compare_decodings_needs_a_decoding(tiny_ae):
+    with pytest.raises(ie.InvEmbError, match="no decodings"):
+        compare_decodings(tiny_ae, ["A dog runs."], {})
