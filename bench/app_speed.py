@@ -62,6 +62,12 @@ def engine_timings(repeats: int) -> dict[str, float]:
         decodings = default_decodings(ae)
         label = f"reconstruct 5 sentences x {len(decodings)} decodings ({', '.join(decodings)}), {name}"
         out[label] = median_time(partial(compare_decodings, ae, FIVE.splitlines(), decodings), repeats)
+        # The decoding inside it, as it is (one decoder pass for all) and one decoding at a time.
+        Z = ae.encode(FIVE.splitlines())
+        shared = median_time(partial(ae.decode_ids_many, Z, decodings), repeats)
+        alone = median_time(lambda ae=ae, Z=Z, d=decodings: [ae.decode_ids(Z, **kw) for kw in d.values()], repeats)
+        out[f"  of which decoding, one pass for all, {name}"] = shared
+        out[f"  decoding, each decoding on its own, {name}; ratio {alone / shared:.1f}x"] = alone
     ae = ie.load()
     projection = load_projection(ae.info["path"])
     work = {

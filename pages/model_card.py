@@ -59,5 +59,6 @@ Its output at each position is compared with every token embedding; the best mat
   T > 1 flattens and makes mistakes more likely; it shows how sure the model is.
 - *top-k / top-p*: sample only among the k most likely words / the smallest set holding p of the probability.
 - *Beam search* (autoregressive decoders): keep the few best partial sentences and extend them all.
-- *Rerank*: draw several samples, encode each again, keep the one whose vector is closest to the original.
+- *Rerank*: take the greedy output and several samples, encode each again, keep the one whose vector is
+  closest to the original: it can only land nearer than greedy, though not always on the right words.
 """)

@@ -97,6 +97,7 @@ def test_decoding_many_at_once_equals_each_alone(request, fixture, corpus):
     many = ae.decode_ids_many(Z, decodings)
     assert list(many) == list(decodings)
     assert many == {name: ae.decode_ids(Z, **kwargs) for name, kwargs in decodings.items()}
+    assert ae.decode_many(Z, decodings)["hot"] == ae.decode(Z, **decodings["hot"])
 
 
 def test_max_length_caps_the_output(tiny_ae, corpus):
