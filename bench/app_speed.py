@@ -1,13 +1,15 @@
-"""How fast the app is: cold start to first usable page, and warm interactions, in a real browser.
+"""How fast the app is: cold start to the first usable page, and warm interactions.
 
-    python bench/app_speed.py --repeats 5            # uses checkpoints/default
+    python bench/app_speed.py --repeats 5            # uses the shipped checkpoints
 
 Cold start: from launching `streamlit run app.py` to the Reconstruct page having finished its first
-run (its tables drawn) in headless Chromium, a fresh server each time. Warm interactions: the engine
-work behind each (reconstructing 5 sentences under the page's default decodings, with both shipped
-checkpoints; a 10-step interpolation; placing a sentence on the map) with the model loaded, as the app's cached model runs it. (Timing warm
-reruns in the browser was tried and dropped: the status widget did not reliably show short reruns, so
-those figures under-counted.) Medians of --repeats runs; prints markdown.
+run (its tables drawn) in headless Chromium, a fresh server each time. Warm interactions, two ways:
+the whole page rerun after one widget change (streamlit's AppTest: page script, engine work and the
+serialisation of every element, no browser), and the engine work alone (reconstructing 5 sentences
+under the page's default decodings with both shipped checkpoints, a 10-step interpolation, placing a
+sentence on the map). (Timing warm reruns in the browser was tried and dropped: the status widget did
+not reliably show short reruns, so those figures under-counted.) Medians of --repeats runs; prints
+markdown.
 """
 
 from __future__ import annotations
@@ -79,6 +81,49 @@ def engine_timings(repeats: int) -> dict[str, float]:
     return out
 
 
+def page_reruns(repeats: int) -> dict[str, float]:
+    """Whole-page reruns after one widget change, through streamlit's AppTest on the shipped checkpoints:
+    the page script, the engine work and the serialisation of every element, without the browser.
+    Each rerun alternates between two inputs so none is a no-op."""
+    from streamlit.testing.v1 import AppTest
+
+    interactions = {
+        "reconstruct page: 5 sentences, default decodings": (
+            "pages/reconstruct.py",
+            "text_area",
+            "rec_text",
+            [FIVE, FIVE.replace("orange", "red")],
+        ),
+        "interpolate page: 10 steps + arithmetic + path on the map": (
+            "pages/interpolate.py",
+            "text_input",
+            "interp_a",
+            ["A dog runs through the snow.", "A dog runs through the sand."],
+        ),
+        "embedding map page: place your sentence": (
+            "pages/embedding_map.py",
+            "text_area",
+            "map_own",
+            ["A cat sleeps on a red sofa.", "Two cats sleep on a red sofa."],
+        ),
+    }
+    out = {}
+    for name, (page, kind, key, values) in interactions.items():
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.run()
+        at.switch_page(page).run()
+        times = []
+        for i in range(repeats + 1):
+            widget = getattr(at, kind)(key=key).set_value(values[i % 2])
+            t = time.perf_counter()
+            widget.run()
+            times.append(time.perf_counter() - t)
+            if at.exception:
+                raise RuntimeError(f"{page}: {at.exception[0].value}")
+        out[name] = statistics.median(times[1:])  # the first includes warming this page's caches
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5, help="runs per measurement (median reported)")
@@ -86,6 +131,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     engine = engine_timings(args.repeats)  # first, while the machine is quiet
+    pages = page_reruns(args.repeats)
     cold = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -106,8 +152,10 @@ def main() -> None:
     print(
         f"| measurement | median (s) | runs |\n|---|---|---|\n| cold start to first page usable | {statistics.median(cold):.2f} | {len(cold)} |"
     )
+    for name, t in pages.items():
+        print(f"| warm rerun, {name} | {t:.3f} | {args.repeats} |")
     for name, t in engine.items():
-        print(f"| warm: {name} (engine only) | {t:.3f} | {args.repeats} |")
+        print(f"| engine only: {name} | {t:.3f} | {args.repeats} |")
 
 
 if __name__ == "__main__":
