@@ -40,12 +40,12 @@ with right:
     c3, c4, c5 = st.columns(3)
     seed = c3.number_input("Seed", 0, 10**6, key="rec_seed")
     rerank = c4.number_input(
-        "Rerank candidates",
+        "Rerank n",
         0,
         32,
         8,
         key="rec_rerank",
-        help="Greedy plus samples at T=1, each re-encoded; the one whose vector is closest wins. 0 = off",
+        help="n candidates: greedy plus samples at T=1, each re-encoded; the one whose vector is closest wins. 0 = off",
     )
     c5.button("Resample", key="rec_resample", help="New seed, same sentences", on_click=resample)
 
