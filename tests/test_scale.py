@@ -5,35 +5,15 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_config
+from conftest import config_file, tiny_config, tiny_train_config
 
 import invemb_core as ie
 from invemb_core.train import Trainer
-
-TINY = [
-    "--hidden-size",
-    "32",
-    "--vector-size",
-    "64",
-    "--encoder-layers",
-    "1",
-    "--decoder-layers",
-    "1",
-    "--num-heads",
-    "2",
-    "--slot-size",
-    "8",
-    "--max-length",
-    "16",
-    "--output-vocab",
-    "corpus",
-    "--dropout",
-    "0.0",
-]
 
 
 def _corpus(tmp_path: Path, corpus: list[str]) -> Path:
@@ -44,30 +24,17 @@ def _corpus(tmp_path: Path, corpus: list[str]) -> Path:
 
 def test_streamed_training_matches_in_memory_training(tmp_path, corpus):
     path = _corpus(tmp_path, corpus)
-    cfg = dict(
-        train_data=[str(path)],
-        val_data=str(path),
-        max_steps=6,
-        eval_every=3,
-        checkpoint_every=3,
-        eval_sentences=8,
-        batch_tokens=10_000,
-        warmup_steps=2,
-        sampled_negatives=0,
-        token_substitution=0.0,
-    )
+    cfg = tiny_train_config(path, max_steps=6, eval_every=3, checkpoint_every=3, batch_tokens=10_000)
     quiet = dict(progress=False, log=lambda s: None)
     # One chunk holding the whole corpus: streaming must see exactly the in-memory batches.
-    a = Trainer(tiny_config(), ie.TrainConfig(**cfg), tmp_path / "mem", **quiet).run()
-    streamed = Trainer(
-        tiny_config(), ie.TrainConfig(**cfg, stream_chunk_sentences=10_000), tmp_path / "stream", **quiet
-    )
+    a = Trainer(tiny_config(), cfg, tmp_path / "mem", **quiet).run()
+    streamed = Trainer(tiny_config(), replace(cfg, stream_chunk_sentences=10_000), tmp_path / "stream", **quiet)
     assert streamed.ids is None and streamed.train_sentences == []  # nothing held in memory
     b = streamed.run()
     for key, value in a.model.state_dict().items():
         torch.testing.assert_close(value, b.model.state_dict()[key], rtol=0, atol=0)
     # Small chunks also train (a different but fixed batch order).
-    Trainer(tiny_config(), ie.TrainConfig(**cfg, stream_chunk_sentences=7), tmp_path / "chunks", **quiet).run()
+    Trainer(tiny_config(), replace(cfg, stream_chunk_sentences=7), tmp_path / "chunks", **quiet).run()
 
 
 @pytest.mark.slow
@@ -76,6 +43,7 @@ def test_two_ranks_under_torchrun_end_with_identical_weights(tmp_path, corpus):
     torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable))
     assert torchrun, "torchrun comes with torch"
     out = tmp_path / "ddp"
+    train = tiny_train_config(path, max_steps=6, eval_every=3, checkpoint_every=3, batch_tokens=128)
     cmd = [
         torchrun,
         "--standalone",
@@ -86,23 +54,10 @@ def test_two_ranks_under_torchrun_end_with_identical_weights(tmp_path, corpus):
         "--out",
         str(out),
         "--quiet",
-        "--train-data",
-        str(path),
-        "--val-data",
-        str(path),
-        "--max-steps",
-        "6",
-        "--eval-every",
-        "3",
-        "--checkpoint-every",
-        "3",
-        "--batch-tokens",
-        "128",
+        "--config",
+        str(config_file(tmp_path / "tiny.json", tiny_config(), train)),
         "--threads",
         "1",
-        "--sampled-negatives",
-        "0",
-        *TINY,
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)

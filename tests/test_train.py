@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import tiny_config
+from conftest import tiny_config, tiny_train_config
 
 import invemb_core as ie
 from invemb_core.train import Trainer
@@ -11,23 +11,8 @@ from invemb_core.train import Trainer
 def _train_cfg(tmp_path, corpus, **overrides):
     path = tmp_path / "train.txt"
     path.write_text("\n".join(corpus))
-    values = dict(
-        train_data=[str(path)],
-        val_data=str(path),
-        max_steps=8,
-        eval_every=4,
-        checkpoint_every=2,
-        eval_sentences=8,
-        batch_tokens=256,
-        warmup_steps=2,
-        lr=3e-3,
-        sampled_negatives=16,
-        token_substitution=0.1,
-        word_dropout=0.1,
-        vector_noise=0.05,
-    )
-    values.update(overrides)
-    return ie.TrainConfig(**values)
+    noisy = dict(sampled_negatives=16, token_substitution=0.1, word_dropout=0.1, vector_noise=0.05)
+    return tiny_train_config(path, **{**noisy, **overrides})
 
 
 def _weights(ae):
