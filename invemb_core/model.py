@@ -47,6 +47,30 @@ def transformer_stack(cfg: ModelConfig, num_layers: int) -> nn.TransformerEncode
     return nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
 
 
+KVCache = tuple[torch.Tensor, torch.Tensor]  # keys, values: (layers, B, heads, t, head size) each
+
+
+def cached_layer(
+    layer: nn.TransformerEncoderLayer, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """One pre-norm ``TransformerEncoderLayer`` (as built by ``transformer_stack``) under causal
+    attention, for new positions x (B, n, H) after cached keys/values (B, heads, t, head size) of the
+    positions before them; returns the new outputs and the keys/values of all positions.
+    With a cache, n must be 1. Inference only: no dropout."""
+    B, n, H = x.shape
+    heads = layer.self_attn.num_heads
+    attn = layer.self_attn
+    q, k, v = F.linear(layer.norm1(x), attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
+    q, k, v = (a.view(B, n, heads, H // heads).transpose(1, 2) for a in (q, k, v))
+    if past is not None:
+        assert n == 1, "with a cache, one new position at a time"
+        k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+    a = F.scaled_dot_product_attention(q, k, v, is_causal=past is None and n > 1)
+    x = x + attn.out_proj(a.transpose(1, 2).reshape(B, n, H))
+    x = x + layer.linear2(layer.activation(layer.linear1(layer.norm2(x))))
+    return x, (k, v)
+
+
 def position_table(positions: int, width: int) -> nn.Embedding:
     table = nn.Embedding(positions, width)
     nn.init.normal_(table.weight, std=0.02)  # small, as in GPT-2: content, not position, should dominate
@@ -178,9 +202,21 @@ class TransformerDecoder(nn.Module):
             u = u + self.tok(prev)  # prev: (B, T, E) embeddings of the previous tokens
         return self.layers(u, mask=causal_mask(T, z.device), is_causal=True)  # (B, T, H)
 
-    def step(self, z: torch.Tensor, prev: torch.Tensor, state: None) -> tuple[torch.Tensor, None]:
-        # No key/value cache: sentences are short and recomputing keeps this file simple.
-        return self.forward(z, prev.shape[1], prev)[:, -1], None  # (B, H)
+    def step(self, z: torch.Tensor, prev: torch.Tensor, state: KVCache | None) -> tuple[torch.Tensor, KVCache]:
+        """The output (B, H) at the last of ``prev``'s positions, and the keys/values of every layer so far.
+
+        With ``state`` from the previous step only the newest position is computed (a key/value
+        cache); without it, the whole prefix. Inference only: dropout is not applied.
+        """
+        t = prev.shape[1]
+        new = slice(t - 1, t) if state is not None else slice(0, t)
+        x = self.readout(z, t)[:, new] + self.tok(prev[:, new])  # (B, n, H)
+        cache = []
+        for i, layer in enumerate(self.layers.layers):
+            x, kv = cached_layer(layer, x, None if state is None else (state[0][i], state[1][i]))
+            cache.append(kv)
+        keys, values = (torch.stack(c) for c in zip(*cache))
+        return x[:, -1], (keys, values)
 
 
 class RecurrentDecoder(nn.Module):

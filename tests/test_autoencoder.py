@@ -100,6 +100,25 @@ def test_decoding_many_at_once_equals_each_alone(request, fixture, corpus):
     assert ae.decode_many(Z, decodings)["hot"] == ae.decode(Z, **decodings["hot"])
 
 
+def test_cached_transformer_steps_equal_the_full_forward_pass(tiny_ar_ae, corpus):
+    import torch.nn.functional as F
+
+    m = tiny_ar_ae.model
+    Z = tiny_ar_ae.encode(corpus[:3])
+    ids = torch.randint(0, tiny_ar_ae.codec.vocab.size, (3, 6), generator=torch.Generator().manual_seed(0))
+    prev = F.embedding(ids, m.token_embeddings)  # any previous tokens
+    with torch.no_grad():
+        full = m.decoder(Z, 6, prev)  # (3, 6, H), no cache
+        state, steps = None, []
+        for t in range(1, 7):
+            h, state = m.decoder.step(Z, prev[:, :t], state)
+            steps.append(h)
+        prefix, _ = m.decoder.step(Z, prev, None)  # a whole prefix at once, no state
+    torch.testing.assert_close(torch.stack(steps, 1), full, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(prefix, full[:, -1], atol=1e-5, rtol=1e-4)
+    assert state[0].shape[:2] == (tiny_ar_ae.config.decoder_layers, 3)  # batch on dim 1: beams reorder it
+
+
 def test_max_length_caps_the_output(tiny_ae, corpus):
     out = tiny_ae.decode_ids(tiny_ae.encode(corpus[:3]), strategy="sample", temperature=2.0, max_length=3)
     assert all(len(row) <= 3 for row in out)
