@@ -114,7 +114,6 @@ class Autoencoder:
 
     # ---- vectors -> text -------------------------------------------------------------------------
 
-    @torch.no_grad()
     def decode_ids(self, Z: torch.Tensor, **kwargs: Any) -> list[list[int]]:
         """(N, d) -> local ids per row. Keyword arguments are those of ``DecodeConfig``."""
         return self.decode_ids_many(Z, {"": kwargs})[""]
