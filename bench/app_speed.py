@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, serve  # noqa: E402
+from timing import median_time  # noqa: E402
 
 from invemb_core.checkpoint import default_checkpoint_dir  # noqa: E402
 
@@ -43,16 +44,6 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def engine_timings(repeats: int) -> dict[str, float]:
     import invemb_core as ie
     from invemb_core.projection import load_projection
@@ -63,11 +54,11 @@ def engine_timings(repeats: int) -> dict[str, float]:
         ae = ie.load(ROOT / "checkpoints" / name)
         decodings = default_decodings(ae)
         label = f"reconstruct 5 sentences x {len(decodings)} decodings ({', '.join(decodings)}), {name}"
-        out[label] = median_time(partial(compare_decodings, ae, FIVE.splitlines(), decodings), repeats)
+        out[label], _ = median_time(partial(compare_decodings, ae, FIVE.splitlines(), decodings), repeats)
         # The decoding inside it, as it is (one decoder pass for all) and one decoding at a time.
         Z = ae.encode(FIVE.splitlines())
-        shared = median_time(partial(ae.decode_ids_many, Z, decodings), repeats)
-        alone = median_time(lambda ae=ae, Z=Z, d=decodings: [ae.decode_ids(Z, **kw) for kw in d.values()], repeats)
+        shared, _ = median_time(partial(ae.decode_ids_many, Z, decodings), repeats)
+        alone, _ = median_time(lambda ae=ae, Z=Z, d=decodings: [ae.decode_ids(Z, **kw) for kw in d.values()], repeats)
         out[f"  of which decoding, one pass for all, {name}"] = shared
         out[f"  decoding, each decoding on its own, {name}; ratio {alone / shared:.1f}x"] = alone
     ae = ie.load()
@@ -77,7 +68,7 @@ def engine_timings(repeats: int) -> dict[str, float]:
         "place 1 sentence": lambda: projection.place(ae.encode(["A cat sleeps on a red sofa."])),
     }
     for name, fn in work.items():
-        out[name] = median_time(fn, repeats)
+        out[name], _ = median_time(fn, repeats)
     return out
 
 

@@ -8,9 +8,9 @@ Multi30k test captions with the cache (as shipped) and with every step recomputi
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from contextlib import contextmanager
+
+from timing import median_time
 
 import invemb_core as ie
 from invemb_core.data import read_sentences
@@ -27,15 +27,6 @@ def without_cache(ae: ie.Autoencoder):
         del decoder.step  # back to the class's cached step
 
 
-def median_time(fn, repeats: int) -> tuple[float, list]:
-    times, out = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default="checkpoints/autoregressive")
@@ -47,9 +38,9 @@ def main() -> None:
     print(f"| decoding ({len(Z)} sentences) | with cache (s) | without (s) | speed-up | same output |")
     print("|---|---|---|---|---|")
     for name, kwargs in {"greedy": {}, "beam 5": {"strategy": "beam", "beam_size": 5}}.items():
-        cached, out = median_time(lambda kwargs=kwargs: ae.decode_ids(Z, **kwargs), args.repeats)
+        cached, out = median_time(lambda kwargs=kwargs: ae.decode_ids(Z, **kwargs), args.repeats, warmup=False)
         with without_cache(ae):
-            plain, ref = median_time(lambda kwargs=kwargs: ae.decode_ids(Z, **kwargs), args.repeats)
+            plain, ref = median_time(lambda kwargs=kwargs: ae.decode_ids(Z, **kwargs), args.repeats, warmup=False)
         print(f"| {name} | {cached:.2f} | {plain:.2f} | {plain / cached:.1f}x | {out == ref} |")
 
 
