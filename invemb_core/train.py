@@ -12,6 +12,7 @@ saves. With ``stream_chunk_sentences`` the corpus is read in chunks each epoch i
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
 import os
@@ -74,9 +75,11 @@ class Trainer:
         if train_cfg.threads > 0:
             torch.set_num_threads(train_cfg.threads)
         self.rank, self.world = 0, 1
+        self.owns_process_group = False  # destroyed at the end only if this trainer created it
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:
             if not dist.is_initialized():
                 dist.init_process_group("gloo")
+                self.owns_process_group = True
             self.rank, self.world = dist.get_rank(), dist.get_world_size()
         if self.rank != 0:
             self.progress, self.log = False, lambda message: None
@@ -365,6 +368,14 @@ class Trainer:
             hashes: list[str] = [""] * self.world
             dist.all_gather_object(hashes, self.weights_sha256())
             extra["ddp"] = {"world_size": self.world, "rank_weights_sha256": hashes}
+            if self.owns_process_group:
+                # The last collective: shut gloo down cleanly, DDP wrapper first, once every rank is
+                # here. A rank that exits with the group alive can abort at interpreter exit
+                # ("terminate called without an active exception").
+                self.forward_model = self.model
+                gc.collect()  # the DDP wrapper holds the group; let it go before the group does
+                dist.barrier()
+                dist.destroy_process_group()
             if self.rank != 0:
                 return self.ae
         metrics = evaluate(self.ae, self.val_sentences, semantic=False)
