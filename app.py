@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_support import CHECKPOINT_KEY, checkpoints
+from app_support import CHECKPOINT_KEY, checkpoint_description, checkpoints, md_escape
 
 st.set_page_config(page_title="InvEmb: invertible sentence embeddings", page_icon="🔁", layout="wide")
 
@@ -25,6 +25,10 @@ with st.sidebar:
             key=CHECKPOINT_KEY,
             help="Every directory under checkpoints/ with a config.json",
         )
+        for path in paths:
+            description = checkpoint_description(path)
+            name = path.rsplit("/", 1)[-1]
+            st.caption(f"**{md_escape(name)}**: {md_escape(description) if description else 'no description'}")
     else:
         st.warning("No checkpoints under checkpoints/.")
     st.caption("A sentence goes in, one vector comes out, and the decoder turns it back into the sentence.")

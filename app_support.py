@@ -5,13 +5,20 @@ Only caching and session glue live here; all model work is a call into ``invemb_
 
 from __future__ import annotations
 
+import html
+import re
+import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 import invemb_core as ie
+from invemb_core.clusters import cluster_centroids, cluster_keywords
 from invemb_core.data import read_sentences
 from invemb_core.projection import Projection, list_projections, load_projection
+from invemb_core.report import word_diff
 
 CHECKPOINT_KEY = "checkpoint"
 
@@ -28,6 +35,27 @@ def load_map(path: str, name: str | None = None) -> Projection | None:
     return load_projection(path, name)
 
 
+@st.cache_data(show_spinner="Naming the clusters...")
+def cluster_summary(path: str, name: str) -> pd.DataFrame:
+    """Per cluster of a checkpoint's map: a legend label, its size, its characteristic words and its
+    decoded centre."""
+    projection = load_map(path, name)
+    table = projection.table
+    keywords = cluster_keywords(list(table.sentence), list(table.cluster), top=4)
+    labels, centres = cluster_centroids(projection, list(table.cluster))
+    decoded = load_model(path).decode(centres)
+    sizes = table.cluster.value_counts()
+    return pd.DataFrame(
+        {
+            "cluster": labels,
+            "label": [f"{c}: {', '.join(keywords[c][:3])}" for c in labels],
+            "sentences": [int(sizes[c]) for c in labels],
+            "words": [", ".join(keywords[c]) for c in labels],
+            "centre decodes to": decoded,
+        }
+    )
+
+
 def map_names(path: str) -> list[str]:
     return list_projections(path)
 
@@ -39,6 +67,22 @@ def example_sentences(split: str = "multi30k:test_2016_flickr", limit: int = 200
 
 def checkpoints() -> list[Path]:
     return ie.list_checkpoints()
+
+
+def checkpoint_named(name: str) -> str | None:
+    """The path of the checkpoint called ``name`` under checkpoints/, if there is one."""
+    return next((str(p) for p in checkpoints() if p.name == name), None)
+
+
+@st.cache_data(show_spinner=False)
+def checkpoint_description(path: str) -> str:
+    """The one-line description stored in a checkpoint's config.json (without loading its weights)."""
+    from invemb_core.checkpoint import read_config
+
+    try:
+        return str(read_config(path).get("description") or "")
+    except ie.InvEmbError:
+        return ""
 
 
 def current_checkpoint() -> str | None:
@@ -66,3 +110,73 @@ def current_model() -> ie.Autoencoder:
 def split_lines(text: str, *, max_sentences: int = 20) -> list[str]:
     """The non-blank lines of a text box, at most ``max_sentences``."""
     return [line for line in (text or "").splitlines() if line.strip()][:max_sentences]
+
+
+# ---- showing user text safely: never as Markdown, only escaped HTML or plain-text elements -------------
+
+DIFF_CSS = """<style>
+.ie-diff {line-height: 1.9; white-space: normal; overflow-wrap: anywhere;}
+.ie-new {background: #ffd8a8; color: #7a3400; border-radius: 3px; padding: 0 2px;}
+.ie-missing {color: #9aa0a6; text-decoration: line-through;}
+.ie-table {border-collapse: collapse; width: 100%; font-size: 0.95rem;}
+.ie-table td, .ie-table th {border-bottom: 1px solid #e6e6e6; padding: 4px 8px; vertical-align: top; text-align: left;}
+.ie-table th {color: #555; font-weight: 600;}
+.ie-table td.num {white-space: nowrap; text-align: right; font-variant-numeric: tabular-nums;}
+.ie-label {white-space: nowrap; color: #333;}
+</style>"""
+
+
+def md_escape(text: str) -> str:
+    """Text from outside the app's code (a checkpoint's description) made inert for Markdown elements:
+    every Markdown/HTML punctuation character backslash-escaped."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$&:=\"'])", r"\\\1", text)
+
+
+def diff_html(target: str, output: str) -> str:
+    """``output`` as HTML with its word-level difference from ``target``: new words highlighted, missing
+    words struck through in grey. Every word is HTML-escaped."""
+    parts = []
+    for op, word in word_diff(target, output):
+        w = html.escape(word)
+        parts.append(w if op == "same" else f'<span class="ie-{op}">{w}</span>')
+    return f'<span class="ie-diff">{" ".join(parts) or "<i>(empty)</i>"}</span>'
+
+
+def html_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, numeric: Sequence[int] = ()) -> str:
+    """An HTML table from cells that are already HTML (escape user text before it gets here)."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f'<td class="{"num" if i in numeric else ""}">{c}</td>' for i, c in enumerate(r)) + "</tr>"
+        for r in rows
+    )
+    return f'{DIFF_CSS}<table class="ie-table"><tr>{head}</tr>{body}</table>'
+
+
+def describe_characters(chars: Sequence[str], *, limit: int = 6) -> str:
+    """Characters named by code point and Unicode name (never the characters themselves, so the text
+    is safe in any element): "U+1F642 SLIGHTLY SMILING FACE"."""
+    named = []
+    for piece in chars[:limit]:
+        c = next((ch for ch in piece if not ch.isascii()), piece[0])  # the character that made it [UNK]
+        named.append(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed character')}" + (" ..." if len(piece) > 1 else ""))
+    more = f" and {len(chars) - limit} more" if len(chars) > limit else ""
+    return ", ".join(named) + more
+
+
+def warn_about_input(ae: ie.Autoencoder, sentences: Sequence[str]) -> None:
+    """Say which inputs were truncated and which characters the tokenizer cannot carry ([UNK])."""
+    try:
+        _, truncated = ae.tokenize(list(sentences))
+    except ie.InvEmbError:
+        return  # the page shows the error itself
+    cut = [i + 1 for i, t in enumerate(truncated) if t]
+    if cut:
+        st.warning(
+            f"Sentence {', '.join(map(str, cut))} is longer than {ae.config.max_length} word pieces: "
+            "only its beginning is encoded."
+        )
+    unknown = list(dict.fromkeys(c for s in sentences for c in ae.codec.unknown_characters(s)))
+    if unknown:
+        st.warning(
+            f"The tokenizer cannot carry {describe_characters(unknown)}: each becomes [UNK] and cannot come back."
+        )

@@ -19,6 +19,7 @@ from .data import collate
 from .errors import InvEmbError
 from .model import SentenceAutoencoder
 from .text import TextCodec, Vocabulary, load_token_embeddings, resolve_model_dir
+from .twopart import TwoPartAutoencoder, keep_wording
 
 ENCODE_BATCH = 256
 DECODE_BATCH = 32  # full-vocabulary logits are (B, T, 30k): keep B small
@@ -79,6 +80,10 @@ class Autoencoder:
         allowed = torch.zeros(codec.vocab.size, dtype=torch.bool)
         allowed[codec.output_candidates()] = True
         special = {"pad": codec.vocab.pad, "bos": codec.vocab.bos, "eos": codec.vocab.eos, "mask": codec.vocab.mask}
+        if cfg.meaning:
+            return TwoPartAutoencoder(
+                cfg, embeddings, special, allowed, token_ids=codec.vocab.token_ids, tokenizer_dir=codec.model_dir
+            )
         return SentenceAutoencoder(cfg, embeddings, special, allowed)
 
     # ---- text -> vectors -------------------------------------------------------------------------
@@ -86,6 +91,37 @@ class Autoencoder:
     @property
     def vector_size(self) -> int:
         return self.config.vector_size
+
+    @property
+    def meaning_size(self) -> int:
+        """How many of the vector's numbers are its meaning part (0: one learned code, no separate meaning)."""
+        return self.model.meaning_size if isinstance(self.model, TwoPartAutoencoder) else 0
+
+    @property
+    def wording_size(self) -> int:
+        """How many numbers follow the meaning part (the wording code); the whole vector without one."""
+        return self.vector_size - self.meaning_size
+
+    def meaning(self, Z: torch.Tensor, *, keep: float = 0.0) -> torch.Tensor:
+        """Remove the wording from sentence vectors and keep their meaning.
+
+        ``decode(meaning(encode(s)))`` writes a sentence that means the same as ``s``, usually in other
+        words; sampling it gives paraphrases. The wording code is ordered (its first numbers matter most),
+        so ``keep`` moves from meaning only (0.0) to the exact sentence (1.0).
+
+        Args:
+            Z: (N, d) or (d,) vectors from ``encode``.
+            keep: the share of the wording code to keep, from its start.
+
+        Raises:
+            InvEmbError: if this checkpoint's vector has no separate meaning part.
+        """
+        if not self.meaning_size:
+            raise InvEmbError(
+                "this checkpoint's vector is one learned code with no separate meaning part; "
+                "load a two-part checkpoint (its config has a 'meaning' model), such as checkpoints/default"
+            )
+        return keep_wording(self._check_vectors(Z), meaning_size=self.meaning_size, keep=keep)
 
     @property
     def supports_beam(self) -> bool:

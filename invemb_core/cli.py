@@ -95,8 +95,19 @@ def cmd_eval(args: argparse.Namespace) -> None:
     sentences = read_sentences(args.data, min_words=args.min_words, max_words=args.max_words, limit=args.limit)
     if not sentences:
         raise InvEmbError(f"no sentences of {args.min_words}-{args.max_words} words in {args.data}")
-    result = evaluate(_load(args), sentences, semantic=not args.no_semantic, **_decode_kwargs(args))
+    ae = _load(args)
+    result = evaluate(ae, sentences, semantic=not args.no_semantic, **_decode_kwargs(args))
     result["data"] = args.data
+    if args.captions:
+        from .data import read_caption_sets
+        from .metrics import same_item_retrieval
+
+        captions, items = read_caption_sets(args.captions)
+        result["retrieval"] = {
+            "recall_at_1": same_item_retrieval(ae.encode(captions), items),
+            "captions": len(captions),
+            "items": len(set(items)),
+        }
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -104,6 +115,9 @@ def cmd_eval(args: argparse.Namespace) -> None:
     keys = ("token_accuracy", "exact_match", "bleu", "semantic_cosine")
     for name, part in [("all", result), *result["by_length"].items()]:
         print(f"  {name:>6} (n={part['n']:>4}): " + "  ".join(f"{k} {part[k]:.4f}" for k in keys if k in part))
+    if "retrieval" in result:
+        r = result["retrieval"]
+        print(f"same-item retrieval R@1 {r['recall_at_1']:.4f} ({r['captions']} captions of {r['items']} items)")
 
 
 def _printable(text: str) -> str:
@@ -172,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-words", type=int, default=5, help="skip shorter sentences (default 5, as in the study)")
     p.add_argument("--max-words", type=int, default=30, help="skip longer sentences (default 30)")
     p.add_argument("--no-semantic", action="store_true", help="skip the sentence-transformer cosine")
+    p.add_argument(
+        "--captions",
+        nargs="+",
+        default=None,
+        help="files of parallel captions (line i of each = item i): also report same-item retrieval R@1",
+    )
     _add_decode_flags(p)
     p.set_defaults(func=cmd_eval)
 

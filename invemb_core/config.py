@@ -73,6 +73,11 @@ class ModelConfig:
     num_heads: int = 4  # transformer layers only
     dropout: float = 0.1
     scratch_embedding_size: int = 256  # token-embedding width when embedding_source == "scratch"
+    # Two-part vectors (twopart.py): "" = one learned code; else a sentence-transformer ("minilm", a
+    # directory or a hub id) whose embedding is the vector's meaning part, followed by a learned wording
+    # code of vector_size - its width numbers.
+    meaning: str = ""
+    wording_scale: float = 1e-3  # the wording part's size in the vector: small, so cosine is the meaning's
 
     def __post_init__(self) -> None:
         _check_choice("encoder", self.encoder, ENCODERS)
@@ -95,6 +100,7 @@ class ModelConfig:
             raise InvEmbError("pooling='last' needs a recurrent encoder; use 'slots' or 'mean'")
         if "transformer" in (self.encoder, self.decoder_cell) and self.hidden_size % self.num_heads:
             raise InvEmbError(f"hidden_size={self.hidden_size} must be divisible by num_heads={self.num_heads}")
+        _check_positive(wording_scale=self.wording_scale)
         if not 0.0 <= self.dropout < 1.0:
             raise InvEmbError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.embedding_source == "scratch" and self.freeze_embeddings:
@@ -128,6 +134,9 @@ class TrainConfig:
     token_substitution: float = 0.1
     sampled_negatives: int = 2048  # sampled softmax: batch targets + this many random tokens; 0 = full
     vector_noise: float = 0.0  # Gaussian noise on z, relative to its norm, while training
+    # Two-part models: the share of sentences that keep only a random prefix of their wording code
+    # (half of them none), so the decoder learns to write from the meaning alone.
+    wording_dropout: float = 0.0
     # > 0: read the training corpus in chunks of this many sentences, one pass per epoch, instead of
     # holding it in memory (for corpora larger than RAM). 0: load it once.
     stream_chunk_sentences: int = 0
@@ -153,11 +162,14 @@ class TrainConfig:
             "token_substitution",
             "sampled_negatives",
             "vector_noise",
+            "wording_dropout",
             "semantic_loss_weight",
             "time_budget_minutes",
         ):
             if getattr(self, name) < 0:
                 raise InvEmbError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.wording_dropout > 1:
+            raise InvEmbError(f"wording_dropout is a share of sentences, at most 1, got {self.wording_dropout}")
         if isinstance(self.train_data, str):
             self.train_data = [self.train_data]
 

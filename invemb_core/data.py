@@ -71,6 +71,23 @@ def read_sentences(spec: str, *, min_words: int = 1, max_words: int = 10_000, li
     return list(islice(iter_sentences(spec, min_words=min_words, max_words=max_words), limit))
 
 
+def read_caption_sets(paths: Sequence[str]) -> tuple[list[str], list[int]]:
+    """Several captions of the same items, one file per caption set (line i of every file describes item i),
+    e.g. Multi30k's five captions per image. Returns every caption and, for each, its item's index.
+
+    Raises:
+        InvEmbError: if the files do not all have the same number of lines.
+    """
+    if len(paths) < 2:
+        raise InvEmbError("caption retrieval needs at least two caption files (line i of each = item i)")
+    columns = [list(iter_lines(p)) for p in paths]
+    if len({len(c) for c in columns}) != 1:
+        sizes = ", ".join(f"{p}: {len(c)}" for p, c in zip(paths, columns))
+        raise InvEmbError(f"caption files must have one line per item each; they have {sizes}")
+    sentences = [s for column in columns for s in column]
+    return sentences, [i for column in columns for i in range(len(column))]
+
+
 @dataclass
 class Batch:
     """A padded batch: ``tokens`` (B, T) local ids, ``lengths`` (B,) true lengths."""

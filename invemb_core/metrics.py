@@ -57,6 +57,16 @@ def semantic_cosine(model_dir: str, a: Sequence[str], b: Sequence[str]) -> list[
     return (ea * eb).sum(-1).tolist()
 
 
+def same_item_retrieval(vectors: torch.Tensor, items: Sequence[int]) -> float:
+    """Recall@1 of "another caption of the same item": for each vector, is its nearest other vector by
+    cosine one with the same item id? (Multi30k's five captions of an image.)"""
+    V = torch.nn.functional.normalize(torch.as_tensor(vectors, dtype=torch.float32), dim=-1)
+    sims = V @ V.T
+    sims.fill_diagonal_(float("-inf"))
+    ids = torch.as_tensor(list(items))
+    return float((ids[sims.argmax(-1)] == ids).float().mean())
+
+
 def bucket_name(words: int) -> str:
     for lo, hi in LENGTH_BUCKETS:
         if lo <= words <= hi:

@@ -312,9 +312,16 @@ class SentenceAutoencoder(nn.Module):
             return self.cosine_scale * F.normalize(vectors, dim=-1) @ F.normalize(table, dim=-1).T
         return vectors @ table.T
 
+    def decoder_input(self, z: torch.Tensor) -> torch.Tensor:
+        """What the decoder reads for a sentence vector: z itself (a two-part vector rescales its parts)."""
+        return z
+
     def output_vectors(self, z: torch.Tensor, T: int, prev: torch.Tensor | None = None) -> torch.Tensor:
+        return self._output_vectors(self.decoder_input(z), T, prev)
+
+    def _output_vectors(self, u: torch.Tensor, T: int, prev: torch.Tensor | None) -> torch.Tensor:
         prev_emb = F.embedding(prev, self.token_embeddings) if prev is not None else None
-        return self.head(self.head_norm(self.decoder(z, T, prev_emb)))  # (B, T, E)
+        return self.head(self.head_norm(self.decoder(u, T, prev_emb)))  # (B, T, E)
 
     def full_logits(self, vectors: torch.Tensor) -> torch.Tensor:
         logits = self.scores(vectors, self.token_embeddings)
@@ -322,7 +329,7 @@ class SentenceAutoencoder(nn.Module):
 
     def step(self, z: torch.Tensor, prev: torch.Tensor, state=None):
         """Autoregressive decoders: logits (B, V) for the token after ``prev`` (B, t), and the new state."""
-        h, state = self.decoder.step(z, F.embedding(prev, self.token_embeddings), state)
+        h, state = self.decoder.step(self.decoder_input(z), F.embedding(prev, self.token_embeddings), state)
         return self.full_logits(self.head(self.head_norm(h))), state
 
     def forward(
@@ -348,17 +355,30 @@ class SentenceAutoencoder(nn.Module):
         Returns:
             logits (N, C) at the N real target positions (each sentence plus its end token), and the loss.
         """
-        B, T = tokens.shape
         z = self.encode(tokens if inputs is None else inputs, lengths)  # (B, d)
         if vector_noise > 0:
             z = z + vector_noise * z.pow(2).mean(-1, keepdim=True).sqrt() * torch.randn_like(z)
+        return self.reconstruction(self.decoder_input(z), tokens, lengths, candidates=candidates, loss=loss)
+
+    def reconstruction(
+        self,
+        u: torch.Tensor,
+        tokens: torch.Tensor,
+        lengths: torch.Tensor,
+        *,
+        candidates: torch.Tensor | None = None,
+        loss: str = "ce",
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decode decoder inputs u (B, d) against the sentences ``tokens`` (B, T) under teacher forcing:
+        (logits at the real target positions, loss). See ``forward`` for the arguments."""
+        B, T = tokens.shape
         targets = F.pad(tokens, (0, 1), value=self.special["pad"])  # (B, T+1)
         targets[torch.arange(B), lengths] = self.special["eos"]
         mask = padding_mask(lengths + 1, T + 1)  # (B, T+1)
         prev = None
         if self.autoregressive:
             prev = F.pad(tokens, (1, 0), value=self.special["bos"])  # (B, T+1) teacher forcing
-        vectors = self.output_vectors(z, T + 1, prev)[mask]  # (N, E)
+        vectors = self._output_vectors(u, T + 1, prev)[mask]  # (N, E)
         target = targets[mask]  # (N,)
         table = self.token_embeddings
         if candidates is not None:

@@ -76,6 +76,18 @@ class Projection:
         w = 1.0 / (d + 1e-3)
         return idx.tolist(), w / w.sum()
 
+    def distance_to_nearest(self, x: float, y: float) -> float:
+        """Map distance from a spot to the nearest corpus point."""
+        xy = torch.tensor(self.table[["x", "y"]].to_numpy(), dtype=torch.float32)
+        return float((xy - torch.tensor([x, y], dtype=torch.float32)).norm(dim=-1).min())
+
+    def typical_spacing(self, sample: int = 2000) -> float:
+        """The median map distance from a corpus point to its nearest other point (over a fixed sample)."""
+        xy = torch.tensor(self.table[["x", "y"]].to_numpy(), dtype=torch.float32)
+        probe = xy[torch.randperm(len(xy), generator=torch.Generator().manual_seed(0))[:sample]]
+        d = torch.cdist(probe, xy)
+        return float(d.topk(2, largest=False).values[:, 1].median())
+
     def vector_at(self, x: float, y: float, encode: Callable[[list[str]], torch.Tensor], k: int = 5) -> torch.Tensor:
         """A vector for any spot: the weighted mean of its nearest points' vectors (re-encoded with
         ``encode``). The map is not invertible; this is the natural local guess."""

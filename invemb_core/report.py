@@ -22,13 +22,25 @@ if TYPE_CHECKING:
     from .autoencoder import Autoencoder
 
 
+def word_diff(target: str, output: str) -> list[tuple[str, str]]:
+    """A word-level diff of ``output`` against ``target``: (op, word) pairs in reading order, op one of
+    "same", "new" (in the output, not in the target at that place) and "missing" (in the target only)."""
+    ref, out = target.split(), output.split()
+    ops: list[tuple[str, str]] = []
+    for tag, a0, a1, b0, b1 in difflib.SequenceMatcher(a=ref, b=out, autojunk=False).get_opcodes():
+        if tag == "equal":
+            ops += [("same", w) for w in out[b0:b1]]
+            continue
+        ops += [("missing", w) for w in ref[a0:a1]]
+        ops += [("new", w) for w in out[b0:b1]]
+    return ops
+
+
 def mark_differences(target: str, output: str, *, left: str = "«", right: str = "»") -> str:
     """``output`` with the words that are not in ``target`` (in order) wrapped in markers; plain text."""
-    ref, out = target.split(), output.split()
-    keep = set()
-    for block in difflib.SequenceMatcher(a=ref, b=out, autojunk=False).get_matching_blocks():
-        keep.update(range(block.b, block.b + block.size))
-    return " ".join(w if i in keep else f"{left}{w}{right}" for i, w in enumerate(out))
+    return " ".join(
+        w if op == "same" else f"{left}{w}{right}" for op, w in word_diff(target, output) if op != "missing"
+    )
 
 
 def default_decodings(
@@ -43,13 +55,14 @@ def default_decodings(
 ) -> dict[str, dict[str, Any]]:
     """Greedy, beam (when the decoder allows it), sampling at each temperature, and rerank: the
     greedy output and ``rerank_candidates - 1`` samples at temperature 1, the one whose re-encoded
-    vector is closest kept (0 leaves it out)."""
+    vector is closest kept (0 leaves it out). Each temperature draws with its own seed (derived from
+    ``seed``), so one unlucky draw does not repeat in every column."""
     out: dict[str, dict[str, Any]] = {"greedy": {"strategy": "greedy"}}
     if ae.supports_beam:
         out[f"beam {beam_size}"] = {"strategy": "beam", "beam_size": beam_size}
     sampling = {"top_k": top_k, "top_p": top_p, "seed": seed}
-    for t in temperatures:
-        out[f"T={t:g}"] = {"strategy": "sample", "temperature": float(t), **sampling}
+    for i, t in enumerate(temperatures):
+        out[f"T={t:g}"] = {"strategy": "sample", "temperature": float(t), **sampling, "seed": seed + 1000 * (i + 1)}
     if rerank_candidates > 1:
         out[f"rerank {rerank_candidates}"] = {
             "strategy": "rerank",
@@ -61,15 +74,24 @@ def default_decodings(
 
 
 def compare_decodings(
-    ae: Autoencoder, sentences: Sequence[str], decodings: Mapping[str, Mapping[str, Any]]
+    ae: Autoencoder,
+    sentences: Sequence[str],
+    decodings: Mapping[str, Mapping[str, Any]],
+    *,
+    keep: float | None = None,
 ) -> pd.DataFrame:
-    """One row per (sentence, decoding): input, target, decoding, output, marked, exact, bleu, cosine, truncated."""
+    """One row per (sentence, decoding): input, target, decoding, output, marked, exact, bleu, cosine, truncated.
+
+    ``keep`` (two-part checkpoints): decode ``ae.meaning(Z, keep=keep)`` instead of the whole vectors;
+    the cosine is still to the whole input vector.
+    """
     if not decodings:
         raise InvEmbError("no decodings given")
     ids, truncated = ae.tokenize(list(sentences))
     Z = ae.encode_ids(ids)
     targets = [ae.codec.decode(i) for i in ids]
-    decoded = ae.decode_ids_many(Z, decodings)  # the decoder runs once for all decodings
+    source = Z if keep is None else ae.meaning(Z, keep=keep)
+    decoded = ae.decode_ids_many(source, decodings)  # the decoder runs once for all decodings
     # Re-encode every output in one pass; an empty output is encoded as [UNK] so it still has a vector.
     flat = [out or [ae.codec.vocab.unk] for name in decodings for out in decoded[name]]
     cosines = F.cosine_similarity(ae.encode_ids(flat).view(len(decodings), len(ids), -1), Z[None], dim=-1)

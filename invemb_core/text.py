@@ -191,6 +191,20 @@ class TextCodec:
             out.append(local[: self.max_length])
         return out, truncated
 
+    def unknown_characters(self, sentence: str) -> list[str]:
+        """The parts of ``sentence`` that can only become [UNK] (emoji, characters the tokenizer lacks), or
+        that the model's vocabulary does not cover, in order and without repeats. The decoder cannot
+        give them back."""
+        text = clean_text(sentence)[: self.max_length * 20]
+        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        unk = self.tokenizer.unk_token_id
+        found = [
+            text[a:b]
+            for i, (a, b) in zip(enc["input_ids"], enc["offset_mapping"])
+            if i == unk or i not in self._to_local
+        ]
+        return list(dict.fromkeys(found))
+
     def decode(self, local_ids: Sequence[int]) -> str:
         """Local ids -> text; stops at the first end-of-sentence token, hides padding and markers."""
         ids = []

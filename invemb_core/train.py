@@ -34,6 +34,7 @@ from .errors import InvEmbError
 from .losses import SemanticLoss
 from .metrics import evaluate, exact_match, token_accuracy
 from .model import padding_mask
+from .twopart import TwoPartAutoencoder
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -244,11 +245,12 @@ class Trainer:
             inputs = tokens.masked_fill(drop, self.ae.codec.vocab.mask)
         return tokens, inputs
 
-    def _candidates(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor | None:
+    def _candidates(self, tokens: torch.Tensor, lengths: torch.Tensor, clean: torch.Tensor) -> torch.Tensor | None:
         k = self.cfg.sampled_negatives
         if k == 0 or k >= len(self.pool):
             return None
-        targets = tokens[padding_mask(lengths, tokens.shape[1])]
+        real = padding_mask(lengths, tokens.shape[1])
+        targets = torch.cat([tokens[real], clean[real]])  # a two-part model may target the clean sentence
         negatives = self.pool[torch.randint(len(self.pool), (k,))]
         eos = torch.tensor([self.ae.codec.vocab.eos])
         return torch.unique(torch.cat([targets, negatives, eos]))  # sorted, as searchsorted needs
@@ -257,7 +259,10 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(self.step, self.cfg)
         tokens, inputs = self._augment(batch)
-        candidates = self._candidates(tokens, batch.lengths)
+        candidates = self._candidates(tokens, batch.lengths, batch.tokens)
+        extra = {}
+        if isinstance(self.model, TwoPartAutoencoder):  # meaning from the clean sentence; wording dropped at random
+            extra = {"clean": batch.tokens, "wording_dropout": self.cfg.wording_dropout}
         logits, loss = self.forward_model(
             tokens,
             batch.lengths,
@@ -265,6 +270,7 @@ class Trainer:
             candidates=candidates,
             loss=self.cfg.loss,
             vector_noise=self.cfg.vector_noise,
+            **extra,
         )
         if self.semantic is not None:
             B, T = tokens.shape

@@ -1,4 +1,5 @@
-"""Embedding map: a UMAP of the corpus's sentence vectors; search it, place your own, select and decode."""
+"""Embedding map: a UMAP of the corpus's sentence vectors; clusters named by their words and their centres
+decoded; search it, place your own sentences, select points, click anywhere to decode that spot."""
 
 import numpy as np
 import pandas as pd
@@ -6,7 +7,19 @@ import plotly.express as px
 import streamlit as st
 
 import invemb_core as ie
-from app_support import current_checkpoint, current_model, load_map, map_names, split_lines
+from app_support import (
+    cluster_summary,
+    current_checkpoint,
+    current_model,
+    load_map,
+    map_names,
+    split_lines,
+    warn_about_input,
+)
+from invemb_core.report import mark_differences
+
+HOVER_CHARS = 120
+GRID = 60  # an invisible GRID x GRID lattice of points makes empty spots clickable
 
 st.title("Embedding map")
 ae = current_model()
@@ -21,26 +34,39 @@ if projection is None:
     st.stop()
 
 table = projection.table.copy()
-st.caption(f"UMAP of {len(table):,} sentence vectors. Hover for the sentence; click, box or lasso to inspect.")
+clusters = cluster_summary(current_checkpoint(), projection.name)
+st.caption(
+    f"UMAP of {len(table):,} sentence vectors: nearby points have similar vectors. Hover for the sentence; "
+    "drag a box (or pick the lasso) to select; click an empty spot to decode it."
+)
 
 c1, c2, c3 = st.columns([1, 2, 2])
 colour = c1.radio(
     "Colour by",
-    ["words", "split", "exact", "cluster"],
+    ["cluster", "words", "split", "exact"],
     key="map_colour",
     format_func={"words": "length", "split": "split", "exact": "reconstructed exactly", "cluster": "cluster"}.get,
 )
 query = c2.text_input("Search (highlights matches)", key="map_search", max_chars=200)
 own = c3.text_area(
-    "Your sentences (one per line) appear as stars", "A cat sleeps on a red sofa.", key="map_own", height=80
+    "Your sentences (one per line) appear as numbered stars", "A cat sleeps on a red sofa.", key="map_own", height=80
 )
 
-table["colour"] = table[colour].astype(str) if colour in ("split", "exact", "cluster") else table[colour]
+label_of = dict(zip(clusters.cluster, clusters.label))
+if colour == "cluster":
+    table["colour"] = table.cluster.map(label_of)
+    order = list(clusters.label)
+else:
+    table["colour"] = table[colour].astype(str) if colour in ("split", "exact") else table[colour]
+    order = sorted(table.colour.unique()) if colour != "words" else None
 table["size"] = 1.0  # relative: matches are drawn 3x larger
 if query.strip():
     hit = table.sentence.str.contains(query.strip(), case=False, regex=False)
     table.loc[hit, "size"] = 3.0
-    st.caption(f"{int(hit.sum())} sentences contain '{query.strip()}'.")
+    st.text(f"{int(hit.sum())} sentences contain the search text.")
+table["hover"] = table.sentence.str.slice(0, HOVER_CHARS)
+table["decoded"] = table.reconstruction.str.slice(0, HOVER_CHARS)
+table["row"] = table.index
 
 fig = px.scatter(
     table,
@@ -49,51 +75,104 @@ fig = px.scatter(
     color="colour",
     size="size",
     size_max=9,
-    hover_name="sentence",
-    hover_data={"x": False, "y": False, "size": False, "colour": False, "reconstruction": True},
-    custom_data=[table.index],
+    hover_name="hover",
+    hover_data={"x": False, "y": False, "size": False, "colour": False, "row": False, "decoded": True},
+    custom_data=["row"],
     render_mode="webgl",
+    category_orders={"colour": order} if order else None,
+    color_discrete_sequence=px.colors.qualitative.Alphabet,
+)
+# The clickable lattice: invisible points over the whole map, each carrying row -1.
+gx, gy = np.meshgrid(
+    np.linspace(table.x.min(), table.x.max(), GRID).round(3), np.linspace(table.y.min(), table.y.max(), GRID).round(3)
+)
+fig.add_scattergl(
+    x=gx.ravel(),
+    y=gy.ravel(),
+    mode="markers",
+    marker=dict(size=8, opacity=0.0),
+    customdata=np.full((gx.size, 1), -1),
+    hoverinfo="none",
+    showlegend=False,
+    name="spot",
 )
 
 placed = None
 mine = split_lines(own)
 if mine:
+    warn_about_input(ae, mine)
     try:
         Z_own = ae.encode(mine)
-        xy = projection.place(Z_own)
-        placed = pd.DataFrame({"sentence": mine, "x": xy[:, 0], "y": xy[:, 1], "reconstruction": ae.decode(Z_own)})
-        fig.add_scatter(
+        xy = projection.place(Z_own).round(3)
+        placed = pd.DataFrame(
+            {
+                "#": range(1, len(mine) + 1),
+                "sentence": mine,
+                "x": xy[:, 0],
+                "y": xy[:, 1],
+                "reconstruction": ae.decode(Z_own),
+            }
+        )
+        fig.add_scattergl(  # added last, so drawn on top of the corpus
             x=placed.x,
             y=placed.y,
-            mode="markers",
+            mode="markers+text",
             name="yours",
-            hovertext=placed.sentence,
+            text=[str(i) for i in placed["#"]],
+            textposition="top right",
+            textfont=dict(size=15, color="black"),
+            hovertext=[s[:HOVER_CHARS] for s in mine],
             hoverinfo="text",
-            marker=dict(symbol="star", size=18, color="gold", line=dict(width=1, color="black")),
+            marker=dict(symbol="star", size=20, color="gold", line=dict(width=1.5, color="black")),
         )
     except ie.InvEmbError as e:
         st.error(str(e))
-fig.update_layout(height=560, margin=dict(l=0, r=0, t=10, b=0), legend_title_text="")
+fig.update_layout(height=580, margin=dict(l=0, r=0, t=10, b=0), legend_title_text="", dragmode="select")
 event = st.plotly_chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
 
 if placed is not None:
     st.dataframe(placed, hide_index=True, key="map_placed")
 
 points = event.selection.points if event and event.selection else []
-rows = sorted({int(p["customdata"][0]) for p in points if p.get("customdata")})
+rows = sorted({int(p["customdata"][0]) for p in points if p.get("customdata") and p["customdata"][0] >= 0})
+spots = [(float(p["x"]), float(p["y"])) for p in points if p.get("customdata") and p["customdata"][0] < 0]
 if rows:
     st.subheader(f"{len(rows)} selected")
-    picked = projection.table.loc[rows[:50], ["sentence", "reconstruction", "exact"]].copy()
+    picked = projection.table.loc[rows[:50], ["sentence", "reconstruction", "exact", "cluster"]].copy()
+    picked["reconstruction"] = [
+        mark_differences(ae.normalize(s), r) for s, r in zip(picked.sentence, picked.reconstruction)
+    ]
+    picked["exact"] = picked.exact.map({True: "✓", False: "✗ differs"})
+    picked["cluster"] = picked.cluster.map(label_of)
     idx = projection.corpus_neighbours(rows[:50], k=3)
     picked["nearest neighbours"] = [" | ".join(projection.table.sentence[j] for j in row) for row in idx.tolist()]
+    st.caption("«Marked» words of a reconstruction differ from the sentence.")
     st.dataframe(picked, hide_index=True, key="map_selected")
 
-st.subheader("Decode any spot")
+st.subheader("Clusters")
 st.caption(
-    "The map cannot be inverted exactly: a spot's vector is the distance-weighted mean of its nearest points' vectors."
+    "k-means on the map. Words: the most characteristic words of each cluster's sentences (class-based TF-IDF). "
+    "Centre: the decoded mean vector of the cluster, what the middle of the cluster says."
 )
-c1, c2 = st.columns(2)
-x = c1.number_input("x", value=float(np.median(table.x)), key="map_x", format="%.2f")
-y = c2.number_input("y", value=float(np.median(table.y)), key="map_y", format="%.2f")
+st.dataframe(clusters.drop(columns=["label"]), hide_index=True, key="map_clusters")
+
+st.subheader("Decode any spot")
+if spots:
+    x, y = spots[0]
+    st.caption(f"The spot you clicked: x = {x:.2f}, y = {y:.2f}.")
+else:
+    st.caption("Click an empty spot on the map, or type coordinates.")
+    c1, c2 = st.columns(2)
+    x = c1.number_input("x", value=round(float(np.median(table.x)), 2), key="map_x", format="%.2f", step=0.5)
+    y = c2.number_input("y", value=round(float(np.median(table.y)), 2), key="map_y", format="%.2f", step=0.5)
+nearest = projection.distance_to_nearest(float(x), float(y))
+typical = projection.typical_spacing()
 z = projection.vector_at(float(x), float(y), ae.encode)
 st.text(ae.decode(z[None, :])[0])
+if nearest > 3 * typical:
+    st.warning(
+        f"This spot is far from every sentence (the nearest is {nearest:.1f} away; neighbouring sentences are "
+        f"typically {typical:.2f} apart). Its vector is still the weighted mean of the nearest sentences' vectors, "
+        "so the text is only a guess at what lies there."
+    )
+st.caption("The map cannot be inverted exactly: a spot's vector is the distance-weighted mean of its 5 nearest points.")

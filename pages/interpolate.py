@@ -1,15 +1,26 @@
 """Interpolate: walk from sentence A to sentence B in vector space and read every step; A - B + C."""
 
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 import invemb_core as ie
-from app_support import current_checkpoint, current_model, load_map
+from app_support import (
+    checkpoint_named,
+    current_checkpoint,
+    current_model,
+    diff_html,
+    html_table,
+    load_map,
+    load_model,
+    warn_about_input,
+)
 from invemb_core.interpolate import path
 
 st.title("Interpolate")
-st.caption("Decode evenly spaced points on the way from A's vector to B's. Marked steps are where the text changes.")
+st.caption(
+    "Decode evenly spaced points on the way from A's vector to B's. Highlighted words are new at that step; "
+    "grey struck-through words were there one step before."
+)
 ae = current_model()
 projection = load_map(current_checkpoint())
 
@@ -36,35 +47,73 @@ c1, c2 = st.columns(2)
 a = c1.text_input("Sentence A", "A dog runs through the snow.", key="interp_a", max_chars=2000)
 b = c2.text_input("Sentence B", "Two women are drinking coffee in a cafe.", key="interp_b", max_chars=2000)
 c3, c4, c5 = st.columns(3)
-steps = c3.slider("Steps", 2, 21, 10, key="interp_steps")
+steps = c3.slider("Steps", 2, 21, 7, key="interp_steps")
 method = c4.radio(
     "Path",
     ["slerp", "lerp"],
     horizontal=True,
     key="interp_method",
-    help="slerp follows the sphere between the two vectors; lerp the straight line",
+    help="slerp follows the sphere between the two vectors; lerp the straight line (see 'lerp or slerp?' below)",
 )
 strategy = c5.selectbox(
     "Decoding", ["greedy", "rerank"] + (["beam"] if ae.supports_beam else []), key="interp_strategy"
 )
+warn_about_input(ae, [s for s in (a, b) if s.strip()])
+
+
+def walk(model: ie.Autoencoder) -> tuple[list[float], list[str], object]:
+    za, zb = model.encode([a, b])
+    alphas, Z = path(za, zb, steps=steps, method=method)
+    decoding = strategy if strategy != "beam" or model.supports_beam else "greedy"
+    return [float(x) for x in alphas], model.decode(Z, strategy=decoding), Z
+
+
+def path_table(alphas: list[float], texts: list[str]) -> str:
+    rows = []
+    for i, (alpha, text) in enumerate(zip(alphas, texts)):
+        label = "A" if i == 0 else "B" if i == len(texts) - 1 else f"step {i}"
+        rows.append([f"<b>{label}</b>", f"{alpha:.2f}", diff_html(texts[i - 1] if i else text, text)])
+    return html_table(["", "α", "decoded"], rows, numeric=(1,))
+
 
 try:
-    za, zb = ae.encode([a, b])
-    alphas, Z = path(za, zb, steps=steps, method=method)
-    texts = ae.decode(Z, strategy=strategy)
+    alphas, texts, Z = walk(ae)
 except ie.InvEmbError as e:
     st.error(str(e))
     st.stop()
 
-changed = [i == 0 or texts[i] != texts[i - 1] for i in range(len(texts))]
-table = pd.DataFrame(
-    {"alpha": [round(float(x), 3) for x in alphas], "changed": ["●" if c else "" for c in changed], "decoded": texts}
-)
-st.dataframe(table, hide_index=True, key="interp_table")
-st.caption(f"{sum(changed)} distinct sentences along {steps} steps.")
+plain_path = checkpoint_named("plain")
+compare = plain_path is not None and plain_path != current_checkpoint()
+left, right = st.columns(2) if compare else (st.container(), None)
+with left:
+    if compare:
+        st.markdown(f"**This checkpoint ({current_checkpoint().rsplit('/', 1)[-1]})**")
+    st.html(path_table(alphas, texts))
+    st.caption(f"{len(set(texts))} distinct sentences along {steps} steps.")
+if right is not None:
+    with right:
+        st.markdown("**A plain autoencoder (checkpoints/plain), same pair**")
+        plain_alphas, plain_texts, _ = walk(load_model(plain_path))
+        st.html(path_table(plain_alphas, plain_texts))
+        st.caption(f"{len(set(plain_texts))} distinct sentences along {steps} steps.")
+
+with st.expander("lerp or slerp? And why a plain autoencoder's midpoints are word salad"):
+    st.markdown(
+        "**lerp** walks the straight line from A's vector to B's; halfway, the vector is shorter than either. "
+        "**slerp** walks along the sphere, keeping the length. The decoder first normalises the vector it "
+        "reads, so mostly the *direction* matters: both paths pass through the same direction at α = 0.5 and "
+        "nearly the same ones elsewhere, which is why their rows often agree.\n\n"
+        "A **plain** autoencoder (the `plain` checkpoint) stores each word position in its own part of the "
+        "vector: a positional code. Halfway between two sentences every position holds half of one word and "
+        "half of another, and its parallel decoder picks each position's word on its own, so the middle "
+        "splices the two sentences into word salad. The **two-part** default stores the *meaning* "
+        "(MiniLM's sentence embedding, where similar sentences are near each other) plus a small wording "
+        "code, and its decoder writes word by word, so points between two sentences decode to sentences."
+    )
 
 if projection is not None:
     xy = projection.place(Z)
+    labels = ["A"] + [""] * (len(texts) - 2) + ["B"]
     fig = go.Figure()
     fig.add_scattergl(
         x=projection.table.x,
@@ -72,19 +121,22 @@ if projection is not None:
         mode="markers",
         name="corpus",
         marker=dict(size=4, color="lightgrey"),
-        hovertext=projection.table.sentence,
+        hovertext=[s[:120] for s in projection.table.sentence],
         hoverinfo="text",
     )
     fig.add_scatter(
-        x=xy[:, 0],
-        y=xy[:, 1],
-        mode="lines+markers",
+        x=xy[:, 0].round(3),
+        y=xy[:, 1].round(3),
+        mode="lines+markers+text",
         name="path",
-        hovertext=texts,
+        text=labels,
+        textposition="top center",
+        textfont=dict(size=16, color="black"),
+        hovertext=[t[:120] for t in texts],
         hoverinfo="text",
-        marker=dict(size=9, color=list(range(len(texts))), colorscale="Viridis"),
+        marker=dict(size=10, color=list(range(len(texts))), colorscale="Viridis", line=dict(width=1, color="black")),
     )
-    fig.update_layout(height=420, margin=dict(l=0, r=0, t=10, b=0))
+    fig.update_layout(height=420, margin=dict(l=0, r=0, t=10, b=0), showlegend=False)
     st.plotly_chart(fig, key="interp_map")
 
 st.subheader("Vector arithmetic: A − B + C")

@@ -3,22 +3,30 @@
 import pandas as pd
 import streamlit as st
 
-from app_support import current_model
+from app_support import checkpoint_description, current_checkpoint, current_model, md_escape
 
 st.title("The model")
 ae = current_model()
 cfg = ae.config
+description = checkpoint_description(current_checkpoint())
+if description:
+    st.markdown(md_escape(description))
 
 a, b, c, d = st.columns(4)
-a.metric("Vector size", cfg.vector_size)
-b.metric("Encoder", f"{cfg.encoder} · {cfg.pooling}")
-c.metric("Decoder", f"{cfg.decoder} · {cfg.decoder_cell}")
-d.metric("Vocabulary", f"{ae.codec.vocab.size:,} word pieces")
+a.metric("Vector size", f"{cfg.vector_size} numbers")
+if ae.meaning_size:
+    a.caption(f"{ae.meaning_size} meaning + {ae.wording_size} wording")
+b.metric("Encoder", cfg.encoder.capitalize() if cfg.encoder != "transformer" else "Transformer")
+b.caption(f"{cfg.encoder_layers} layers, {cfg.pooling} pooling")
+c.metric("Decoder", cfg.decoder.capitalize())
+c.caption(f"{cfg.decoder_layers}-layer {cfg.decoder_cell}")
+d.metric("Vocabulary", f"{ae.codec.vocab.size:,}")
+d.caption("word pieces of all-MiniLM-L6-v2")
 
 train = ae.info.get("train_config", {})
 history = ae.info.get("history", [])
 if train:
-    run = f", {history[-1]['step']:,} steps in {history[-1]['minutes']:.0f} minutes" if history else ""
+    run = f", {history[-1]['step']:,} steps in {history[-1]['minutes']:.0f} minutes on 2 CPU cores" if history else ""
     st.caption(
         f"Token embeddings: {cfg.embedding_source} ({'frozen' if cfg.freeze_embeddings else 'trained'}). "
         f"Trained on {', '.join(train.get('train_data', []))} ({train.get('min_words')}-{train.get('max_words')} words){run}."
@@ -27,7 +35,9 @@ if train:
 metrics = ae.info.get("metrics", {})
 for name, m in metrics.items():
     if isinstance(m, dict) and "exact_match" in m:
+        n = m.get("n")
         st.subheader(f"Quality at save time: {m.get('data', name)}")
+        st.caption(f"Greedy decoding of the first {n:,} sentences of 5-30 words" if n else "Greedy decoding")
         cols = st.columns(4)
         cols[0].metric("Exact match", f"{m['exact_match']:.3f}")
         cols[1].metric("Token accuracy", f"{m['token_accuracy']:.4f}")
@@ -35,30 +45,66 @@ for name, m in metrics.items():
         if "semantic_cosine" in m:
             cols[3].metric("Semantic cosine", f"{m['semantic_cosine']:.3f}")
         if m.get("by_length"):
-            st.dataframe(pd.DataFrame(m["by_length"]).T, key=f"model_len_{name}")
+            st.dataframe(pd.DataFrame(m["by_length"]).T.rename_axis("words"), key=f"model_len_{name}")
+st.caption("All figures for the shipped checkpoints, with the commands that produce them, are in BENCHMARKS.md.")
 
 with st.expander("Full configuration"):
     st.json({"model": cfg.to_dict(), "training": ae.info.get("train_config", {}), "checkpoint": ae.info.get("path")})
 
 st.subheader("How it works")
+if ae.meaning_size:
+    vector_text = f"""
+**The vector: meaning and wording.** The vector has two parts. The first {ae.meaning_size} numbers are the
+sentence's embedding by *all-MiniLM-L6-v2*, a sentence-transformer trained so that sentences that mean the
+same thing get similar vectors: this is the **meaning**. The other {ae.wording_size} numbers are a
+**wording** code learned by this model's {cfg.encoder_layers}-layer {cfg.encoder} encoder: what the meaning
+leaves open (which words, in which order). The wording part is scaled down, so comparing two vectors
+compares their meanings. While training, the wording code was often cut short or dropped, so the decoder
+also learned to write a sentence from the meaning alone: on the Reconstruct page, "wording kept" moves
+from meaning only (paraphrases) to the exact sentence.
+"""
+else:
+    pooling = (
+        "writes each position into its own small slot, then mixes all slots into one vector, so word order survives"
+        if cfg.pooling == "slots"
+        else "pools them into one vector"
+    )
+    vector_text = f"""
+**The vector.** A {cfg.encoder_layers}-layer {cfg.encoder} encoder reads the word pieces and {pooling}:
+the sentence becomes **{cfg.vector_size} numbers**. This is a plain autoencoder's code: it keeps the words
+almost perfectly, but sentences that mean the same thing are not especially close.
+"""
+decoder_text = (
+    "A parallel decoder predicts every position at once: position *i* reads its part of the vector and says "
+    "which word is there."
+    if cfg.decoder == "parallel"
+    else "An autoregressive decoder writes one word at a time, each time looking at the vector and at the words "
+    "it already wrote."
+)
 st.markdown(f"""
 **Tokens.** A sentence is cut into word pieces by the tokenizer of *all-MiniLM-L6-v2* (lower case, so
-capitals are lost before anything is learned). Each piece starts as that model's
-{"frozen" if cfg.freeze_embeddings else "trainable"} token embedding.
-
-**Encoder.** A {cfg.encoder_layers}-layer {cfg.encoder} reads the pieces and
-{"writes each position into its own small slot, then mixes all slots into one vector, so word order survives" if cfg.pooling == "slots" else "pools them into one vector"}:
-the sentence becomes **{cfg.vector_size} numbers**. That vector is the sentence embedding.
-
-**Decoder.** It only sees the vector. A {"parallel decoder predicts every position at once: position *i* reads its part of the vector and says which word is there" if cfg.decoder == "parallel" else "autoregressive decoder writes one word at a time, each time looking at the vector and at the words it already wrote"}.
-Its output at each position is compared with every token embedding; the best match is the word.
+capitals are lost before anything is learned). Characters it does not know (emoji, for example) become
+[UNK] and cannot come back.
+{vector_text}
+**Decoder.** It only sees the vector. {decoder_text} At each position it scores every word piece; the
+best is the word.
 
 **Decoding strategies.**
 - *Greedy*: always take the most likely word. What "the reconstruction" means.
 - *Sampling with temperature T*: draw words at random by their probability. T < 1 sharpens toward greedy,
-  T > 1 flattens and makes mistakes more likely; it shows how sure the model is.
+  T > 1 flattens and makes other words more likely; it shows how sure the model is.
 - *top-k / top-p*: sample only among the k most likely words / the smallest set holding p of the probability.
 - *Beam search* (autoregressive decoders): keep the few best partial sentences and extend them all.
 - *Rerank*: take the greedy output and several samples, encode each again, keep the one whose vector is
   closest to the original: it can only land nearer than greedy, though not always on the right words.
+
+**Cosine similarity** compares two vectors by the angle between them: 1 means the same direction, 0
+unrelated. It is how "near" is measured everywhere in the app.
+
+**lerp and slerp** are two ways to walk between two vectors: lerp on the straight line, slerp along the
+sphere (keeping the length). The decoder normalises what it reads, so the two mostly agree.
+
+**UMAP** (the Embedding map) squeezes the vectors into two dimensions so that each sentence's nearest
+neighbours stay nearby. Distances between far-apart clusters on the map mean little; the neighbourhoods
+are what it preserves.
 """)

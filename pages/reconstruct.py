@@ -1,13 +1,26 @@
-"""Reconstruct: sentences in, their reconstructions under several decoding strategies side by side."""
+"""Reconstruct: sentences in, their reconstructions under several decodings, one block per sentence; and
+what temperature does to the decoder's choices."""
 
+import pandas as pd
 import streamlit as st
 
-from app_support import current_model, example_sentences, split_lines
+from app_support import (
+    current_model,
+    diff_html,
+    example_sentences,
+    html_table,
+    split_lines,
+    warn_about_input,
+)
 from invemb_core import InvEmbError
+from invemb_core.alternatives import token_alternatives
 from invemb_core.report import compare_decodings, default_decodings
 
 st.title("Reconstruct")
-st.caption("Each sentence is encoded into one vector and decoded back. «Marked» words differ from the input.")
+st.caption(
+    "Each sentence is encoded into one vector and decoded back. "
+    "Highlighted words are not in the input; grey struck-through words are missing from the output."
+)
 ae = current_model()
 
 if "rec_text" not in st.session_state:
@@ -30,6 +43,23 @@ left, right = st.columns([3, 2])
 with left:
     st.button("Pick 3 Multi30k test captions", key="rec_examples", on_click=pick_examples)
     text = st.text_area("Sentences, one per line (up to 20)", key="rec_text", height=130)
+    keep = None
+    if ae.meaning_size:
+        keep = st.slider(
+            "Wording kept",
+            0.0,
+            1.0,
+            1.0,
+            0.05,
+            key="rec_keep",
+            help=(
+                f"This vector is {ae.meaning_size} numbers of meaning (MiniLM's sentence embedding) plus "
+                f"{ae.wording_size} of wording. 1 keeps all the wording: the sentence comes back exactly. "
+                "0 keeps the meaning only: the decoder writes a sentence that means the same, and sampling "
+                "gives paraphrases."
+            ),
+        )
+        keep = None if keep == 1.0 else keep
 with right:
     temperatures = st.multiselect(
         "Sampling temperatures", [0.1, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0], default=[0.3, 0.7, 1.0, 1.5], key="rec_temps"
@@ -38,7 +68,9 @@ with right:
     top_k = c1.number_input("top-k (0 = off)", 0, 1000, 0, key="rec_topk")
     top_p = c2.slider("top-p", 0.05, 1.0, 1.0, 0.05, key="rec_topp")
     c3, c4, c5 = st.columns(3)
-    seed = c3.number_input("Seed", 0, 10**6, key="rec_seed")
+    seed = c3.number_input(
+        "Seed", 0, 10**6, key="rec_seed", help="Each temperature draws with its own seed from this one"
+    )
     rerank = c4.number_input(
         "Rerank n",
         0,
@@ -54,32 +86,70 @@ if not sentences:
     st.info("Type a sentence to reconstruct.")
     st.stop()
 
+warn_about_input(ae, sentences)
 decodings = default_decodings(
     ae, temperatures=temperatures, top_k=int(top_k), top_p=float(top_p), seed=int(seed), rerank_candidates=int(rerank)
 )
 try:
-    table = compare_decodings(ae, sentences, decodings)
+    table = compare_decodings(ae, sentences, decodings, keep=keep)
 except InvEmbError as e:
     st.error(str(e))
     st.stop()
 
-if table.truncated.any():
-    st.warning(f"Some inputs were longer than {ae.config.max_length} word pieces and were truncated.")
-side = table.pivot(index="sentence", columns="decoding", values="marked")[list(decodings)]
-side.insert(0, "input (as the tokenizer keeps it)", table.drop_duplicates("sentence").set_index("sentence").target)
-st.subheader("Side by side")
-st.dataframe(side, key="rec_side")
-
-st.subheader("Scores per output")
+for number, block in table.groupby("sentence", sort=True):
+    target = block.target.iloc[0]
+    rows = [["<b>input</b>", diff_html(target, target), "", "", ""]]
+    for r in block.itertuples():
+        rows.append(
+            [
+                f'<span class="ie-label">{r.decoding}</span>',
+                diff_html(target, r.output),
+                "✓" if r.exact else "✗",
+                f"{r.bleu:.0f}",
+                f"{r.cosine:.3f}",
+            ]
+        )
+    st.markdown(f"**Sentence {number}**")
+    st.html(html_table(["decoding", "output", "exact", "BLEU", "cosine"], rows, numeric=(2, 3, 4)))
 st.caption(
-    "exact: every word piece right · BLEU: sentence BLEU vs the input · cosine: between the input's "
-    "vector and the vector of the output re-encoded"
-)
-columns = ["sentence", "decoding", "output", "exact", "bleu", "cosine"]
-st.dataframe(
-    table[columns],
-    hide_index=True,
-    key="rec_scores",
-    column_config={"cosine": st.column_config.ProgressColumn("cosine", min_value=-1.0, max_value=1.0, format="%.3f")},
+    "exact: every word piece right · BLEU: sentence BLEU against the input (as the tokenizer keeps it: lower "
+    "case) · cosine: between the input's vector and the vector of the output re-encoded"
 )
 st.download_button("Download CSV", table.to_csv(index=False), "reconstructions.csv", "text/csv", key="rec_csv")
+
+st.subheader("What temperature does")
+st.caption(
+    "At every position the decoder gives a probability to each of its 30,522 word pieces. Sampling divides "
+    "the scores by the temperature T before turning them into probabilities: T < 1 sharpens them toward the "
+    "most likely piece, T > 1 spreads them over the alternatives. Below: the top pieces at each position of "
+    "the greedy output, at the chosen T, and samples drawn with independent seeds."
+)
+c1, c2, c3 = st.columns([3, 2, 1])
+which = c1.selectbox(
+    "Sentence", list(range(len(sentences))), format_func=lambda i: f"{i + 1}: {sentences[i][:80]}", key="rec_which"
+)
+temperature = c2.slider("Temperature", 0.0, 2.0, 1.0, 0.1, key="rec_temperature")
+samples = c3.number_input("Samples", 2, 12, 6, key="rec_samples")
+z = ae.encode([sentences[which]])
+if keep is not None:
+    z = ae.meaning(z, keep=keep)
+greedy = ae.decode_ids(z)[0]
+positions = token_alternatives(ae, z, greedy, temperature=float(temperature), k=5)
+st.dataframe(
+    pd.DataFrame(
+        {
+            "position": [p.index + 1 for p in positions],
+            "greedy": [p.chosen for p in positions],
+            "p(greedy)": [round(p.chosen_probability, 3) for p in positions],
+            "top alternatives at this T": ["  ·  ".join(f"{t} {q:.2f}" for t, q in p.alternatives) for p in positions],
+        }
+    ),
+    hide_index=True,
+    key="rec_alternatives",
+)
+sampling = {"strategy": "sample", "temperature": float(temperature)}
+draws = ae.decode_many(z, {f"seed {int(seed) + k}": {**sampling, "seed": int(seed) + k} for k in range(int(samples))})
+texts = [out[0] for out in draws.values()]
+target = ae.normalize(sentences[which])
+st.markdown(f"**{len(set(texts))} distinct outputs in {len(texts)} samples at T = {temperature:g}**")
+st.html(html_table(["seed", "sample"], [[name, diff_html(target, t)] for name, t in zip(draws, texts)]))

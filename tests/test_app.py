@@ -4,6 +4,7 @@ The app runs against a checkpoints/ folder holding the tiny committed checkpoint
 """
 
 import pytest
+from conftest import TINY_CHECKPOINT as TINY
 from streamlit.testing.v1 import AppTest
 
 from app_support import load_map, load_model  # noqa: F401 - imported so the caches can be cleared
@@ -42,15 +43,39 @@ def test_every_page_renders(page):
     assert not at.error, [e.value for e in at.error]
 
 
-def test_reconstruct_shows_one_row_per_input_and_every_strategy():
+def blocks(at: AppTest) -> list[str]:
+    """The bodies of the page's HTML blocks (one per input sentence, then the samples of one sentence)."""
+    return [h.proto.body for h in at.get("html")]
+
+
+def test_reconstruct_shows_one_block_per_input_with_every_decoding():
     at = app("pages/reconstruct.py")
     at.text_area(key="rec_text").set_value("a dog runs\ntwo men talk\na girl sings").run()
     assert not at.exception
-    side = at.dataframe[0].value
-    assert len(side) == 3
-    assert {"greedy", "T=0.3", "T=0.7", "T=1", "T=1.5", "rerank 8"} <= set(side.columns)
-    scores = at.dataframe[1].value
-    assert len(scores) == 3 * 6 and {"exact", "bleu", "cosine"} <= set(scores.columns)
+    per_sentence = blocks(at)[:-1]
+    assert len(per_sentence) == 3
+    for body in per_sentence:
+        for name in ["greedy", "T=0.3", "T=0.7", "T=1<", "T=1.5", "rerank 8"]:
+            assert name in body
+        assert body.count("<tr>") == 1 + 1 + 6  # header, input, one row per decoding
+
+
+def test_temperatures_draw_with_independent_seeds():
+    from invemb_core.report import default_decodings
+
+    seeds = [d["seed"] for d in default_decodings(load_model(str(TINY)), seed=3).values() if "seed" in d]
+    assert len(set(seeds)) == len(seeds)
+
+
+def test_temperature_section_shows_alternatives_and_distinct_samples():
+    at = app("pages/reconstruct.py")
+    at.slider(key="rec_temperature").set_value(1.5).run()
+    at.number_input(key="rec_samples").set_value(5).run()
+    assert not at.exception
+    alternatives = at.dataframe[0].value
+    assert {"position", "greedy", "p(greedy)", "top alternatives at this T"} <= set(alternatives.columns)
+    assert blocks(at)[-1].count("<tr>") == 1 + 5
+    assert any("distinct outputs in 5 samples" in m.value for m in at.markdown)
 
 
 def test_resample_changes_the_seed():
@@ -66,7 +91,7 @@ def test_reconstruct_survives_hostile_text(text):
     at.text_area(key="rec_text").set_value(text).run()
     assert not at.exception
     if text.strip():
-        assert at.error or len(at.dataframe[0].value) == 1
+        assert at.error or len(blocks(at)) == 2
     else:
         assert at.info  # "type a sentence"
     assert all(text not in (m.value or "") for m in at.markdown if len(text) > 3)  # never echoed as markdown
@@ -76,7 +101,8 @@ def test_interpolate_table_has_one_row_per_step_and_arithmetic_decodes():
     at = app("pages/interpolate.py")
     at.slider(key="interp_steps").set_value(7).run()
     assert not at.exception
-    assert len(at.dataframe[0].value) == 7
+    assert blocks(at)[0].count("<tr>") == 1 + 7
+    assert "<b>A</b>" in blocks(at)[0] and "<b>B</b>" in blocks(at)[0]
     assert at.text  # the arithmetic result
 
 
@@ -114,9 +140,30 @@ def test_model_card_shows_the_metrics():
 def test_pick_examples_and_use_map_sentences_as_a():
     at = app("pages/reconstruct.py")
     at.button(key="rec_examples").click().run()
-    assert not at.exception and len(at.dataframe[0].value) == 3
+    assert not at.exception and len(blocks(at)) == 3 + 1
     at = app("pages/interpolate.py")
     choice = at.selectbox(key="interp_pick_a").options[1]
     at.selectbox(key="interp_pick_a").set_value(choice).run()
     at.button(key="interp_use_a").click().run()
     assert not at.exception and at.text_input(key="interp_a").value == choice
+
+
+def test_map_names_clusters_and_decodes_their_centres():
+    at = app("pages/embedding_map.py")
+    clusters = next(d.value for d in at.dataframe if "centre decodes to" in d.value.columns)
+    assert {"cluster", "sentences", "words", "centre decodes to"} <= set(clusters.columns)
+    assert clusters.sentences.sum() == len(load_map(str(TINY)).table)
+    assert all(isinstance(t, str) for t in clusters["centre decodes to"])
+
+
+def test_map_far_spot_says_so():
+    at = app("pages/embedding_map.py")
+    at.number_input(key="map_x").set_value(1000.0).run()
+    assert not at.exception
+    assert any("far from every sentence" in w.value for w in at.warning)
+
+
+def test_unknown_characters_are_named():
+    at = app("pages/reconstruct.py")
+    at.text_area(key="rec_text").set_value("a dog 🙂 runs").run()
+    assert any("U+1F642 SLIGHTLY SMILING FACE" in w.value and "[UNK]" in w.value for w in at.warning)

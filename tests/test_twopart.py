@@ -1,0 +1,77 @@
+"""Two-part vectors (meaning ; wording): MiniLM's geometry, exact round trips, ``meaning`` and its errors."""
+
+import pytest
+import torch
+from conftest import tiny_config, tiny_train_config
+
+import invemb_core as ie
+from invemb_core.metrics import sentence_transformer
+from invemb_core.twopart import TwoPartAutoencoder
+
+MINILM = 384
+
+
+@pytest.fixture(scope="module")
+def two_part(corpus) -> ie.Autoencoder:
+    return ie.Autoencoder.build(tiny_config(meaning="minilm", vector_size=MINILM + 16), corpus=corpus, seed=0)
+
+
+def test_the_meaning_part_is_minilm_and_dominates_cosine(two_part, corpus):
+    Z = two_part.encode(corpus[:6])
+    minilm = sentence_transformer(two_part.codec.model_dir)
+    E = minilm.encode(corpus[:6], convert_to_tensor=True, normalize_embeddings=True)
+    assert torch.allclose(Z[:, :MINILM], E, atol=1e-5)
+    cos = torch.nn.functional.normalize(Z, dim=-1) @ torch.nn.functional.normalize(Z, dim=-1).T
+    assert torch.allclose(cos, E @ E.T, atol=1e-3)
+    assert (two_part.meaning_size, two_part.wording_size) == (MINILM, 16)
+
+
+def test_meaning_keeps_a_prefix_of_the_wording(two_part, corpus):
+    Z = two_part.encode(corpus[:3])
+    assert torch.equal(two_part.meaning(Z, keep=1.0), Z)
+    none = two_part.meaning(Z)
+    assert torch.equal(none[:, :MINILM], Z[:, :MINILM]) and not none[:, MINILM:].any()
+    half = two_part.meaning(Z, keep=0.5)
+    assert torch.equal(half[:, : MINILM + 8], Z[:, : MINILM + 8]) and not half[:, MINILM + 8 :].any()
+    assert len(two_part.decode(none, max_length=4)) == 3
+    with pytest.raises(ie.InvEmbError, match="keep"):
+        two_part.meaning(Z, keep=1.5)
+
+
+def test_a_plain_checkpoint_has_no_meaning_part(tiny_ae, corpus):
+    assert tiny_ae.meaning_size == 0
+    with pytest.raises(ie.InvEmbError, match="no separate meaning part"):
+        tiny_ae.meaning(tiny_ae.encode(corpus[:2]))
+
+
+def test_vector_smaller_than_the_meaning_is_a_clear_error(corpus):
+    with pytest.raises(ie.InvEmbError, match="vector_size=100"):
+        ie.Autoencoder.build(tiny_config(meaning="minilm", vector_size=100), corpus=corpus)
+
+
+def test_meaning_only_model_decodes_minilm_vectors(corpus):
+    ae = ie.Autoencoder.build(tiny_config(meaning="minilm", vector_size=MINILM), corpus=corpus, seed=0)
+    assert ae.wording_size == 0 and ae.encode(corpus[:2]).shape == (2, MINILM)
+    assert len(ae.decode(ae.encode(corpus[:2]), max_length=3)) == 2
+
+
+def test_trains_saves_and_round_trips(tmp_path, corpus):
+    data = tmp_path / "tiny.txt"
+    data.write_text("\n".join(corpus))
+    cfg = tiny_config(meaning="minilm", vector_size=MINILM + 16, decoder="autoregressive")
+    ae = ie.train(cfg, tiny_train_config(data, wording_dropout=0.5, vector_noise=0.05), tmp_path / "ck", progress=False)
+    assert isinstance(ae.model, TwoPartAutoencoder)
+    with torch.no_grad():  # saved weights are fp16: compare against the rounded live model
+        for p in ae.model.parameters():
+            p.copy_(p.half().float())
+    loaded = ie.load(tmp_path / "ck")
+    assert torch.equal(ae.encode(corpus), loaded.encode(corpus))
+    assert ae.reconstruct(corpus) == loaded.reconstruct(corpus)
+    M = loaded.meaning(loaded.encode(corpus[:5]), keep=0.25)
+    kw = dict(strategy="sample", temperature=1.0, seed=3)
+    assert ae.decode(M, **kw) == loaded.decode(M, **kw)
+
+
+def test_wording_dropout_is_validated():
+    with pytest.raises(ie.InvEmbError, match="wording_dropout"):
+        ie.TrainConfig(wording_dropout=1.5)
