@@ -10,6 +10,8 @@ pages = [
     st.Page("pages/reconstruct.py", title="Reconstruct", icon=":material/replay:", default=True),
     st.Page("pages/interpolate.py", title="Interpolate", icon=":material/linear_scale:"),
     st.Page("pages/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
+    st.Page("pages/compare.py", title="Compare designs", icon=":material/compare:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/model_card.py", title="Model", icon=":material/info:"),
 ]
 navigation = st.navigation(pages)
@@ -21,11 +23,11 @@ with st.sidebar:
         st.selectbox(
             "Checkpoint",
             paths,
-            format_func=lambda p: p.rsplit("/", 1)[-1],
+            format_func=lambda p: ("runs/" if "/runs/" in p else "") + p.rsplit("/", 1)[-1],
             key=CHECKPOINT_KEY,
-            help="Every directory under checkpoints/ with a config.json",
+            help="Every directory under checkpoints/ with a config.json, then finished runs from the Train page",
         )
-        for path in paths:
+        for path in [p for p in paths if "/runs/" not in p]:
             description = checkpoint_description(path)
             name = path.rsplit("/", 1)[-1]
             st.caption(f"**{md_escape(name)}**: {md_escape(description) if description else 'no description'}")

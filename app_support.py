@@ -24,8 +24,9 @@ CHECKPOINT_KEY = "checkpoint"
 
 
 @st.cache_resource(show_spinner="Loading the model...")
-def load_model(path: str) -> ie.Autoencoder:
-    """One Autoencoder per checkpoint for the whole server: every session shares it (read-only)."""
+def load_model(path: str, stamp: float = 0.0) -> ie.Autoencoder:
+    """One Autoencoder per checkpoint for the whole server: every session shares it (read-only).
+    ``stamp`` (the config's modification time) makes a re-trained run under the same name load anew."""
     return ie.load(path)
 
 
@@ -66,7 +67,12 @@ def example_sentences(split: str = "multi30k:test_2016_flickr", limit: int = 200
 
 
 def checkpoints() -> list[Path]:
-    return ie.list_checkpoints()
+    """The shipped checkpoints, then finished runs from the Train page (runs/, not the one training)."""
+    from invemb_core import jobs
+
+    running = jobs.active_job()
+    runs = [p for p in jobs.list_runs() if (p / "config.json").is_file() and (running is None or p != running.path)]
+    return ie.list_checkpoints() + runs
 
 
 def checkpoint_named(name: str) -> str | None:
@@ -85,6 +91,30 @@ def checkpoint_description(path: str) -> str:
         return ""
 
 
+@st.cache_data(show_spinner=False)
+def checkpoint_facts(path: str) -> dict:
+    """What the Compare page lists for a checkpoint, read from its config.json (no weights loaded)."""
+    from invemb_core.checkpoint import read_config
+
+    config = read_config(path)
+    model = config.get("model", {})
+    history = config.get("history") or [{}]
+    val = (config.get("metrics") or {}).get("validation", {})
+    vector = str(model.get("vector_size", "?"))
+    if model.get("meaning"):
+        vector += f" ({model['meaning']} meaning + wording)"
+    return {
+        "checkpoint": Path(path).name,
+        "what it is": str(config.get("description") or ""),
+        "vector": vector,
+        "decoder": f"{model.get('decoder', '?')} {model.get('decoder_cell', '')}".strip(),
+        "training (min)": history[-1].get("minutes"),
+        "val exact": val.get("exact_match"),
+        "val token acc": val.get("token_accuracy"),
+        "n": val.get("n"),
+    }
+
+
 def current_checkpoint() -> str | None:
     """The sidebar's choice; before the sidebar has run (or with no choice yet), the default checkpoint."""
     chosen = st.session_state.get(CHECKPOINT_KEY)
@@ -101,7 +131,8 @@ def current_model() -> ie.Autoencoder:
         st.error("No checkpoint found under checkpoints/. Train one: invemb train --out checkpoints/default")
         st.stop()
     try:
-        return load_model(path)
+        config = Path(path) / "config.json"
+        return load_model(path, config.stat().st_mtime if config.is_file() else 0.0)
     except ie.InvEmbError as e:
         st.error(f"Could not load the checkpoint: {e}")
         st.stop()

@@ -1,15 +1,20 @@
-"""How fast the app is: cold start to the first usable page, and warm interactions.
+"""How fast the app is, as a person feels it: cold start, and each interaction timed in a real browser.
 
-    python bench/app_speed.py --repeats 5            # uses the shipped checkpoints
+    python bench/app_speed.py --repeats 6            # uses the shipped checkpoints
 
 Cold start: from launching `streamlit run app.py` to the Reconstruct page having finished its first
-run (its tables drawn) in headless Chromium, a fresh server each time. Warm interactions, two ways:
-the whole page rerun after one widget change (streamlit's AppTest: page script, engine work and the
-serialisation of every element, no browser), and the engine work alone (reconstructing 5 sentences
-under the page's default decodings with both shipped checkpoints, a 10-step interpolation, placing a
-sentence on the map). (Timing warm reruns in the browser was tried and dropped: the status widget did
-not reliably show short reruns, so those figures under-counted.) Medians of --repeats runs; prints
-markdown.
+run (its reconstruction tables drawn) in headless Chromium, a fresh server each time.
+
+Felt interactions, in headless Chromium at 1,400 px: the page is instrumented before it loads (a
+wrapper around its WebSocket and a MutationObserver, timestamps from the page's own clock). After the
+action (a text box committed with Ctrl+Enter / Enter, as a user does) we wait until the page is idle,
+then read: the moment the browser sent the rerun request; the last message from the server (the
+script has finished and every element has arrived); the last change to the page (everything drawn).
+Reported: action -> script finished, action -> rendered, and the bytes the server sent.
+
+For the profile of where the time goes, the same interactions are also timed as whole-page reruns
+through streamlit's AppTest (page script, engine work and serialisation of every element, no browser
+and no websocket), and the engine work alone. Medians of --repeats runs; prints markdown.
 """
 
 from __future__ import annotations
@@ -115,6 +120,93 @@ def page_reruns(repeats: int) -> dict[str, float]:
     return out
 
 
+INSTRUMENT = """
+(() => {
+  const state = {sent: [], recv: [], bytes: 0, mutation: 0};
+  window.__invemb = state;
+  const Native = window.WebSocket;
+  class Timed extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (e) => {
+        state.recv.push(performance.now());
+        state.bytes += e.data.byteLength || e.data.size || e.data.length || 0;
+      });
+    }
+    send(data) { state.sent.push(performance.now()); return super.send(data); }
+  }
+  window.WebSocket = Timed;
+  new MutationObserver(() => { state.mutation = performance.now(); })
+    .observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+})();
+"""
+IDLE_MS = 800  # no message and no page change for this long, and no "Running..." widget: the run is over
+FELT = {
+    "reconstruct 5 sentences after editing one line": (
+        "",
+        "textarea",
+        0,
+        "Control+Enter",
+        [FIVE, FIVE.replace("orange", "red")],
+    ),
+    "interpolate after changing A": (
+        "interpolate",
+        "input[type=text]",
+        0,
+        "Enter",
+        ["A dog runs through the snow.", "A dog runs through the sand."],
+    ),
+    "place a sentence on the map": (
+        "embedding_map",
+        "textarea",
+        0,
+        "Control+Enter",
+        ["A cat sleeps on a red sofa.", "Two cats sleep on a red sofa."],
+    ),
+}
+
+
+def felt_interactions(browser, base_url: str, repeats: int) -> dict[str, dict[str, float]]:
+    """Per interaction, medians of: ms to script finished, ms to rendered, kB the server sent."""
+    out = {}
+    for name, (path, selector, index, key, values) in FELT.items():
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.add_init_script(INSTRUMENT)
+        page.goto(f"{base_url}/{path}")
+        page.wait_for_selector("h1", timeout=60_000)
+        wait_idle(page, 120_000)
+        page.wait_for_timeout(1000)
+        box = page.locator(selector).nth(index)
+        finished, rendered, kbytes = [], [], []
+        for i in range(repeats + 1):
+            page.evaluate("() => { const s = window.__invemb; s.sent = []; s.recv = []; s.bytes = 0; }")
+            box.fill(values[(i + 1) % 2])
+            box.press(key)
+            page.wait_for_function(
+                """(idle) => { const s = window.__invemb; const now = performance.now();
+                   return s.sent.length > 0 && s.recv.length > 0 &&
+                     !document.querySelector('[data-testid="stStatusWidget"]') &&
+                     now - Math.max(s.recv[s.recv.length - 1], s.mutation) > idle; }""",
+                arg=IDLE_MS,
+                timeout=120_000,
+                polling=50,
+            )
+            s = page.evaluate("() => window.__invemb")
+            if i == 0:
+                continue  # the first includes warming this page's caches
+            start = s["sent"][0]
+            finished.append(s["recv"][-1] - start)
+            rendered.append(max(s["mutation"], s["recv"][-1]) - start)
+            kbytes.append(s["bytes"] / 1000)
+        page.close()
+        out[name] = {
+            "script_finished_ms": statistics.median(finished),
+            "rendered_ms": statistics.median(rendered),
+            "kB": statistics.median(kbytes),
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5, help="runs per measurement (median reported)")
@@ -133,13 +225,22 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"http://127.0.0.1:{port}/")
             page.wait_for_selector("h1", timeout=60_000)
-            page.wait_for_selector('[data-testid="stDataFrame"]', timeout=60_000)
+            page.wait_for_selector(".ie-table", timeout=60_000)
             wait_idle(page)
             cold.append(time.perf_counter() - start)
             page.close()
-            server.terminate()
-            server.wait(timeout=10)
+            if len(cold) < args.repeats:
+                server.terminate()
+                server.wait(timeout=10)
+        felt = felt_interactions(browser, f"http://127.0.0.1:{port}", args.repeats)  # on the last server
+        server.terminate()
+        server.wait(timeout=10)
         browser.close()
+    print("| interaction (headless Chromium) | action -> script finished (ms) | action -> rendered (ms) | kB sent |")
+    print("|---|---|---|---|")
+    for name, f in felt.items():
+        print(f"| {name} | {f['script_finished_ms']:.0f} | {f['rendered_ms']:.0f} | {f['kB']:.0f} |")
+    print()
     print(
         f"| measurement | median (s) | runs |\n|---|---|---|\n| cold start to first page usable | {statistics.median(cold):.2f} | {len(cold)} |"
     )

@@ -20,11 +20,11 @@ def main() -> None:
     port = free_port()
     server = serve(default_checkpoint_dir(), port)
     try:
-        problems = screenshot_pages(f"http://127.0.0.1:{port}", ROOT / "docs" / "screenshots")
+        problems, outside = screenshot_pages(f"http://127.0.0.1:{port}", ROOT / "docs" / "screenshots")
     finally:
         server.terminate()
         server.wait(timeout=10)
-    print({page: texts or "ok" for page, texts in problems.items()})
+    print({page: texts or "ok" for page, texts in problems.items()}, "requests outside the app:", outside or "none")
 
 
 if __name__ == "__main__":

@@ -138,6 +138,29 @@ def trade_off(
     return rows
 
 
+def plot_trade_off(rows: list[dict], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = [r["wording_numbers"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    ax.plot(x, [r["exact_match"] for r in rows], "o-", label="exact match (test_2016)")
+    ax.plot(x, [r["bleu"] / 100 for r in rows], "s-", label="BLEU / 100 (test_2016)")
+    ax.plot(x, [r["cosine"] for r in rows], "^-", label="MiniLM cosine to the input")
+    ax.plot(x, [r["recall_at_1"] for r in rows], "d--", label="same-image R@1 (dev captions)")
+    ax.set_xscale("symlog", linthresh=16)
+    ax.set_xticks(x, [str(v) for v in x])
+    ax.set_xlabel("wording numbers kept (after the 384 meaning numbers)")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("Meaning + wording: what each wording number buys")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", default=None, help="checkpoint directory (default: checkpoints/default)")
@@ -147,6 +170,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for the pairs")
     parser.add_argument("--skip", nargs="*", default=[], help="parts to skip: invertible smooth meaning trade-off")
     parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--plot", default=None, help="draw the trade-off to this PNG (needs matplotlib)")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
@@ -172,6 +196,8 @@ def main() -> None:
         part("meaning", meaning_only, ae, test, args.sample_sentences, 5)
         part("trade-off", trade_off, ae, test, captions, items, args.sizes)
     result["seconds"] = timings
+    if args.plot and "trade-off" in result:
+        plot_trade_off(result["trade-off"], args.plot)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
         print(f"wrote {args.json}")

@@ -79,7 +79,15 @@ def cmd_train(args: argparse.Namespace) -> None:
             raise InvEmbError(f"cannot read --config {args.config}: {e}") from e
     model_cfg = _config_from_args(ModelConfig, args, base.get("model"))
     train_cfg = _config_from_args(TrainConfig, args, base.get("train"))
-    train(model_cfg, train_cfg, args.out, resume=args.resume, progress=not args.quiet)
+    train(
+        model_cfg,
+        train_cfg,
+        args.out,
+        resume=args.resume,
+        progress=not args.quiet,
+        description=args.description,
+        events=args.events,
+    )
 
 
 def _load(args: argparse.Namespace):
@@ -171,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out exactly where it stopped")
     p.add_argument("--config", help="JSON file with {'model': {...}, 'train': {...}}; flags override it")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--description", default="", help="one line on what this checkpoint is (shown in the app)")
+    p.add_argument("--events", default=None, help="append one JSON line per evaluation to this file (live viewers)")
     _add_config_flags(p, ModelConfig)
     _add_config_flags(p, TrainConfig)
     p.set_defaults(func=cmd_train)

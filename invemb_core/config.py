@@ -116,6 +116,7 @@ class TrainConfig:
 
     train_data: list[str] = field(default_factory=lambda: ["multi30k:train"])
     val_data: str = "multi30k:val"
+    max_sentences: int = 0  # > 0: train on only the first N sentences of train_data (small demos)
     min_words: int = 5  # the original study kept captions of 5-30 words
     max_words: int = 30
     batch_tokens: int = 4096  # batches are length-bucketed and sized in word pieces, not sentences
@@ -163,6 +164,7 @@ class TrainConfig:
             "sampled_negatives",
             "vector_noise",
             "wording_dropout",
+            "max_sentences",
             "semantic_loss_weight",
             "time_budget_minutes",
         ):

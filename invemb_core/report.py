@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import sacrebleu
+import torch
 import torch.nn.functional as F
 
 from .errors import InvEmbError
@@ -115,3 +116,22 @@ def compare_decodings(
                 }
             )
     return pd.DataFrame(rows)
+
+
+NOISE_SCALES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4)
+
+
+def noisy_decodings(
+    ae: Autoencoder, sentence: str, *, scales: Sequence[float] = NOISE_SCALES, seed: int = 0
+) -> list[tuple[float, str]]:
+    """What survives in the vector: greedy decodings of ``z + noise`` for noise vectors of growing size.
+
+    Each noise vector has norm ``scale * |z|`` and one fixed direction (drawn once from ``seed``), so
+    the rows differ only in how far the vector was pushed. Returns (scale, decoded text) per scale.
+    """
+    z = ae.encode([sentence])[0]
+    g = torch.Generator().manual_seed(seed)
+    direction = torch.randn(z.shape, generator=g)
+    direction = direction / direction.norm()
+    Z = torch.stack([z + s * z.norm() * direction for s in scales])
+    return list(zip([float(s) for s in scales], ae.decode(Z)))

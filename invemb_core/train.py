@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import math
 import os
 import signal
@@ -36,6 +37,8 @@ from .metrics import evaluate, exact_match, token_accuracy
 from .model import padding_mask
 from .twopart import TwoPartAutoencoder
 
+SAMPLES = 5  # validation sentences shown (logged, and in the events file) at each evaluation
+
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
     """Linear warm-up, then cosine decay to 10% of the peak at ``max_steps``."""
@@ -57,8 +60,11 @@ class Trainer:
         resume: bool = False,
         progress: bool = True,
         log: Callable[[str], None] | None = None,
+        description: str = "",
+        events: str | Path | None = None,
     ):
         self.out_dir = Path(out_dir)
+        self.events = Path(events) if events else None  # one JSON line per evaluation, for live viewers
         self.progress = progress
         self.log = log or tqdm.write
         self.step, self.epoch, self.batch_index, self.elapsed, self.tokens_seen = 0, 0, 0, 0.0, 0
@@ -93,6 +99,8 @@ class Trainer:
                 self.train_sentences += read_sentences(
                     spec, min_words=train_cfg.min_words, max_words=train_cfg.max_words
                 )
+            if train_cfg.max_sentences:
+                self.train_sentences = self.train_sentences[: train_cfg.max_sentences]
         if next(self._lines(), None) is None:
             raise InvEmbError(
                 f"no training sentences of {train_cfg.min_words}-{train_cfg.max_words} words in {train_cfg.train_data}"
@@ -108,6 +116,8 @@ class Trainer:
             if saved
             else Autoencoder.build(model_cfg, corpus=self._lines(), seed=train_cfg.seed)
         )
+        if description:  # one line on what this checkpoint is, shown by the app
+            self.ae.info["description"] = description
         self.model = self.ae.model
         self.ids = None if self.streaming else self.ae.codec.encode(self.train_sentences)[0]
         torch.manual_seed(train_cfg.seed + self.rank)  # ranks draw different augmentation noise
@@ -294,9 +304,16 @@ class Trainer:
         ids, _ = self.ae.codec.encode(self.val_sentences)
         hyp = self.ae.decode_ids(self.ae.encode_ids(ids))
         self.model.train()
-        for ref, out in list(zip(ids, hyp))[:3]:
-            self.log(f"  in : {self.ae.codec.decode(ref)}\n  out: {self.ae.codec.decode(out)}")
+        self.samples = [(self.ae.codec.decode(r), self.ae.codec.decode(o)) for r, o in list(zip(ids, hyp))[:SAMPLES]]
+        for ref, out in self.samples[:3]:
+            self.log(f"  in : {ref}\n  out: {out}")
         return {"token_accuracy": token_accuracy(ids, hyp), "exact_match": exact_match(ids, hyp)}
+
+    def _event(self, record: dict) -> None:
+        if self.events is None:
+            return
+        with open(self.events, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
 
     # ---- the loop --------------------------------------------------------------------------------
 
@@ -317,6 +334,7 @@ class Trainer:
                 **scores,
             }
         )
+        self._event({**self.history[-1], "max_steps": self.cfg.max_steps, "samples": self.samples})
         self.log(
             f"step {self.step} ({self.elapsed / 60:.1f} min): loss {running:.3f} "
             f"val token acc {scores['token_accuracy']:.4f} exact {scores['exact_match']:.4f}"
@@ -395,12 +413,25 @@ class Trainer:
             }
         )
         self.save(metrics={"validation": metrics})
+        self._event({"done": True, "step": self.step, "minutes": round(self.elapsed / 60, 3), "validation": metrics})
         self.log(f"saved {self.out_dir} after {self.step} steps: val exact {metrics['exact_match']:.4f}")
         return self.ae
 
 
 def train(
-    model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False, progress: bool = True
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    description: str = "",
+    events: str | Path | None = None,
 ) -> Autoencoder:
-    """Train an autoencoder into ``out_dir`` (see ``Trainer``) and return it."""
-    return Trainer(model_cfg, train_cfg, out_dir, resume=resume, progress=progress).run()
+    """Train an autoencoder into ``out_dir`` (see ``Trainer``) and return it. ``description``: one line
+    on what the checkpoint is, stored in its config.json and shown by the app; ``events``: a file that
+    gets one JSON line per evaluation (and a last one with ``"done": true``), for live viewers."""
+    trainer = Trainer(
+        model_cfg, train_cfg, out_dir, resume=resume, progress=progress, description=description, events=events
+    )
+    return trainer.run()

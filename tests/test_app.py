@@ -3,13 +3,22 @@
 The app runs against a checkpoints/ folder holding the tiny committed checkpoint (with its small map).
 """
 
+from pathlib import Path
+
 import pytest
 from conftest import TINY_CHECKPOINT as TINY
 from streamlit.testing.v1 import AppTest
 
 from app_support import load_map, load_model  # noqa: F401 - imported so the caches can be cleared
 
-PAGES = ["pages/reconstruct.py", "pages/interpolate.py", "pages/embedding_map.py", "pages/model_card.py"]
+PAGES = [
+    "pages/reconstruct.py",
+    "pages/interpolate.py",
+    "pages/embedding_map.py",
+    "pages/compare.py",
+    "pages/train.py",
+    "pages/model_card.py",
+]
 HOSTILE = [
     "",
     "   ",
@@ -167,3 +176,29 @@ def test_unknown_characters_are_named():
     at = app("pages/reconstruct.py")
     at.text_area(key="rec_text").set_value("a dog 🙂 runs").run()
     assert any("U+1F642 SLIGHTLY SMILING FACE" in w.value and "[UNK]" in w.value for w in at.warning)
+
+
+def test_compare_noise_rows_and_sentence_blocks():
+    at = app("pages/compare.py")
+    at.text_area(key="cmp_text").set_value("a dog runs on the beach\ntwo men play chess").run()
+    assert not at.exception
+    bodies = blocks(at)
+    assert len(bodies) == 2 + 1  # one block per sentence, then the noise table
+    assert bodies[-1].count("<tr>") == 1 + 6  # header + one row per noise size
+
+
+@pytest.mark.slow
+def test_compare_renders_every_shipped_checkpoint(monkeypatch):
+    from invemb_core.checkpoint import list_checkpoints
+
+    shipped = Path(__file__).resolve().parent.parent / "checkpoints"
+    monkeypatch.setenv("INVEMB_CHECKPOINTS", str(shipped))
+    names = [p.name for p in list_checkpoints(shipped)]
+    at = AppTest.from_file("../app.py", default_timeout=180)
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    at.multiselect(key="cmp_checkpoints").set_value([str(shipped / n) for n in names]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert list(at.dataframe[0].value.checkpoint) == names
+    for body in blocks(at)[:-1]:
+        assert all(f'<td class="">{n}</td>' in body for n in names)

@@ -21,7 +21,14 @@ from conftest import TINY_CHECKPOINT
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-PAGES = {"reconstruct": "", "interpolate": "interpolate", "embedding_map": "embedding_map", "model_card": "model_card"}
+PAGES = {
+    "reconstruct": "",
+    "interpolate": "interpolate",
+    "embedding_map": "embedding_map",
+    "compare": "compare",
+    "train": "train",
+    "model_card": "model_card",
+}
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -74,27 +81,47 @@ def serve(checkpoints: Path, port: int) -> subprocess.Popen:
     raise RuntimeError("streamlit did not start within 60 s")
 
 
-def screenshot_pages(base_url: str, out_dir: Path, *, timeout_ms: int = 60_000) -> dict[str, list[str]]:
-    """Open every page, wait for its script to finish, screenshot it; return the exception texts per page."""
+HOSTILE = "**bold** ![x](http://example.com/x.png) <img src=http://example.com/y.png> <b>hi</b>"
+
+
+def wait_for_run(page, timeout_ms: int) -> None:
+    # The status widget shows "Running..." while the script runs; wait until it has gone.
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+
+
+def screenshot_pages(
+    base_url: str, out_dir: Path, *, timeout_ms: int = 60_000, hostile: bool = False
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Open every page, wait for its script to finish, screenshot it. With ``hostile``, also type a
+    Markdown/HTML string with external images into the page's first text box. Returns the exception
+    texts per page and every URL the browser requested outside the app's server."""
     from playwright.sync_api import sync_playwright
 
     out_dir.mkdir(parents=True, exist_ok=True)
     problems: dict[str, list[str]] = {}
+    outside: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on(
+            "request",
+            lambda r: None if r.url.startswith((base_url, "data:", "blob:", "about:")) else outside.append(r.url),
+        )
         for name, path in PAGES.items():
             page.goto(f"{base_url}/{path}")
             page.wait_for_selector("h1", timeout=timeout_ms)
-            # The status widget shows "Running..." while the script runs; wait until it has gone.
-            page.wait_for_function(
-                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
-            )
+            wait_for_run(page, timeout_ms)
+            if hostile and page.locator("textarea, input[type=text]").count():
+                box = page.locator("textarea, input[type=text]").first
+                box.fill(HOSTILE)
+                box.press("Control+Enter" if box.evaluate("e => e.tagName") == "TEXTAREA" else "Enter")
+                page.wait_for_timeout(500)
+                wait_for_run(page, timeout_ms)
             page.wait_for_timeout(1500)  # let charts draw
             page.screenshot(path=str(out_dir / f"{name}.png"), full_page=True)
             problems[name] = [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
         browser.close()
-    return problems
+    return problems, outside
 
 
 def test_every_page_runs_in_a_real_browser(tmp_path):
@@ -103,10 +130,15 @@ def test_every_page_runs_in_a_real_browser(tmp_path):
     port = free_port()
     server = serve(checkpoints, port)
     try:
-        problems = screenshot_pages(f"http://127.0.0.1:{port}", ROOT / "test-artifacts" / "screenshots")
+        problems, outside = screenshot_pages(f"http://127.0.0.1:{port}", ROOT / "test-artifacts" / "screenshots")
+        hostile, hostile_outside = screenshot_pages(
+            f"http://127.0.0.1:{port}", ROOT / "test-artifacts" / "hostile", hostile=True
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
     assert problems and all(not texts for texts in problems.values()), problems
+    assert all(not texts for texts in hostile.values()), hostile
+    assert not outside and not hostile_outside, outside + hostile_outside  # nothing leaves localhost
     for name in PAGES:
         assert (ROOT / "test-artifacts" / "screenshots" / f"{name}.png").stat().st_size > 10_000

@@ -72,3 +72,25 @@ def test_cli_sampling_flags(capsys):
     first = capsys.readouterr().out
     assert main(argv + ["--seed", "3"]) == 0
     assert capsys.readouterr().out == first
+
+
+def test_cli_eval_reports_same_item_retrieval(tmp_path, capsys):
+    captions = [tmp_path / f"c{i}.txt" for i in (1, 2)]
+    captions[0].write_text("a dog runs on the beach\ntwo men play chess in a park\n")
+    captions[1].write_text("a dog is running on sand\ntwo men are playing chess outside\n")
+    code = main(
+        ["eval", "--checkpoint", str(TINY_CHECKPOINT), "--data", str(captions[0]), "--min-words", "1"]
+        + ["--no-semantic", "--json", "--captions", *map(str, captions)]
+    )
+    assert code == 0
+    retrieval = json.loads(capsys.readouterr().out)["retrieval"]
+    assert retrieval["captions"] == 4 and retrieval["items"] == 2 and 0.0 <= retrieval["recall_at_1"] <= 1.0
+
+
+def test_cli_eval_caption_files_must_align(tmp_path, capsys):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("a dog runs on the beach\ntwo men play chess\n")
+    b.write_text("a dog is running\n")
+    argv = ["eval", "--checkpoint", str(TINY_CHECKPOINT), "--data", str(a), "--min-words", "1", "--no-semantic"]
+    assert main(argv + ["--captions", str(a), str(b)]) == 2
+    assert "one line per item" in capsys.readouterr().err

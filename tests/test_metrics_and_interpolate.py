@@ -60,3 +60,11 @@ def test_interpolate_and_arithmetic(tiny_ae):
         ie.interpolate(tiny_ae, "a", "b", steps=1)
     with pytest.raises(ie.InvEmbError, match="method"):
         ie.interpolate(tiny_ae, "a", "b", method="cubic")
+
+
+def test_same_item_retrieval_counts_nearest_other_caption():
+    from invemb_core.metrics import same_item_retrieval
+
+    V = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    assert same_item_retrieval(V, [0, 0, 1, 1]) == 1.0
+    assert same_item_retrieval(V, [0, 1, 0, 1]) == 0.0  # each one's nearest is the other item's caption

@@ -1,0 +1,184 @@
+"""Training jobs in a background process, at most one at a time per runs folder: start, watch, stop,
+list and delete. The app's Train page is a thin view over this; it works from any client.
+
+Everything lives in files, so every browser session (and a reloaded page) sees the same job:
+  - ``<runs>/active.json``: the running job (name, pid, settings); gone or stale once it has ended;
+  - ``<runs>/.<name>.events.jsonl``: one JSON line per evaluation (``invemb train --events``), the last
+    with ``"done": true``; ``<runs>/.<name>.log``: the process's output (beside the run, because a
+    checkpoint directory is replaced whole at every save);
+  - ``<runs>/<name>/``: an ordinary checkpoint once the first save has happened.
+A job is a real ``invemb train`` run (same Trainer, same checkpoint format). It runs at low CPU
+priority on one thread, so the app's other pages stay responsive while it trains, and stops at its
+time budget or on ``stop_job`` (SIGINT: the trainer saves and exits).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import ModelConfig, TrainConfig
+from .errors import InvEmbError
+
+ACTIVE = "active.json"
+MAX_BUDGET_MINUTES = 15.0  # a shared server is not a training cluster
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def runs_dir() -> Path:
+    """$INVEMB_RUNS, else the repository's ``runs/`` folder."""
+    env = os.environ.get("INVEMB_RUNS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "runs"
+
+
+@dataclass
+class Job:
+    name: str
+    path: Path
+    pid: int
+    started: float
+    budget_minutes: float
+
+
+def _side_file(path: Path, kind: str) -> Path:
+    """A run's events / log / config file, kept beside its directory."""
+    return path.parent / f".{path.name}.{kind}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a finished child of this process is a zombie until reaped: reap it, it is not running
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True  # not our child: kill(0) said it exists
+
+
+def active_job(root: str | Path | None = None) -> Job | None:
+    """The job that is running now, or None (a stale record of an ended job is removed)."""
+    root = Path(root or runs_dir())
+    record = root / ACTIVE
+    try:
+        data = json.loads(record.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    job = Job(data["name"], Path(data["path"]), int(data["pid"]), float(data["started"]), float(data["budget"]))
+    if _alive(job.pid):
+        return job
+    record.unlink(missing_ok=True)
+    return None
+
+
+def start_job(
+    name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, *, root: str | Path | None = None, description: str = ""
+) -> Job:
+    """Start ``invemb train`` into ``<root>/<name>`` in the background.
+
+    Raises:
+        InvEmbError: if a job is already running, the name is unusable or taken, or the settings are not
+            something a shared server should run (no sentences, no time budget, or one over 15 minutes).
+    """
+    root = Path(root or runs_dir())
+    if not NAME.fullmatch(name):
+        raise InvEmbError(f"run name {name!r}: use letters, digits, '-', '_' or '.', at most 64 characters")
+    if train_cfg.time_budget_minutes <= 0 or train_cfg.time_budget_minutes > MAX_BUDGET_MINUTES:
+        raise InvEmbError(
+            f"time budget {train_cfg.time_budget_minutes:g} min: give one between a few seconds and "
+            f"{MAX_BUDGET_MINUTES:g} minutes"
+        )
+    if train_cfg.max_sentences <= 0:
+        raise InvEmbError("train on at least 1 sentence (max_sentences > 0)")
+    running = active_job(root)
+    if running is not None:
+        raise InvEmbError(f"a training run is already going ({running.name}); watch it, or stop it first")
+    path = root / name
+    if path.exists():
+        raise InvEmbError(f"{path} exists already: pick another name or delete that run")
+    root.mkdir(parents=True, exist_ok=True)
+    config = _side_file(path, "config.json")
+    config.write_text(json.dumps({"model": model_cfg.to_dict(), "train": train_cfg.to_dict()}))
+    _side_file(path, "events.jsonl").unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "invemb_core.cli", "train", "--out", str(path), "--config", str(config)]
+    cmd += ["--quiet", "--events", str(_side_file(path, "events.jsonl")), "--threads", "1"]
+    cmd += ["--description", description]
+    with open(_side_file(path, "log"), "w") as log:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=lambda: os.nice(10),  # below the app: its pages stay responsive
+            env={**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"},
+        )
+    job = Job(name, path, proc.pid, time.time(), train_cfg.time_budget_minutes)
+    (root / ACTIVE).write_text(
+        json.dumps(
+            {"name": name, "path": str(path), "pid": proc.pid, "started": job.started, "budget": job.budget_minutes}
+        )
+    )
+    return job
+
+
+def stop_job(root: str | Path | None = None) -> bool:
+    """Ask the running job to save and stop (as Ctrl-C does). Returns False if none is running."""
+    job = active_job(root)
+    if job is None:
+        return False
+    os.kill(job.pid, signal.SIGINT)
+    return True
+
+
+def read_events(path: str | Path) -> list[dict]:
+    """The evaluations a run has written so far (a half-written last line is skipped)."""
+    out = []
+    try:
+        lines = _side_file(Path(path), "events.jsonl").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def list_runs(root: str | Path | None = None) -> list[Path]:
+    """Runs started under ``root`` (those with an events or config file beside them), newest first."""
+    root = Path(root or runs_dir())
+    if not root.is_dir():
+        return []
+    found = {root / p.name[1 : -len(".config.json")] for p in root.glob(".*.config.json")}
+    return sorted(found, key=lambda p: _side_file(p, "config.json").stat().st_mtime, reverse=True)
+
+
+def log_tail(path: str | Path, *, lines: int = 20) -> str:
+    """The last lines a run's process printed (where an error would be)."""
+    try:
+        return "\n".join(_side_file(Path(path), "log").read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def delete_run(path: str | Path, *, root: str | Path | None = None) -> None:
+    """Delete a finished run (never the running one)."""
+    path = Path(path)
+    job = active_job(root or path.parent)
+    if job is not None and job.path.resolve() == path.resolve():
+        raise InvEmbError(f"{path.name} is still training: stop it first")
+    shutil.rmtree(path, ignore_errors=True)
+    for kind in ("config.json", "log", "events.jsonl"):
+        _side_file(path, kind).unlink(missing_ok=True)

@@ -1,0 +1,132 @@
+"""Train: start a small training run from the browser and watch it learn; list and delete old runs."""
+
+import time
+from datetime import datetime
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+import invemb_core as ie
+from app_support import diff_html, html_table
+from invemb_core import jobs
+
+st.title("Train")
+st.caption(
+    "A real `invemb train` run on a small slice of Multi30k, in a background process on one core at low "
+    "priority, written under runs/. One run at a time per server: everyone sees the same run and can watch it. "
+    "When it ends, pick it in the sidebar to use it on every other page."
+)
+
+SMALL = dict(hidden_size=128, encoder_layers=1, decoder_layers=1, num_heads=4, slot_size=16, max_length=32)
+STUDY = dict(SMALL, encoder="gru", pooling="last", decoder="parallel", decoder_cell="gru", vector_size=256)
+PRESETS = {
+    "The study's GRU, match loss": (
+        dict(STUDY, output_scoring="cosine"),
+        dict(loss="match"),
+        "The original study: a biGRU encoder's last states, a parallel GRU decoder, the match loss.",
+    ),
+    "The study's GRU, cross-entropy": (
+        dict(STUDY),
+        dict(loss="ce"),
+        "The original study's design trained with cross-entropy instead of the match loss.",
+    ),
+    "InvEmb's default design (small)": (
+        dict(SMALL, meaning="minilm", vector_size=384 + 64, decoder="autoregressive"),
+        dict(wording_dropout=0.35, vector_noise=0.05),
+        "A small two-part model: MiniLM meaning + 64 wording numbers, autoregressive decoder.",
+    ),
+}
+TRAIN = dict(
+    batch_tokens=2048,
+    lr=3e-3,
+    warmup_steps=20,
+    max_steps=100_000,  # the time budget ends the run
+    eval_every=10,
+    checkpoint_every=10,
+    eval_sentences=100,
+)
+
+job = jobs.active_job()
+if job is None:
+    with st.form("train_form"):
+        c1, c2, c3 = st.columns([2, 1, 1])
+        preset = c1.selectbox("Design", list(PRESETS), key="train_preset")
+        sentences = c2.number_input("Training sentences", 0, 29_000, 2_000, 500, key="train_sentences")
+        budget = c3.number_input("Time budget (minutes)", 0.0, 60.0, 2.0, 0.5, key="train_budget")
+        name = st.text_input("Run name", f"run-{datetime.now():%Y%m%d-%H%M%S}", key="train_name", max_chars=64)
+        start = st.form_submit_button("Start training", type="primary")
+    if start:
+        model, train, description = PRESETS[preset]
+        try:
+            cfg = ie.ModelConfig(**model)
+            tcfg = ie.TrainConfig(**TRAIN, **train, max_sentences=int(sentences), time_budget_minutes=float(budget))
+            job = jobs.start_job(name.strip(), cfg, tcfg, description=description)
+        except ie.InvEmbError as e:
+            st.error(str(e))
+        else:
+            st.session_state.train_watching = str(job.path)
+            st.rerun()
+
+
+@st.fragment(run_every=2)
+def live() -> None:
+    """The running (or last watched) run's curves and sample reconstructions, refreshed every 2 s."""
+    running = jobs.active_job()
+    path = str(running.path) if running else st.session_state.get("train_watching")
+    if not path:
+        return
+    events = jobs.read_events(path)
+    name = path.rsplit("/", 1)[-1]
+    if running:
+        left = running.budget_minutes * 60 - (time.time() - running.started)
+        c1, c2 = st.columns([4, 1])
+        c1.info(f"Training {name}: {len(events)} evaluations so far, about {max(left, 0):.0f} s of its budget left.")
+        if c2.button("Stop", key="train_stop", type="primary"):
+            jobs.stop_job()
+    else:
+        done = events and events[-1].get("done")
+        if done:
+            st.success(f"{name} finished after {events[-1]['step']} steps. Pick runs/{name} in the sidebar to use it.")
+        else:
+            st.warning(f"{name} is not running and did not finish. Its last output:")
+            st.code(jobs.log_tail(path) or "(no output)")
+    curve = pd.DataFrame([e for e in events if "train_loss" in e])
+    if curve.empty:
+        st.caption("Waiting for the first evaluation...")
+        return
+    fig = go.Figure()
+    fig.add_scatter(x=curve.step, y=curve.train_loss, name="training loss", yaxis="y2", line=dict(dash="dot"))
+    fig.add_scatter(x=curve.step, y=curve.token_accuracy, name="val token accuracy")
+    fig.add_scatter(x=curve.step, y=curve.exact_match, name="val exact match")
+    fig.update_layout(
+        height=320,
+        margin=dict(l=0, r=0, t=10, b=0),
+        xaxis_title="step",
+        yaxis=dict(title="accuracy", range=[0, 1]),
+        yaxis2=dict(title="loss", overlaying="y", side="right", rangemode="tozero"),
+        legend=dict(orientation="h"),
+    )
+    st.plotly_chart(fig, key="train_curve")
+    last = curve.iloc[-1]
+    st.markdown(f"**Validation sentences at step {int(last.step)}**")
+    samples = next(e["samples"] for e in reversed(events) if "samples" in e)
+    st.html(html_table(["input", "reconstruction"], [[diff_html(a, a), diff_html(a, b)] for a, b in samples]))
+
+
+live()
+
+st.subheader("Runs")
+runs = jobs.list_runs()
+if not runs:
+    st.caption("No runs yet.")
+for run in runs:
+    events = jobs.read_events(run)
+    status = "training" if job and job.path == run else ("finished" if events and events[-1].get("done") else "stopped")
+    curve = [e for e in events if "exact_match" in e]
+    exact = f", val exact {curve[-1]['exact_match']:.2f} at step {curve[-1]['step']}" if curve else ""
+    c1, c2 = st.columns([5, 1])
+    c1.text(f"{run.name}: {status}{exact}")
+    if status != "training" and c2.button("Delete", key=f"train_delete_{run.name}"):
+        jobs.delete_run(run)
+        st.rerun()

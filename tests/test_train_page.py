@@ -1,0 +1,75 @@
+"""Training from the browser: the Train page starts a real run in the background, shows its evaluations,
+stops it, and the run becomes a loadable checkpoint; the job rules hold for every client."""
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import invemb_core as ie
+from invemb_core import jobs
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch, app_checkpoints):
+    monkeypatch.setenv("INVEMB_RUNS", str(tmp_path / "runs"))
+    yield tmp_path / "runs"
+    jobs.stop_job(tmp_path / "runs")
+
+
+def wait_for(condition, timeout=120.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_train_page_starts_watches_stops_and_the_run_loads(runs):
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.run()
+    at.switch_page("pages/train.py").run()
+    at.selectbox(key="train_preset").set_value("The study's GRU, cross-entropy")
+    at.number_input(key="train_sentences").set_value(300)
+    at.number_input(key="train_budget").set_value(1.0)
+    at.text_input(key="train_name").set_value("tiny")
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception, [e.value for e in at.exception]
+    job = jobs.active_job(runs)
+    assert job is not None and job.name == "tiny"
+    assert wait_for(lambda: len(jobs.read_events(job.path)) >= 2), jobs.log_tail(job.path)
+    at.run()
+    assert not at.exception and any("Training tiny" in i.value for i in at.info)
+    assert jobs.stop_job(runs)
+    assert wait_for(lambda: jobs.active_job(runs) is None)
+    events = jobs.read_events(job.path)
+    assert events[-1].get("done") and sum("exact_match" in e for e in events) >= 2
+    ae = ie.load(job.path)
+    assert ae.reconstruct(["a dog runs on the beach"])
+    at.run()
+    assert not at.exception and any("finished" in s.value for s in at.success)
+
+
+def test_job_rules(runs):
+    cfg = ie.ModelConfig(
+        encoder="gru", pooling="last", decoder="parallel", decoder_cell="gru", hidden_size=32, vector_size=32
+    )
+    with pytest.raises(ie.InvEmbError, match="at least 1 sentence"):
+        jobs.start_job("a", cfg, ie.TrainConfig(max_sentences=0, time_budget_minutes=1), root=runs)
+    with pytest.raises(ie.InvEmbError, match="time budget"):
+        jobs.start_job("a", cfg, ie.TrainConfig(max_sentences=10, time_budget_minutes=120), root=runs)
+    with pytest.raises(ie.InvEmbError, match="run name"):
+        jobs.start_job("../evil", cfg, ie.TrainConfig(max_sentences=10, time_budget_minutes=1), root=runs)
+    job = jobs.start_job("first", cfg, ie.TrainConfig(max_sentences=50, time_budget_minutes=1, eval_every=5), root=runs)
+    with pytest.raises(ie.InvEmbError, match="already going"):
+        jobs.start_job("second", cfg, ie.TrainConfig(max_sentences=10, time_budget_minutes=1), root=runs)
+    with pytest.raises(ie.InvEmbError, match="still training"):
+        jobs.delete_run(job.path, root=runs)
+    jobs.stop_job(runs)
+    assert wait_for(lambda: jobs.active_job(runs) is None)
+    assert jobs.list_runs(runs) == [job.path]
+    jobs.delete_run(job.path, root=runs)
+    assert jobs.list_runs(runs) == [] and not job.path.exists()
