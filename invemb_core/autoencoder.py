@@ -22,7 +22,7 @@ from .text import TextCodec, Vocabulary, load_token_embeddings, resolve_model_di
 from .twopart import TwoPartAutoencoder, keep_wording
 
 ENCODE_BATCH = 256
-DECODE_BATCH = 32  # full-vocabulary logits are (B, T, 30k): keep B small
+DECODE_BATCH = 128  # full-vocabulary logits are (B, T, 30k) per chunk of positions: ~125 MB at 8 positions
 
 
 def build_embeddings(cfg: ModelConfig, model_dir: str, vocab: Vocabulary, *, seed: int = 0) -> torch.Tensor:
@@ -122,6 +122,19 @@ class Autoencoder:
                 "load a two-part checkpoint (its config has a 'meaning' model), such as checkpoints/default"
             )
         return keep_wording(self._check_vectors(Z), meaning_size=self.meaning_size, keep=keep)
+
+    def from_meaning(self, M: torch.Tensor) -> torch.Tensor:
+        """Two-part vectors (N, d) from meaning vectors alone (N, meaning_size), e.g. all-MiniLM-L6-v2
+        embeddings you already have (``SentenceTransformer.encode(..., normalize_embeddings=True)``):
+        ``decode(from_meaning(M))`` writes a sentence with that meaning."""
+        if not self.meaning_size:
+            self.meaning(torch.zeros(1, self.vector_size))  # raises the error that says why
+        M = torch.as_tensor(M, dtype=torch.float32)
+        M = M[None, :] if M.ndim == 1 else M
+        if M.ndim != 2 or M.shape[1] != self.meaning_size:
+            raise InvEmbError(f"expected meaning vectors of shape (N, {self.meaning_size}), got {tuple(M.shape)}")
+        M = torch.nn.functional.normalize(M, dim=-1)  # the meaning part is unit length
+        return torch.cat([M, M.new_zeros(M.shape[0], self.wording_size)], dim=-1)
 
     @property
     def supports_beam(self) -> bool:
@@ -226,12 +239,13 @@ class Autoencoder:
             if self.model.autoregressive:
                 zd = z.repeat(len(draws), 1)
                 per_draw = dec.autoregressive_decode_many(
-                    lambda prev, state, zd=zd: self.model.step(zd, prev, state),
+                    lambda prev, state, rows, zd=zd: self.model.step(zd[rows], prev, state),
                     batch_size=z.shape[0],
                     bos=self.codec.vocab.bos,
                     eos=self.codec.vocab.eos,
                     max_length=max_length,
                     samplings=draws,
+                    reorder=dec.reorder_state,
                 )
             else:
                 vectors = self.model.output_vectors(z, max_length + 1)  # cheap; the logits are not

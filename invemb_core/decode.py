@@ -116,21 +116,40 @@ def autoregressive_decode(
 
 
 def autoregressive_decode_many(
-    step: StepFn, *, batch_size: int, bos: int, eos: int, max_length: int, samplings: Sequence[Mapping[str, Any]]
+    step: StepFn,
+    *,
+    batch_size: int,
+    bos: int,
+    eos: int,
+    max_length: int,
+    samplings: Sequence[Mapping[str, Any]],
+    reorder: ReorderFn | None = None,
 ) -> list[list[list[int]]]:
     """Several decodings at once, one per dict of ``sample_next_token`` arguments.
 
-    ``step`` sees ``len(samplings) * batch_size`` rows, decoding-major (all rows of the first decoding,
-    then the second...), so the decoder and its full-vocabulary logits run once per position for all
-    of them. A decoding stops drawing once all its rows have produced ``eos``, so each gives what it
-    would alone.
+    ``step`` sees up to ``len(samplings) * batch_size`` rows, decoding-major (all rows of the first
+    decoding, then the second...), so the decoder and its full-vocabulary logits run once per position
+    for all of them. A decoding stops drawing once all its rows have produced ``eos``, so each gives what
+    it would alone.
+
+    With ``reorder`` (how to select rows of the decoder state, e.g. ``reorder_state``), rows that have
+    ended are dropped: ``step(prev, state, rows)`` is then called for the rows still decoding only
+    (``rows``: their indices among all rows), which saves most of the work once short sentences end.
+    Every row still draws its random number at every step, so seeded outputs do not depend on which
+    other rows are still running.
     """
     D, B = len(samplings), batch_size
     prev = torch.full((D * B, 1), bos, dtype=torch.long)
     done = torch.zeros(D, B, dtype=torch.bool)
+    active = torch.arange(D * B)  # rows the decoder still computes
     state = None
     for _ in range(max_length + 1):
-        logits, state = step(prev, state)  # (D*B, V)
+        if reorder is None:
+            logits, state = step(prev, state)  # (D*B, V)
+        else:
+            part, state = step(prev[active], state, active)  # (A, V)
+            logits = part.new_zeros(D * B, part.shape[-1])
+            logits[active] = part
         logits = logits.view(D, B, -1)
         nxt = torch.full((D, B), eos, dtype=torch.long)
         for i, sampling in enumerate(samplings):
@@ -141,6 +160,11 @@ def autoregressive_decode_many(
         done |= nxt == eos
         if bool(done.all()):
             break
+        if reorder is not None:
+            going = ~done.view(-1)[active]
+            if not bool(going.all()):
+                keep = going.nonzero().squeeze(1)
+                active, state = active[keep], reorder(state, keep)
     return [trim(rows, eos=eos) for rows in prev[:, 1:].view(D, B, -1)]
 
 

@@ -117,39 +117,50 @@ st.caption(
 )
 st.download_button("Download CSV", table.to_csv(index=False), "reconstructions.csv", "text/csv", key="rec_csv")
 
-st.subheader("What temperature does")
-st.caption(
-    "At every position the decoder gives a probability to each of its 30,522 word pieces. Sampling divides "
-    "the scores by the temperature T before turning them into probabilities: T < 1 sharpens them toward the "
-    "most likely piece, T > 1 spreads them over the alternatives. Below: the top pieces at each position of "
-    "the greedy output, at the chosen T, and samples drawn with independent seeds."
-)
-c1, c2, c3 = st.columns([3, 2, 1])
-which = c1.selectbox(
-    "Sentence", list(range(len(sentences))), format_func=lambda i: f"{i + 1}: {sentences[i][:80]}", key="rec_which"
-)
-temperature = c2.slider("Temperature", 0.0, 2.0, 1.0, 0.1, key="rec_temperature")
-samples = c3.number_input("Samples", 2, 12, 6, key="rec_samples")
-z = ae.encode([sentences[which]])
-if keep is not None:
-    z = ae.meaning(z, keep=keep)
-greedy = ae.decode_ids(z)[0]
-positions = token_alternatives(ae, z, greedy, temperature=float(temperature), k=5)
-st.dataframe(
-    pd.DataFrame(
-        {
-            "position": [p.index + 1 for p in positions],
-            "greedy": [p.chosen for p in positions],
-            "p(greedy)": [round(p.chosen_probability, 3) for p in positions],
-            "top alternatives at this T": ["  ·  ".join(f"{t} {q:.2f}" for t, q in p.alternatives) for p in positions],
-        }
-    ),
-    hide_index=True,
-    key="rec_alternatives",
-)
-sampling = {"strategy": "sample", "temperature": float(temperature)}
-draws = ae.decode_many(z, {f"seed {int(seed) + k}": {**sampling, "seed": int(seed) + k} for k in range(int(samples))})
-texts = [out[0] for out in draws.values()]
-target = ae.normalize(sentences[which])
-st.markdown(f"**{len(set(texts))} distinct outputs in {len(texts)} samples at T = {temperature:g}**")
-st.html(html_table(["seed", "sample"], [[name, diff_html(target, t)] for name, t in zip(draws, texts)]))
+
+@st.fragment
+def temperature_section(sentences: list[str], keep: float | None, seed: int) -> None:
+    """Reruns on its own when its widgets change: the reconstructions above are not decoded again."""
+    st.subheader("What temperature does")
+    st.caption(
+        "At every position the decoder gives a probability to each of its 30,522 word pieces. Sampling divides "
+        "the scores by the temperature T before turning them into probabilities: T < 1 sharpens them toward the "
+        "most likely piece, T > 1 spreads them over the alternatives. Below: the top pieces at each position of "
+        "the greedy output, at the chosen T, and samples drawn with independent seeds."
+    )
+    c1, c2, c3 = st.columns([3, 2, 1])
+    which = c1.selectbox(
+        "Sentence", list(range(len(sentences))), format_func=lambda i: f"{i + 1}: {sentences[i][:80]}", key="rec_which"
+    )
+    temperature = c2.slider("Temperature", 0.0, 2.0, 1.0, 0.1, key="rec_temperature")
+    samples = c3.number_input("Samples", 2, 12, 6, key="rec_samples")
+    z = ae.encode([sentences[which]])
+    if keep is not None:
+        z = ae.meaning(z, keep=keep)
+    greedy = ae.decode_ids(z)[0]
+    positions = token_alternatives(ae, z, greedy, temperature=float(temperature), k=5)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "position": [p.index + 1 for p in positions],
+                "greedy": [p.chosen for p in positions],
+                "p(greedy)": [round(p.chosen_probability, 3) for p in positions],
+                "top alternatives at this T": [
+                    "  ·  ".join(f"{t} {q:.2f}" for t, q in p.alternatives) for p in positions
+                ],
+            }
+        ),
+        hide_index=True,
+        key="rec_alternatives",
+    )
+    sampling = {"strategy": "sample", "temperature": float(temperature)}
+    draws = ae.decode_many(
+        z, {f"seed {int(seed) + k}": {**sampling, "seed": int(seed) + k} for k in range(int(samples))}
+    )
+    texts = [out[0] for out in draws.values()]
+    target = ae.normalize(sentences[which])
+    st.markdown(f"**{len(set(texts))} distinct outputs in {len(texts)} samples at T = {temperature:g}**")
+    st.html(html_table(["seed", "sample"], [[name, diff_html(target, t)] for name, t in zip(draws, texts)]))
+
+
+temperature_section(sentences, keep, int(seed))

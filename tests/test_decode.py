@@ -141,6 +141,28 @@ def test_autoregressive_decodings_step_together_and_equal_each_alone():
     assert all(len(ids) <= 13 for out in many for ids in out)
 
 
+def test_dropping_ended_rows_changes_no_output_and_computes_fewer_rows():
+    table = torch.randn(30, 30)
+    table[:, 1] += 1.5
+
+    def step(prev, state):
+        return table[prev[:, -1]] + 0.2 * prev.shape[1], state
+
+    computed: list[int] = []
+
+    def step_rows(prev, state, rows):
+        computed.append(len(rows))
+        assert state is None or state.shape[1] == len(rows)  # the state follows the rows kept
+        return step(prev, state)[0], torch.zeros(1, len(rows))
+
+    every = dec.autoregressive_decode_many(step, batch_size=6, bos=0, eos=1, max_length=12, samplings=samplings())
+    fewer = dec.autoregressive_decode_many(
+        step_rows, batch_size=6, bos=0, eos=1, max_length=12, samplings=samplings(), reorder=dec.reorder_state
+    )
+    assert fewer == every
+    assert computed[0] == 3 * 6 and computed[-1] < computed[0]
+
+
 def test_closest_picks_each_rows_best_candidate():
     targets = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     candidates = torch.tensor([[[0.0, 1.0], [2.0, 0.1]], [[0.0, 3.0], [1.0, 0.0]]])

@@ -38,10 +38,21 @@ def test_meaning_keeps_a_prefix_of_the_wording(two_part, corpus):
         two_part.meaning(Z, keep=1.5)
 
 
+def test_minilm_vectors_from_elsewhere_decode_like_meaning_only(two_part, corpus):
+    minilm = sentence_transformer(two_part.codec.model_dir)
+    E = minilm.encode(corpus[:3], convert_to_tensor=True, normalize_embeddings=True)
+    Z = two_part.from_meaning(E)
+    assert torch.allclose(Z, two_part.meaning(two_part.encode(corpus[:3])), atol=1e-5)
+    with pytest.raises(ie.InvEmbError, match="shape"):
+        two_part.from_meaning(torch.zeros(2, 10))
+
+
 def test_a_plain_checkpoint_has_no_meaning_part(tiny_ae, corpus):
     assert tiny_ae.meaning_size == 0
     with pytest.raises(ie.InvEmbError, match="no separate meaning part"):
         tiny_ae.meaning(tiny_ae.encode(corpus[:2]))
+    with pytest.raises(ie.InvEmbError, match="no separate meaning part"):
+        tiny_ae.from_meaning(torch.zeros(1, 384))
 
 
 def test_vector_smaller_than_the_meaning_is_a_clear_error(corpus):
