@@ -163,8 +163,17 @@ class Autoencoder:
 
     # ---- vectors -> text -------------------------------------------------------------------------
 
+    @property
+    def default_decoding(self) -> dict[str, Any]:
+        """The decoding ``decode``/``reconstruct``/``evaluate`` use when no ``strategy`` is given: the
+        checkpoint's ``"decoding"`` (config.json), else greedy."""
+        return dict(self.info.get("decoding") or {"strategy": "greedy"})
+
     def decode_ids(self, Z: torch.Tensor, **kwargs: Any) -> list[list[int]]:
-        """(N, d) -> local ids per row. Keyword arguments are those of ``DecodeConfig``."""
+        """(N, d) -> local ids per row. Keyword arguments are those of ``DecodeConfig``; without a
+        ``strategy``, the checkpoint's default decoding (``default_decoding``) with them on top."""
+        if "strategy" not in kwargs:
+            kwargs = {**self.default_decoding, **kwargs}
         return self.decode_ids_many(Z, {"": kwargs})[""]
 
     @torch.no_grad()
@@ -284,8 +293,9 @@ class Autoencoder:
 
         Args:
             Z: sentence vectors, shape (N, d) or (d,).
-            **kwargs: ``strategy`` ("greedy", "sample", "beam", "rerank"), ``temperature``, ``top_k``,
-                ``top_p``, ``beam_size``, ``num_candidates``, ``seed``, ``max_length``.
+            **kwargs: ``strategy`` ("greedy", "sample", "beam", "rerank"; default: the checkpoint's
+                ``default_decoding``, usually greedy), ``temperature``, ``top_k``, ``top_p``,
+                ``beam_size``, ``num_candidates``, ``seed``, ``max_length``.
         """
         return [self.codec.decode(ids) for ids in self.decode_ids(Z, **kwargs)]
 

@@ -21,7 +21,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .autoencoder import Autoencoder, build_embeddings
-from .config import ModelConfig, from_dict
+from .config import DecodeConfig, ModelConfig, from_dict
 from .errors import InvEmbError
 from .text import TextCodec, Vocabulary, embedding_fingerprint, load_tokenizer, resolve_model_dir
 
@@ -185,7 +185,16 @@ def load(path: str | Path | None = None) -> Autoencoder:
         model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True)
     except RuntimeError as e:
         raise InvEmbError(f"{directory / WEIGHTS_FILE} does not fit the architecture in {cfg_path}: {e}") from e
-    info = {k: v for k, v in config.items() if k in ("metrics", "train_config", "history", "name", "description")}
+    info = {
+        k: v
+        for k, v in config.items()
+        if k in ("metrics", "train_config", "history", "name", "description", "decoding")
+    }
+    if "decoding" in info:
+        try:
+            DecodeConfig(**info["decoding"])
+        except (InvEmbError, TypeError) as e:
+            raise InvEmbError(f"{cfg_path}: bad default decoding {info['decoding']!r}: {e}") from e
     info["path"] = str(directory)
     return Autoencoder(model, codec, cfg, info=info)
 

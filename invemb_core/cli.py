@@ -47,14 +47,19 @@ def _config_from_args(cls: type, args: argparse.Namespace, base: dict | None = N
 
 
 def _decode_kwargs(args: argparse.Namespace) -> dict:
-    cfg = _config_from_args(DecodeConfig, args)
-    return {f.name: getattr(cfg, f.name) for f in fields(DecodeConfig)}
+    """The decoding options given on the command line (checked); the rest are the checkpoint's defaults."""
+    given = {f.name: getattr(args, f.name) for f in fields(DecodeConfig) if getattr(args, f.name, None) is not None}
+    DecodeConfig(**given)
+    return given
 
 
 def _add_decode_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("decoding")
     group.add_argument(
-        "--strategy", choices=STRATEGIES, default=None, help="greedy | sample | beam | rerank (default greedy)"
+        "--strategy",
+        choices=STRATEGIES,
+        default=None,
+        help="greedy | sample | beam | rerank (default: the checkpoint's default decoding, usually greedy)",
     )
     for name, kind, help_text in [
         ("temperature", float, "sampling temperature; 0 = argmax (default 1.0)"),

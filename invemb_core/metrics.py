@@ -105,6 +105,7 @@ def evaluate(ae: Autoencoder, sentences: Sequence[str], *, semantic: bool = True
     hyp_text = [ae.codec.decode(h) for h in hyp_ids]
     cosines = semantic_cosine(ae.codec.model_dir, ref_text, hyp_text) if semantic else None
     result: dict[str, Any] = score(ids, hyp_ids, ref_text, hyp_text)
+    result["decoding"] = decode_kwargs if "strategy" in decode_kwargs else {**ae.default_decoding, **decode_kwargs}
     result["truncated"] = sum(truncated)
     if cosines is not None:
         result["semantic_cosine"] = sum(cosines) / len(cosines)

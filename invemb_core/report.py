@@ -55,7 +55,7 @@ def default_decodings(
     rerank_candidates: int = 8,
 ) -> dict[str, dict[str, Any]]:
     """Greedy, beam (when the decoder allows it), sampling at each temperature, and rerank: the
-    greedy output and ``rerank_candidates - 1`` samples at temperature 1, the one whose re-encoded
+    greedy output and ``rerank_candidates - 1`` samples at temperature 0.5, the one whose re-encoded
     vector is closest kept (0 leaves it out). Each temperature draws with its own seed (derived from
     ``seed``), so one unlucky draw does not repeat in every column."""
     out: dict[str, dict[str, Any]] = {"greedy": {"strategy": "greedy"}}
@@ -67,7 +67,7 @@ def default_decodings(
     if rerank_candidates > 1:
         out[f"rerank {rerank_candidates}"] = {
             "strategy": "rerank",
-            "temperature": 1.0,
+            "temperature": 0.5,
             "num_candidates": rerank_candidates,
             **sampling,
         }

@@ -77,7 +77,7 @@ with right:
         32,
         8,
         key="rec_rerank",
-        help="n candidates: greedy plus samples at T=1, each re-encoded; the one whose vector is closest wins. 0 = off",
+        help="n candidates: greedy plus samples at T=0.5, each re-encoded; the one whose vector is closest wins. 0 = off",
     )
     c5.button("Resample", key="rec_resample", help="New seed, same sentences", on_click=resample)
 

@@ -106,3 +106,25 @@ def test_weights_of_another_architecture(saved, tmp_path, corpus):
     shutil.copy(other / "model.safetensors", saved / "model.safetensors")
     with pytest.raises(ie.InvEmbError, match="does not fit the architecture"):
         ie.load(saved)
+
+
+def test_a_checkpoints_default_decoding_applies_when_no_strategy_is_given(tmp_path, tiny_ar_ae, corpus):
+    ie.save(tiny_ar_ae, tmp_path / "ck")
+    config = json.loads((tmp_path / "ck" / "config.json").read_text())
+    config["decoding"] = {"strategy": "rerank", "num_candidates": 4, "temperature": 0.5}
+    (tmp_path / "ck" / "config.json").write_text(json.dumps(config))
+    ae = ie.load(tmp_path / "ck")
+    Z = ae.encode(corpus[:6])
+    rerank = ae.decode(Z, strategy="rerank", num_candidates=4, temperature=0.5)
+    assert ae.decode(Z) == rerank and ae.reconstruct(corpus[:6]) == rerank
+    assert ae.decode(Z, strategy="greedy") == tiny_ar_ae.decode(Z)
+    assert ie.evaluate(ae, corpus[:6], semantic=False)["decoding"]["strategy"] == "rerank"
+
+
+def test_a_bad_default_decoding_is_a_clear_error(tmp_path, tiny_ae):
+    ie.save(tiny_ae, tmp_path / "ck")
+    config = json.loads((tmp_path / "ck" / "config.json").read_text())
+    config["decoding"] = {"strategy": "telepathy"}
+    (tmp_path / "ck" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ie.InvEmbError, match="default decoding"):
+        ie.load(tmp_path / "ck")
