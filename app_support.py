@@ -189,7 +189,7 @@ def describe_characters(chars: Sequence[str], *, limit: int = 6) -> str:
     named = []
     for piece in chars[:limit]:
         c = next((ch for ch in piece if not ch.isascii()), piece[0])  # the character that made it [UNK]
-        named.append(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed character')}" + (" ..." if len(piece) > 1 else ""))
+        named.append(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed character')}")
     more = f" and {len(chars) - limit} more" if len(chars) > limit else ""
     return ", ".join(named) + more
 
@@ -210,4 +210,10 @@ def warn_about_input(ae: ie.Autoencoder, sentences: Sequence[str]) -> None:
     if unknown:
         st.warning(
             f"The tokenizer cannot carry {describe_characters(unknown)}: each becomes [UNK] and cannot come back."
+        )
+    outside = sum(ae.codec.outside_vocabulary(s) for s in sentences)
+    if outside:
+        st.warning(
+            f"{outside} word piece{'s' if outside > 1 else ''} of the input {'are' if outside > 1 else 'is'} not "
+            "in this checkpoint's vocabulary (it only knows the pieces of its training text): each becomes [UNK]."
         )

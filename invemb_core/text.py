@@ -191,19 +191,23 @@ class TextCodec:
             out.append(local[: self.max_length])
         return out, truncated
 
-    def unknown_characters(self, sentence: str) -> list[str]:
-        """The parts of ``sentence`` that can only become [UNK] (emoji, characters the tokenizer lacks), or
-        that the model's vocabulary does not cover, in order and without repeats. The decoder cannot
-        give them back."""
+    def _pieces(self, sentence: str) -> tuple[str, list[int], list[tuple[int, int]]]:
         text = clean_text(sentence)[: self.max_length * 20]
         enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        return text, enc["input_ids"], enc["offset_mapping"]
+
+    def unknown_characters(self, sentence: str) -> list[str]:
+        """The parts of ``sentence`` the tokenizer can only turn into [UNK] (emoji, characters it lacks), in
+        order and without repeats. The decoder cannot give them back."""
+        text, ids, offsets = self._pieces(sentence)
         unk = self.tokenizer.unk_token_id
-        found = [
-            text[a:b]
-            for i, (a, b) in zip(enc["input_ids"], enc["offset_mapping"])
-            if i == unk or i not in self._to_local
-        ]
-        return list(dict.fromkeys(found))
+        return list(dict.fromkeys(text[a:b] for i, (a, b) in zip(ids, offsets) if i == unk))
+
+    def outside_vocabulary(self, sentence: str) -> int:
+        """How many of the sentence's word pieces this model's vocabulary lacks (a "corpus" vocabulary
+        covers only what its training text had); each becomes [UNK]."""
+        _, ids, _ = self._pieces(sentence)
+        return sum(1 for i in ids if i != self.tokenizer.unk_token_id and i not in self._to_local)
 
     def decode(self, local_ids: Sequence[int]) -> str:
         """Local ids -> text; stops at the first end-of-sentence token, hides padding and markers."""
