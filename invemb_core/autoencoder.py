@@ -18,10 +18,11 @@ from .config import DecodeConfig, ModelConfig
 from .data import collate
 from .errors import InvEmbError
 from .model import SentenceAutoencoder
-from .text import TextCodec, Vocabulary, load_token_embeddings, resolve_model_dir
+from .text import TextCodec, Vocabulary, clean_text, load_token_embeddings, resolve_model_dir
 from .twopart import TwoPartAutoencoder, keep_wording
 
 ENCODE_BATCH = 256
+MEANING_MAX_LENGTH = 254  # all-MiniLM-L6-v2 reads 256 pieces, [CLS] and [SEP] included
 DECODE_BATCH = 128  # full-vocabulary logits are (B, T, 30k) per chunk of positions: ~125 MB at 8 positions
 
 
@@ -157,9 +158,19 @@ class Autoencoder:
         return torch.cat(chunks)
 
     def encode(self, sentences: str | Sequence[str]) -> torch.Tensor:
-        """Sentences -> (N, d) float tensor. Longer sentences are truncated to ``max_length`` pieces."""
-        ids, _ = self.tokenize(sentences)
-        return self.encode_ids(ids)
+        """Sentences -> (N, d) float tensor. Longer sentences are truncated to ``max_length`` pieces
+        (a two-part vector's meaning part still embeds the whole sentence, as its sentence-transformer does)."""
+        if isinstance(sentences, str):
+            sentences = [sentences]
+        ids, truncated = self.tokenize(sentences)
+        Z = self.encode_ids(ids)
+        outside = not self.codec.vocab.is_full  # a corpus vocabulary turns unseen pieces into [UNK]
+        if self.meaning_size and (outside or any(truncated)):
+            rows = [i for i, cut in enumerate(truncated) if cut or outside]
+            text = [clean_text(sentences[i])[: MEANING_MAX_LENGTH * 20] for i in rows]
+            pieces = [ids[:MEANING_MAX_LENGTH] for ids in self.codec.tokenizer_ids(text)]
+            Z[rows, : self.meaning_size] = self.model.meaning_encoder.embed_tokenizer_ids(pieces)
+        return Z
 
     # ---- vectors -> text -------------------------------------------------------------------------
 

@@ -77,7 +77,9 @@ class ModelConfig:
     # directory or a hub id) whose embedding is the vector's meaning part, followed by a learned wording
     # code of vector_size - its width numbers.
     meaning: str = ""
-    wording_scale: float = 1e-3  # the wording part's size in the vector: small, so cosine is the meaning's
+    # The wording part's size in the vector: small, so cosine is the meaning's. Only the external vector
+    # depends on it (the decoder divides it out), so it can be changed after training.
+    wording_scale: float = 1e-4
 
     def __post_init__(self) -> None:
         _check_choice("encoder", self.encoder, ENCODERS)

@@ -175,20 +175,21 @@ class TextCodec:
         Raises:
             InvEmbError: if a sentence is empty (after removing control characters and whitespace).
         """
+        limit = self.max_length
         cleaned = [clean_text(s) for s in sentences]
         for i, s in enumerate(cleaned):
             if not s:
                 raise InvEmbError(f"sentence {i + 1} is empty: type some words")
         # Cap characters before tokenizing so 100k-character pastes stay fast; 20 chars per piece is ample.
-        capped = [s[: self.max_length * 20] for s in cleaned]
+        capped = [s[: limit * 20] for s in cleaned]
         batch = self.tokenizer(capped, add_special_tokens=False)["input_ids"]
         out, truncated = [], []
         for ids, s, c in zip(batch, cleaned, capped):
             local = [self._to_local.get(i, self.vocab.unk) for i in ids]
             if not local:  # e.g. only characters the tokenizer drops
                 local = [self.vocab.unk]
-            truncated.append(len(local) > self.max_length or len(c) < len(s))
-            out.append(local[: self.max_length])
+            truncated.append(len(local) > limit or len(c) < len(s))
+            out.append(local[:limit])
         return out, truncated
 
     def _pieces(self, sentence: str) -> tuple[str, list[int], list[tuple[int, int]]]:

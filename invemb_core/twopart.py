@@ -72,13 +72,19 @@ class MeaningEncoder:
         self._memo: OrderedDict[tuple[int, ...], torch.Tensor] = OrderedDict()
 
     @torch.no_grad()
-    def _embed(self, rows: list[list[int]]) -> torch.Tensor:
+    def embed_tokenizer_ids(self, rows: list[list[int]]) -> torch.Tensor:
+        """Tokenizer ids per sentence (any length the model reads) -> (N, M) unit vectors, in batches."""
+        return torch.cat([self._embed(rows[i : i + 256], local=False) for i in range(0, len(rows), 256)])
+
+    @torch.no_grad()
+    def _embed(self, rows: list[list[int]], *, local: bool = True) -> torch.Tensor:
         model = _sentence_model(self.model_dir)
         T = max(len(r) for r in rows) + 2
         ids = torch.zeros(len(rows), T, dtype=torch.long)
         mask = torch.zeros(len(rows), T, dtype=torch.long)
         for i, r in enumerate(rows):
-            ids[i, : len(r) + 2] = torch.tensor([self.cls_id, *self.token_ids[r].tolist(), self.sep_id])
+            pieces = self.token_ids[r].tolist() if local else list(r)
+            ids[i, : len(r) + 2] = torch.tensor([self.cls_id, *pieces, self.sep_id])
             mask[i, : len(r) + 2] = 1
         h = model(input_ids=ids, attention_mask=mask).last_hidden_state  # (B, T, M)
         m = mask[..., None].to(h.dtype)

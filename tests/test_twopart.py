@@ -26,6 +26,14 @@ def test_the_meaning_part_is_minilm_and_dominates_cosine(two_part, corpus):
     assert (two_part.meaning_size, two_part.wording_size) == (MINILM, 16)
 
 
+def test_a_truncated_sentence_keeps_the_meaning_of_all_of_it(two_part):
+    long = "A man in a blue shirt and a red hat rides a bicycle past a row of shops while children play " * 2
+    _, truncated = two_part.tokenize([long])
+    assert truncated[0]  # the tiny model reads 16 pieces
+    E = sentence_transformer(two_part.codec.model_dir).encode([long], convert_to_tensor=True, normalize_embeddings=True)
+    assert torch.allclose(two_part.encode([long])[:, :MINILM], E, atol=1e-5)
+
+
 def test_meaning_keeps_a_prefix_of_the_wording(two_part, corpus):
     Z = two_part.encode(corpus[:3])
     assert torch.equal(two_part.meaning(Z, keep=1.0), Z)
@@ -86,3 +94,16 @@ def test_trains_saves_and_round_trips(tmp_path, corpus):
 def test_wording_dropout_is_validated():
     with pytest.raises(ie.InvEmbError, match="wording_dropout"):
         ie.TrainConfig(wording_dropout=1.5)
+
+
+@pytest.mark.slow
+def test_the_shipped_default_has_a_meaning_and_the_plain_one_does_not():
+    from invemb_core.checkpoint import default_checkpoint_dir
+
+    ae = ie.load()
+    assert (ae.meaning_size, ae.wording_size) == (MINILM, ae.vector_size - MINILM) and ae.wording_size > 0
+    Z = ae.encode(["A dog runs on the beach."])
+    assert ae.decode(ae.meaning(Z), strategy="greedy")[0]
+    plain = ie.load(default_checkpoint_dir() / "plain")
+    with pytest.raises(ie.InvEmbError, match="no separate meaning part"):
+        plain.meaning(plain.encode(["A dog runs on the beach."]))
