@@ -73,6 +73,22 @@ def _add_decode_flags(parser: argparse.ArgumentParser) -> None:
         group.add_argument("--" + name, dest=name.replace("-", "_"), type=kind, default=None, help=help_text)
 
 
+def _json_arg(text: str | None, flag: str) -> dict | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InvEmbError(f"{flag} is not JSON ({e}); e.g. '{{\"strategy\": \"rerank\"}}'") from e
+    if not isinstance(value, dict):
+        raise InvEmbError(f"{flag} must be a JSON object of decode options")
+    try:
+        DecodeConfig(**value)
+    except TypeError as e:
+        raise InvEmbError(f"{flag}: {e}") from e
+    return value
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from .train import train
 
@@ -92,6 +108,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         progress=not args.quiet,
         description=args.description,
         events=args.events,
+        default_decoding=_json_arg(args.default_decoding, "--default-decoding"),
     )
 
 
@@ -186,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--description", default="", help="one line on what this checkpoint is (shown in the app)")
     p.add_argument("--events", default=None, help="append one JSON line per evaluation to this file (live viewers)")
+    p.add_argument(
+        "--default-decoding",
+        default=None,
+        help='decode options the checkpoint uses when none are given, as JSON: \'{"strategy": "rerank"}\'',
+    )
     _add_config_flags(p, ModelConfig)
     _add_config_flags(p, TrainConfig)
     p.set_defaults(func=cmd_train)

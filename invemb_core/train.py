@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from . import checkpoint
 from .autoencoder import Autoencoder
-from .config import ModelConfig, TrainConfig, from_dict
+from .config import DecodeConfig, ModelConfig, TrainConfig, from_dict
 from .data import Batch, collate, epoch_batches, iter_sentences, read_sentences, stream_chunks
 from .errors import InvEmbError
 from .losses import SemanticLoss
@@ -62,6 +62,7 @@ class Trainer:
         log: Callable[[str], None] | None = None,
         description: str = "",
         events: str | Path | None = None,
+        default_decoding: dict | None = None,
     ):
         self.out_dir = Path(out_dir)
         self.events = Path(events) if events else None  # one JSON line per evaluation, for live viewers
@@ -118,6 +119,9 @@ class Trainer:
         )
         if description:  # one line on what this checkpoint is, shown by the app
             self.ae.info["description"] = description
+        if default_decoding:  # what decode() / reconstruct() use when no strategy is given
+            DecodeConfig(**default_decoding)
+            self.ae.info["decoding"] = dict(default_decoding)
         self.model = self.ae.model
         self.ids = None if self.streaming else self.ae.codec.encode(self.train_sentences)[0]
         torch.manual_seed(train_cfg.seed + self.rank)  # ranks draw different augmentation noise
@@ -427,11 +431,20 @@ def train(
     progress: bool = True,
     description: str = "",
     events: str | Path | None = None,
+    default_decoding: dict | None = None,
 ) -> Autoencoder:
     """Train an autoencoder into ``out_dir`` (see ``Trainer``) and return it. ``description``: one line
     on what the checkpoint is, stored in its config.json and shown by the app; ``events``: a file that
-    gets one JSON line per evaluation (and a last one with ``"done": true``), for live viewers."""
+    gets one JSON line per evaluation (and a last one with ``"done": true``), for live viewers;
+    ``default_decoding``: ``decode`` keywords the checkpoint uses when no strategy is given."""
     trainer = Trainer(
-        model_cfg, train_cfg, out_dir, resume=resume, progress=progress, description=description, events=events
+        model_cfg,
+        train_cfg,
+        out_dir,
+        resume=resume,
+        progress=progress,
+        description=description,
+        events=events,
+        default_decoding=default_decoding,
     )
     return trainer.run()
