@@ -8,6 +8,7 @@ saving and loading live in checkpoint.py.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
 from itertools import islice
 from typing import Any
 
@@ -226,8 +227,24 @@ class Autoencoder:
             decoded = self._decode_draws(Z, passes, max_length)
             for name in names:
                 candidates = [decoded[i] for i in slots[name]]
-                out[name] = candidates[0] if len(candidates) == 1 else self._closest(Z, candidates)
+                cfg = configs[name]
+                if len(candidates) == 1 and not cfg.verify:
+                    out[name] = candidates[0]
+                    continue
+                out[name], cosines = self._closest(Z, candidates)
+                if cfg.verify and self.meaning_size:
+                    self._verify(Z, out[name], cosines, cfg)
         return {name: out[name] for name in configs}  # in the order asked
+
+    def _verify(self, Z: torch.Tensor, chosen: list[list[int]], cosines: list[float], cfg: DecodeConfig) -> None:
+        """Two-part vectors: where the chosen sentence re-encodes to a cosine below ``cfg.verify``, its
+        wording code did not lead back to its meaning (a point between sentences, noise): write from the
+        meaning alone instead, with the same decoding. In place."""
+        weak = [row for row, c in enumerate(cosines) if c < cfg.verify]
+        if weak:
+            redo = self.decode_ids(self.meaning(Z[weak]), **{**asdict(cfg), "verify": 0.0})
+            for row, ids in zip(weak, redo):
+                chosen[row] = ids
 
     def _max_length(self, cfg: DecodeConfig) -> int:
         return min(cfg.max_length or self.config.max_length, self.config.max_length)
@@ -292,12 +309,13 @@ class Autoencoder:
         )
         return [ids[:max_length] for ids in rows]
 
-    def _closest(self, Z: torch.Tensor, candidates: list[list[list[int]]]) -> list[list[int]]:
-        """Rerank: per row, the candidate whose re-encoded vector is closest to that row's vector."""
+    def _closest(self, Z: torch.Tensor, candidates: list[list[list[int]]]) -> tuple[list[list[int]], list[float]]:
+        """Rerank: per row, the candidate whose re-encoded vector is closest to that row's vector, and
+        that cosine."""
         K = len(candidates)
         options = [c[row] or [self.codec.vocab.unk] for row in range(Z.shape[0]) for c in candidates]
-        best = dec.closest(self.encode_ids(options).view(Z.shape[0], K, -1), Z)
-        return [options[row * K + int(k)] for row, k in enumerate(best)]
+        best, cos = dec.closest(self.encode_ids(options).view(Z.shape[0], K, -1), Z)
+        return [options[row * K + int(k)] for row, k in enumerate(best)], cos.tolist()
 
     def decode(self, Z: torch.Tensor, **kwargs: Any) -> list[str]:
         """(N, d) vectors -> sentences.

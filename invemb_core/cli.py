@@ -69,6 +69,7 @@ def _add_decode_flags(parser: argparse.ArgumentParser) -> None:
         ("num-candidates", int, "rerank: samples drawn and re-encoded (default 8)"),
         ("seed", int, "random seed for sampling (default 0)"),
         ("max-length", int, "maximum output word pieces (default: the model's)"),
+        ("verify", float, "two-part vectors: if the output re-encodes below this cosine, decode the meaning alone"),
     ]:
         group.add_argument("--" + name, dest=name.replace("-", "_"), type=kind, default=None, help=help_text)
 
@@ -79,7 +80,7 @@ def _json_arg(text: str | None, flag: str) -> dict | None:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
-        raise InvEmbError(f"{flag} is not JSON ({e}); e.g. '{{\"strategy\": \"rerank\"}}'") from e
+        raise InvEmbError(f'{flag} is not JSON ({e}); e.g. \'{{"strategy": "rerank"}}\'') from e
     if not isinstance(value, dict):
         raise InvEmbError(f"{flag} must be a JSON object of decode options")
     try:

@@ -192,6 +192,9 @@ class DecodeConfig:
     beam_size: int = 5  # beam: hypotheses kept per sentence (autoregressive decoders)
     num_candidates: int = 8  # rerank: samples drawn, re-encoded, closest to the target kept
     seed: int | None = 0  # sample/rerank: same seed, same output; None draws a fresh seed
+    # > 0, two-part vectors (not beam): if the output re-encodes to a cosine below this, the wording code
+    # did not lead back to the vector's meaning (e.g. a point between two sentences): decode the meaning alone.
+    verify: float = 0.0
     max_length: int | None = None  # defaults to the model's max_length
 
     def __post_init__(self) -> None:
@@ -203,5 +206,7 @@ class DecodeConfig:
         if not 0.0 < self.top_p <= 1.0:
             raise InvEmbError(f"top_p must be in (0, 1], got {self.top_p}")
         _check_positive(beam_size=self.beam_size, num_candidates=self.num_candidates)
+        if not 0.0 <= self.verify <= 1.0:
+            raise InvEmbError(f"verify is a cosine threshold in [0, 1], got {self.verify}")
         if self.max_length is not None:
             _check_positive(max_length=self.max_length)

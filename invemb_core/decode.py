@@ -224,7 +224,9 @@ def reorder_state(state: Any, rows: torch.Tensor) -> Any:
     return state[:, rows]
 
 
-def closest(candidates: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+def closest(candidates: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Rerank: for candidate vectors (N, K, d) and targets (N, d), the index (N,) of each row's candidate
-    with the highest cosine to its target."""
-    return F.cosine_similarity(candidates, targets[:, None, :], dim=-1).argmax(-1)
+    with the highest cosine to its target, and that cosine (N,)."""
+    cos = F.cosine_similarity(candidates, targets[:, None, :], dim=-1)  # (N, K)
+    best = cos.max(-1)
+    return best.indices, best.values

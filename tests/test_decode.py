@@ -1,5 +1,6 @@
 """The decoding functions are pure: properties that must hold for any logits."""
 
+import pytest
 import torch
 
 from invemb_core import decode as dec
@@ -166,7 +167,8 @@ def test_dropping_ended_rows_changes_no_output_and_computes_fewer_rows():
 def test_closest_picks_each_rows_best_candidate():
     targets = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     candidates = torch.tensor([[[0.0, 1.0], [2.0, 0.1]], [[0.0, 3.0], [1.0, 0.0]]])
-    assert dec.closest(candidates, targets).tolist() == [1, 0]
+    best, cos = dec.closest(candidates, targets)
+    assert best.tolist() == [1, 0] and cos.tolist() == pytest.approx([0.99875, 1.0], abs=1e-4)
 
 
 def test_sampling_follows_the_distribution_and_never_picks_masked_tokens():

@@ -107,3 +107,13 @@ def test_the_shipped_default_has_a_meaning_and_the_plain_one_does_not():
     plain = ie.load(default_checkpoint_dir() / "plain")
     with pytest.raises(ie.InvEmbError, match="no separate meaning part"):
         plain.meaning(plain.encode(["A dog runs on the beach."]))
+
+
+def test_verify_writes_from_the_meaning_when_the_wording_does_not_lead_back(two_part, tiny_ae, corpus):
+    Z = two_part.encode(corpus[:4])
+    kw = dict(strategy="rerank", num_candidates=3, temperature=0.5, max_length=6)
+    # An untrained model's outputs never re-encode to its vectors: every row falls back to the meaning.
+    assert two_part.decode(Z, verify=0.999999, **kw) == two_part.decode(two_part.meaning(Z), **kw)
+    assert two_part.decode(Z, verify=0.0, **kw) == two_part.decode(Z, **kw)
+    plain = tiny_ae.encode(corpus[:4])  # no meaning part: nothing to fall back to
+    assert tiny_ae.decode(plain, verify=0.999999, **kw) == tiny_ae.decode(plain, **kw)
