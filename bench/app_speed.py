@@ -55,7 +55,7 @@ def engine_timings(repeats: int) -> dict[str, float]:
     from invemb_core.report import compare_decodings, default_decodings
 
     out = {}
-    for name in ("default", "autoregressive"):
+    for name in ("default", "plain"):
         ae = ie.load(ROOT / "checkpoints" / name)
         decodings = default_decodings(ae)
         label = f"reconstruct 5 sentences x {len(decodings)} decodings ({', '.join(decodings)}), {name}"

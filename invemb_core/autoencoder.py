@@ -13,6 +13,7 @@ from itertools import islice
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from . import decode as dec
 from .config import DecodeConfig, ModelConfig
@@ -228,21 +229,30 @@ class Autoencoder:
             for name in names:
                 candidates = [decoded[i] for i in slots[name]]
                 cfg = configs[name]
-                if len(candidates) == 1 and not cfg.verify:
+                if len(candidates) == 1 and not (cfg.verify or cfg.verify_wording):
                     out[name] = candidates[0]
                     continue
                 out[name], cosines = self._closest(Z, candidates)
-                if cfg.verify and self.meaning_size:
+                if (cfg.verify or cfg.verify_wording) and self.meaning_size:
                     self._verify(Z, out[name], cosines, cfg)
         return {name: out[name] for name in configs}  # in the order asked
 
     def _verify(self, Z: torch.Tensor, chosen: list[list[int]], cosines: list[float], cfg: DecodeConfig) -> None:
-        """Two-part vectors: where the chosen sentence re-encodes to a cosine below ``cfg.verify``, its
-        wording code did not lead back to its meaning (a point between sentences, noise): write from the
-        meaning alone instead, with the same decoding. In place."""
-        weak = [row for row, c in enumerate(cosines) if c < cfg.verify]
+        """Two-part vectors: keep a chosen sentence only if it leads back to its vector. Its re-encoded
+        meaning must reach a cosine of ``cfg.verify`` with the vector's meaning, and its re-encoded wording
+        code ``cfg.verify_wording`` with the vector's (over the numbers the vector keeps). A point between
+        two sentences fails: its wording code is a blend of two codes, not a code of any sentence. Rows
+        that fail are written from the meaning alone, with the same decoding. In place."""
+        M = self.meaning_size
+        W = self.encode_ids([ids or [self.codec.vocab.unk] for ids in chosen])[:, M:]  # (N, K)
+        weak = []
+        for row, c in enumerate(cosines):
+            kept = int(Z[row, M:].nonzero().max()) + 1 if Z[row, M:].any() else 0
+            wording = float(F.cosine_similarity(W[row, :kept], Z[row, M : M + kept], dim=0)) if kept else 1.0
+            if c < cfg.verify or wording < cfg.verify_wording:
+                weak.append(row)
         if weak:
-            redo = self.decode_ids(self.meaning(Z[weak]), **{**asdict(cfg), "verify": 0.0})
+            redo = self.decode_ids(self.meaning(Z[weak]), **{**asdict(cfg), "verify": 0.0, "verify_wording": 0.0})
             for row, ids in zip(weak, redo):
                 chosen[row] = ids
 

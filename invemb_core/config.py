@@ -192,9 +192,12 @@ class DecodeConfig:
     beam_size: int = 5  # beam: hypotheses kept per sentence (autoregressive decoders)
     num_candidates: int = 8  # rerank: samples drawn, re-encoded, closest to the target kept
     seed: int | None = 0  # sample/rerank: same seed, same output; None draws a fresh seed
-    # > 0, two-part vectors (not beam): if the output re-encodes to a cosine below this, the wording code
-    # did not lead back to the vector's meaning (e.g. a point between two sentences): decode the meaning alone.
+    # Two-part vectors (not beam): if the output's re-encoded meaning has a cosine below ``verify`` with the
+    # vector's meaning, or its re-encoded wording code one below ``verify_wording`` with the vector's, the
+    # wording code did not lead back to the vector (e.g. a point between two sentences): decode the meaning
+    # alone. 0 = off.
     verify: float = 0.0
+    verify_wording: float = 0.0
     max_length: int | None = None  # defaults to the model's max_length
 
     def __post_init__(self) -> None:
@@ -206,7 +209,8 @@ class DecodeConfig:
         if not 0.0 < self.top_p <= 1.0:
             raise InvEmbError(f"top_p must be in (0, 1], got {self.top_p}")
         _check_positive(beam_size=self.beam_size, num_candidates=self.num_candidates)
-        if not 0.0 <= self.verify <= 1.0:
-            raise InvEmbError(f"verify is a cosine threshold in [0, 1], got {self.verify}")
+        for name in ("verify", "verify_wording"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise InvEmbError(f"{name} is a cosine threshold in [0, 1], got {getattr(self, name)}")
         if self.max_length is not None:
             _check_positive(max_length=self.max_length)

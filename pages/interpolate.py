@@ -56,7 +56,12 @@ method = c4.radio(
     help="slerp follows the sphere between the two vectors; lerp the straight line (see 'lerp or slerp?' below)",
 )
 strategy = c5.selectbox(
-    "Decoding", ["greedy", "rerank"] + (["beam"] if ae.supports_beam else []), key="interp_strategy"
+    "Decoding",
+    ["default", "greedy", "rerank"] + (["beam"] if ae.supports_beam else []),
+    key="interp_strategy",
+    help="default: each checkpoint's own default decoding. The two-part default reranks 8 candidates and, "
+    "where the wording code does not lead back to the vector's meaning (between two sentences), writes from "
+    "the meaning alone.",
 )
 warn_about_input(ae, [s for s in (a, b) if s.strip()])
 
@@ -64,6 +69,8 @@ warn_about_input(ae, [s for s in (a, b) if s.strip()])
 def walk(model: ie.Autoencoder) -> tuple[list[float], list[str], object]:
     za, zb = model.encode([a, b])
     alphas, Z = path(za, zb, steps=steps, method=method)
+    if strategy == "default":
+        return [float(x) for x in alphas], model.decode(Z), Z
     decoding = strategy if strategy != "beam" or model.supports_beam else "greedy"
     return [float(x) for x in alphas], model.decode(Z, strategy=decoding), Z
 
@@ -108,7 +115,10 @@ with st.expander("lerp or slerp? And why a plain autoencoder's midpoints are wor
         "half of another, and its parallel decoder picks each position's word on its own, so the middle "
         "splices the two sentences into word salad. The **two-part** default stores the *meaning* "
         "(MiniLM's sentence embedding, where similar sentences are near each other) plus a small wording "
-        "code, and its decoder writes word by word, so points between two sentences decode to sentences."
+        "code. Halfway between two sentences the meaning is a meaning between theirs, but the wording code "
+        "is the average of two unrelated codes; its default decoding notices (the text it writes does not "
+        "re-encode to that meaning) and writes from the meaning alone, so the middle reads as a sentence. "
+        "Pick *greedy* to see what the averaged wording code gives."
     )
 
 if projection is not None:

@@ -61,7 +61,9 @@ same thing get similar vectors: this is the **meaning**. The other {ae.wording_s
 leaves open (which words, in which order). The wording part is scaled down, so comparing two vectors
 compares their meanings. While training, the wording code was often cut short or dropped, so the decoder
 also learned to write a sentence from the meaning alone: on the Reconstruct page, "wording kept" moves
-from meaning only (paraphrases) to the exact sentence.
+from meaning only (paraphrases) to the exact sentence. Its default decoding checks its own work: it
+re-encodes what it wrote, and where that does not come back to the vector's meaning (a point between
+two sentences, a vector with noise added) it writes from the meaning alone.
 """
 else:
     pooling = (
