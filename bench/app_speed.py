@@ -186,7 +186,7 @@ def felt_interactions(browser, base_url: str, repeats: int) -> dict[str, dict[st
                 """(idle) => { const s = window.__invemb; const now = performance.now();
                    return s.sent.length > 0 && s.recv.length > 0 &&
                      !document.querySelector('[data-testid="stStatusWidget"]') &&
-                     now - Math.max(s.recv[s.recv.length - 1], s.mutation) > idle; }""",
+                     now - s.recv[s.recv.length - 1] > idle; }""",
                 arg=IDLE_MS,
                 timeout=120_000,
                 polling=50,
@@ -207,12 +207,32 @@ def felt_interactions(browser, base_url: str, repeats: int) -> dict[str, dict[st
     return out
 
 
+def print_felt(felt: dict[str, dict[str, float]]) -> None:
+    print("| interaction (headless Chromium) | action -> script finished (ms) | action -> rendered (ms) | kB sent |")
+    print("|---|---|---|---|")
+    for name, f in felt.items():
+        print(f"| {name} | {f['script_finished_ms']:.0f} | {f['rendered_ms']:.0f} | {f['kB']:.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5, help="runs per measurement (median reported)")
+    parser.add_argument(
+        "--felt-only", action="store_true", help="only the browser interactions (no cold start, AppTest, engine)"
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
+    if args.felt_only:
+        port = free_port()
+        server = serve(default_checkpoint_dir(), port)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            felt = felt_interactions(browser, f"http://127.0.0.1:{port}", args.repeats)
+            browser.close()
+        server.terminate()
+        print_felt(felt)
+        return
     engine = engine_timings(args.repeats)  # first, while the machine is quiet
     pages = page_reruns(args.repeats)
     cold = []
@@ -236,10 +256,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=10)
         browser.close()
-    print("| interaction (headless Chromium) | action -> script finished (ms) | action -> rendered (ms) | kB sent |")
-    print("|---|---|---|---|")
-    for name, f in felt.items():
-        print(f"| {name} | {f['script_finished_ms']:.0f} | {f['rendered_ms']:.0f} | {f['kB']:.0f} |")
+    print_felt(felt)
     print()
     print(
         f"| measurement | median (s) | runs |\n|---|---|---|\n| cold start to first page usable | {statistics.median(cold):.2f} | {len(cold)} |"

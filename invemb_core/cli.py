@@ -69,7 +69,11 @@ def _add_decode_flags(parser: argparse.ArgumentParser) -> None:
         ("num-candidates", int, "rerank: samples drawn and re-encoded (default 8)"),
         ("seed", int, "random seed for sampling (default 0)"),
         ("max-length", int, "maximum output word pieces (default: the model's)"),
-        ("verify", float, "two-part vectors: if the output's meaning re-encodes below this cosine, decode the meaning alone"),
+        (
+            "verify",
+            float,
+            "two-part vectors: if the output's meaning re-encodes below this cosine, decode the meaning alone",
+        ),
         ("verify-wording", float, "two-part vectors: the same for the output's re-encoded wording code"),
     ]:
         group.add_argument("--" + name, dest=name.replace("-", "_"), type=kind, default=None, help=help_text)

@@ -85,12 +85,17 @@ HOSTILE = "**bold** ![x](http://example.com/x.png) <img src=http://example.com/y
 
 
 def wait_for_run(page, timeout_ms: int) -> None:
-    # The status widget shows "Running..." while the script runs; wait until it has gone.
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+    # The status widget shows "Running..." while the script runs, but only after a short delay: wait
+    # until it has been absent at two checks 1.5 s apart.
+    gone = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+    for _ in range(2):
+        page.wait_for_function(gone, timeout=timeout_ms)
+        page.wait_for_timeout(1500)
+    page.wait_for_function(gone, timeout=timeout_ms)
 
 
 def screenshot_pages(
-    base_url: str, out_dir: Path, *, timeout_ms: int = 60_000, hostile: bool = False
+    base_url: str, out_dir: Path, *, timeout_ms: int = 120_000, hostile: bool = False
 ) -> tuple[dict[str, list[str]], list[str]]:
     """Open every page, wait for its script to finish, screenshot it. With ``hostile``, also type a
     Markdown/HTML string with external images into the page's first text box. Returns the exception
