@@ -140,7 +140,7 @@ INSTRUMENT = """
     .observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
 })();
 """
-IDLE_MS = 800  # no message and no page change for this long, and no "Running..." widget: the run is over
+IDLE_MS = 800  # no server message for this long and no "Running..." widget: the run is over
 FELT = {
     "reconstruct 5 sentences after editing one line": (
         "",
