@@ -119,24 +119,26 @@ class Autoencoder:
         Raises:
             InvEmbError: if this checkpoint's vector has no separate meaning part.
         """
+        self._require_meaning()
+        return keep_wording(self._check_vectors(Z), meaning_size=self.meaning_size, keep=keep)
+
+    def _require_meaning(self) -> None:
         if not self.meaning_size:
             raise InvEmbError(
                 "this checkpoint's vector is one learned code with no separate meaning part; "
                 "load a two-part checkpoint (its config has a 'meaning' model), such as checkpoints/default"
             )
-        return keep_wording(self._check_vectors(Z), meaning_size=self.meaning_size, keep=keep)
 
     def from_meaning(self, M: torch.Tensor) -> torch.Tensor:
         """Two-part vectors (N, d) from meaning vectors alone (N, meaning_size), e.g. all-MiniLM-L6-v2
         embeddings you already have (``SentenceTransformer.encode(..., normalize_embeddings=True)``):
         ``decode(from_meaning(M))`` writes a sentence with that meaning."""
-        if not self.meaning_size:
-            self.meaning(torch.zeros(1, self.vector_size))  # raises the error that says why
+        self._require_meaning()
         M = torch.as_tensor(M, dtype=torch.float32)
         M = M[None, :] if M.ndim == 1 else M
         if M.ndim != 2 or M.shape[1] != self.meaning_size:
             raise InvEmbError(f"expected meaning vectors of shape (N, {self.meaning_size}), got {tuple(M.shape)}")
-        M = torch.nn.functional.normalize(M, dim=-1)  # the meaning part is unit length
+        M = F.normalize(M, dim=-1)  # the meaning part is unit length
         return torch.cat([M, M.new_zeros(M.shape[0], self.wording_size)], dim=-1)
 
     @property
