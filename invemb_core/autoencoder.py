@@ -53,6 +53,7 @@ class Autoencoder:
 
     def __init__(self, model: SentenceAutoencoder, codec: TextCodec, config: ModelConfig, *, info: dict | None = None):
         self.model = model.eval()
+        self.model.fast_logits = True  # bf16 output layer, float32-exact near the top (fast_logits.py)
         self.codec = codec
         self.config = config
         self.info = info or {}  # what checkpoint.py read or will write: metrics, training config, name
@@ -155,11 +156,17 @@ class Autoencoder:
 
     @torch.no_grad()
     def encode_ids(self, ids: Sequence[Sequence[int]]) -> torch.Tensor:
-        chunks = []
+        """Local ids per sentence -> (N, d), in batches of similar lengths (little padding to compute),
+        returned in the order given."""
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        Z = None
         for start in range(0, len(ids), ENCODE_BATCH):
-            batch = collate(ids[start : start + ENCODE_BATCH], pad=self.codec.vocab.pad)
-            chunks.append(self.model.encode(batch.tokens, batch.lengths))
-        return torch.cat(chunks)
+            rows = order[start : start + ENCODE_BATCH]
+            batch = collate([ids[i] for i in rows], pad=self.codec.vocab.pad)
+            z = self.model.encode(batch.tokens, batch.lengths)
+            Z = z.new_empty(len(ids), z.shape[-1]) if Z is None else Z
+            Z[rows] = z
+        return Z
 
     def encode(self, sentences: str | Sequence[str]) -> torch.Tensor:
         """Sentences -> (N, d) float tensor. Longer sentences are truncated to ``max_length`` pieces

@@ -40,8 +40,11 @@ def sample_next_token(
     top_k: int = 0,
     top_p: float = 1.0,
     generator: torch.Generator | None = None,
+    uniform: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """One token per row of ``logits`` (..., V) -> (...). ``temperature == 0`` is argmax."""
+    """One token per row of ``logits`` (..., V) -> (...). ``temperature == 0`` is argmax.
+
+    ``uniform`` (N,): the rows' random numbers in [0, 1), drawn by the caller instead of from ``generator``."""
     if temperature == 0.0 or top_k == 1:
         return logits.argmax(-1)
     logits = filter_logits(logits / temperature, top_k=top_k, top_p=top_p)
@@ -50,7 +53,9 @@ def sample_next_token(
     # distribution as torch.multinomial, several times faster over a 30k vocabulary. side="right" never
     # lands on a zero-probability token.
     cdf = probs.cumsum(-1)
-    u = torch.rand(probs.shape[0], 1, generator=generator) * cdf[:, -1:]
+    if uniform is None:
+        uniform = torch.rand(probs.shape[0], generator=generator)
+    u = uniform.view(-1, 1) * cdf[:, -1:]
     picked = torch.searchsorted(cdf, u, right=True).clamp(max=probs.shape[-1] - 1)
     return picked.view(logits.shape[:-1])
 
@@ -140,31 +145,38 @@ def autoregressive_decode_many(
     """
     D, B = len(samplings), batch_size
     prev = torch.full((D * B, 1), bos, dtype=torch.long)
-    done = torch.zeros(D, B, dtype=torch.bool)
+    done = torch.zeros(D * B, dtype=torch.bool)
     active = torch.arange(D * B)  # rows the decoder still computes
     state = None
     for _ in range(max_length + 1):
         if reorder is None:
             logits, state = step(prev, state)  # (D*B, V)
+            logits = logits[active]
         else:
-            part, state = step(prev[active], state, active)  # (A, V)
-            logits = part.new_zeros(D * B, part.shape[-1])
-            logits[active] = part
-        logits = logits.view(D, B, -1)
-        nxt = torch.full((D, B), eos, dtype=torch.long)
+            logits, state = step(prev[active], state, active)  # (A, V)
+        nxt = torch.full((D * B,), eos, dtype=torch.long)
+        owner = active // B  # which decoding each computed row belongs to
         for i, sampling in enumerate(samplings):
-            if not bool(done[i].all()):
-                nxt[i] = sample_next_token(logits[i], **sampling)
+            mine = (owner == i).nonzero().squeeze(1)
+            if len(mine) == 0:
+                continue
+            uniform = None
+            if sampling.get("temperature", 1.0) != 0.0 and sampling.get("top_k", 0) != 1:
+                # Every row of the decoding draws, ended or not: a seed's outputs never depend on
+                # which rows are still running.
+                uniform = torch.rand(B, generator=sampling.get("generator"))[active[mine] - i * B]
+            nxt[active[mine]] = sample_next_token(logits[mine], **sampling, uniform=uniform)
         nxt = nxt.masked_fill(done, eos)
         prev = torch.cat([prev, nxt.view(-1, 1)], dim=1)
         done |= nxt == eos
         if bool(done.all()):
             break
-        if reorder is not None:
-            going = ~done.view(-1)[active]
-            if not bool(going.all()):
-                keep = going.nonzero().squeeze(1)
-                active, state = active[keep], reorder(state, keep)
+        going = ~done[active]
+        if not bool(going.all()):
+            keep = going.nonzero().squeeze(1)
+            active = active[keep]
+            if reorder is not None:
+                state = reorder(state, keep)
     return [trim(rows, eos=eos) for rows in prev[:, 1:].view(D, B, -1)]
 
 

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from . import losses
 from .config import ModelConfig
+from .fast_logits import FastLogits
 
 RNN_CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -47,7 +48,9 @@ def transformer_stack(cfg: ModelConfig, num_layers: int) -> nn.TransformerEncode
     return nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
 
 
-KVCache = tuple[torch.Tensor, torch.Tensor]  # keys, values: (layers, B, heads, t, head size) each
+# keys, values: (layers, B, heads, t, head size) each; the readout of z: (1, B, positions, H).
+# Every part has the batch on dim 1, so ``decode.reorder_state`` selects rows of all of them alike.
+KVCache = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 def cached_layer(
@@ -210,13 +213,15 @@ class TransformerDecoder(nn.Module):
         """
         t = prev.shape[1]
         new = slice(t - 1, t) if state is not None else slice(0, t)
-        x = self.readout(z, t)[:, new] + self.tok(prev[:, new])  # (B, n, H)
+        # The readout of z for every position is computed once, at the first step, and kept in the state.
+        read = self.readout(z, self.readout.positions)[None] if state is None else state[2]  # (1, B, P, H)
+        x = read[0, :, new] + self.tok(prev[:, new])  # (B, n, H)
         cache = []
         for i, layer in enumerate(self.layers.layers):
             x, kv = cached_layer(layer, x, None if state is None else (state[0][i], state[1][i]))
             cache.append(kv)
         keys, values = (torch.stack(c) for c in zip(*cache))
-        return x[:, -1], (keys, values)
+        return x[:, -1], (keys, values, read)
 
 
 class RecurrentDecoder(nn.Module):
@@ -297,6 +302,8 @@ class SentenceAutoencoder(nn.Module):
         self.head_norm = nn.LayerNorm(self.decoder.out_size)
         self.head = nn.Linear(self.decoder.out_size, E)  # decoder state -> a vector in embedding space
         self.cosine_scale = nn.Parameter(torch.tensor(10.0)) if cfg.output_scoring == "cosine" else None
+        self.fast_logits = False  # inference: bfloat16 logits, exact near the top (``Autoencoder`` turns it on)
+        self._fast: tuple[tuple[int, int], FastLogits] | None = None
 
     @property
     def autoregressive(self) -> bool:
@@ -324,8 +331,25 @@ class SentenceAutoencoder(nn.Module):
         return self.head(self.head_norm(self.decoder(u, T, prev_emb)))  # (B, T, E)
 
     def full_logits(self, vectors: torch.Tensor) -> torch.Tensor:
+        """Output vectors (..., E) -> logits over the whole vocabulary (..., V), disallowed pieces at -inf.
+
+        With ``fast_logits`` on and no gradient wanted, bfloat16 scores that are float32-exact near the
+        top of each row (see fast_logits.py): greedy and beam choose exactly as in float32."""
+        if self.fast_logits and not torch.is_grad_enabled():
+            if self.cosine_scale is not None:
+                vectors = self.cosine_scale * F.normalize(vectors, dim=-1)
+            return self._fast_table()(vectors)
         logits = self.scores(vectors, self.token_embeddings)
         return logits.masked_fill(~self.output_allowed, float("-inf"))
+
+    def _fast_table(self) -> FastLogits:
+        """The bfloat16 copy of the scoring table, rebuilt whenever the table has changed (training)."""
+        key = (self.token_embeddings.data_ptr(), self.token_embeddings._version)
+        if self._fast is None or self._fast[0] != key:
+            table = self.token_embeddings.detach()
+            table = F.normalize(table, dim=-1) if self.cosine_scale is not None else table
+            self._fast = (key, FastLogits(table, self.output_allowed))
+        return self._fast[1]
 
     def step(self, z: torch.Tensor, prev: torch.Tensor, state=None):
         """Autoregressive decoders: logits (B, V) for the token after ``prev`` (B, t), and the new state."""

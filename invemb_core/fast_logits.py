@@ -1,0 +1,51 @@
+"""Full-vocabulary logits at inference in bfloat16, exact in float32 wherever they can matter.
+
+Decoding spends most of its time scoring 30,522 word pieces per generated piece: a (B, E) x (E, V)
+matmul that reads the whole (V, E) table. For the few rows an app decodes at once that read is the
+cost (float32: 47 MB per step), and bfloat16 halves it while this CPU's bf16 units (AVX512-BF16, AMX)
+multiply 3-5x faster than float32 (measured in BENCHMARKS.md, "Decode speed").
+
+bfloat16 keeps 8 bits of mantissa, so its logits are close but not equal to float32's. Every logit
+near the top is therefore recomputed in float32:
+
+    |approx_v - exact_v| <= b = 2^-6 * |q| * max_v |e_v|     (bf16 rounding of q, e and the output,
+                                                               with 2x to spare)
+
+Any piece whose approximate logit is below ``max(approx) - 2b`` cannot be the float32 argmax, so greedy
+chooses exactly what float32 chooses. Sampling sees float32 values for those top pieces and bf16 values
+below them: off by at most b (by far less in practice: about |logit| * 2^-9, the rounding of the
+result), which scales those pieces' probabilities by at most e^(b/T). BENCHMARKS.md measures both.
+"""
+
+from __future__ import annotations
+
+import torch
+
+BF16_ERROR = 2.0**-6  # relative bound on a bf16 dot product with a bf16 result (2^-7), doubled
+
+
+class FastLogits:
+    """Scores queries (N, E) against a fixed table (V, E): ``q @ table.T`` with disallowed pieces at -inf.
+
+    Args:
+        table: (V, E) float32 scoring table (already normalised for cosine scoring).
+        allowed: (V,) bool, pieces that may be emitted.
+    """
+
+    def __init__(self, table: torch.Tensor, allowed: torch.Tensor):
+        self.table = table.float()
+        self.low = self.table.bfloat16()
+        self.blocked = ~allowed.bool()
+        self.max_norm = float(self.table.norm(dim=-1).max())
+
+    def __call__(self, q: torch.Tensor) -> torch.Tensor:
+        """(..., E) float32 queries -> (..., V) float32 logits, exact near the top of each row."""
+        shape = q.shape[:-1]
+        q = q.reshape(-1, q.shape[-1]).float()
+        logits = (q.bfloat16() @ self.low.T).float()  # (N, V)
+        logits.masked_fill_(self.blocked, float("-inf"))
+        window = 2 * BF16_ERROR * self.max_norm * q.norm(dim=-1)  # (N,)
+        near = logits >= (logits.max(-1).values - window)[:, None]
+        rows, cols = near.nonzero(as_tuple=True)
+        logits[rows, cols] = (q[rows] * self.table[cols]).sum(-1)
+        return logits.view(*shape, -1)
