@@ -141,35 +141,49 @@ INSTRUMENT = """
 })();
 """
 IDLE_MS = 800  # no server message for this long and no "Running..." widget: the run is over
+# Per interaction: page, input selector, which one, key that commits it, the two values typed in turn,
+# and for each value a piece of text that only the new result shows (outputs are lower case).
 FELT = {
     "reconstruct 5 sentences after editing one line": (
         "",
-        "textarea",
+        'textarea[aria-label^="Sentences"]',
         0,
         "Control+Enter",
         [FIVE, FIVE.replace("orange", "red")],
+        ["orange hat", "red hat"],
     ),
     "interpolate after changing A": (
         "interpolate",
-        "input[type=text]",
+        'input[aria-label="Sentence A"]',
         0,
         "Enter",
         ["A dog runs through the snow.", "A dog runs through the sand."],
+        ["through the snow", "through the sand"],
     ),
     "place a sentence on the map": (
         "embedding_map",
-        "textarea",
+        'textarea[aria-label^="Your sentences"]',
         0,
         "Control+Enter",
         ["A cat sleeps on a red sofa.", "Two cats sleep on a red sofa."],
+        ["a cat sleeps on a red sofa", "two cats sleep on a red sofa"],
     ),
 }
+# Done: the new result is on the page (as text, or as the hover text of a point on a plotly chart), no
+# "Running..." widget, and the server quiet for IDLE_MS.
+DONE = """([idle, expect]) => { const s = window.__invemb; const now = performance.now();
+  const shown = document.body.innerText.toLowerCase().includes(expect) ||
+    [...document.querySelectorAll('.js-plotly-plot')].some((plot) => (plot.data || []).some(
+      (trace) => [].concat(trace.hovertext || []).some((h) => String(h).toLowerCase().includes(expect))));
+  return s.sent.length > 0 && s.recv.length > 0 && shown &&
+    !document.querySelector('[data-testid="stStatusWidget"]') &&
+    now - s.recv[s.recv.length - 1] > idle; }"""
 
 
 def felt_interactions(browser, base_url: str, repeats: int) -> dict[str, dict[str, float]]:
     """Per interaction, medians of: ms to script finished, ms to rendered, kB the server sent."""
     out = {}
-    for name, (path, selector, index, key, values) in FELT.items():
+    for name, (path, selector, index, key, values, expected) in FELT.items():
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.add_init_script(INSTRUMENT)
         page.goto(f"{base_url}/{path}")
@@ -182,15 +196,8 @@ def felt_interactions(browser, base_url: str, repeats: int) -> dict[str, dict[st
             page.evaluate("() => { const s = window.__invemb; s.sent = []; s.recv = []; s.bytes = 0; }")
             box.fill(values[(i + 1) % 2])
             box.press(key)
-            page.wait_for_function(
-                """(idle) => { const s = window.__invemb; const now = performance.now();
-                   return s.sent.length > 0 && s.recv.length > 0 &&
-                     !document.querySelector('[data-testid="stStatusWidget"]') &&
-                     now - s.recv[s.recv.length - 1] > idle; }""",
-                arg=IDLE_MS,
-                timeout=120_000,
-                polling=50,
-            )
+            print(f"{name}: run {i}", file=sys.stderr, flush=True)
+            page.wait_for_function(DONE, arg=[IDLE_MS, expected[(i + 1) % 2]], timeout=120_000, polling=50)
             s = page.evaluate("() => window.__invemb")
             if i == 0:
                 continue  # the first includes warming this page's caches
