@@ -25,6 +25,7 @@ from .twopart import TwoPartAutoencoder, keep_wording
 
 ENCODE_BATCH = 256
 MEANING_MAX_LENGTH = 254  # all-MiniLM-L6-v2 reads 256 pieces, [CLS] and [SEP] included
+SETTLED = 1 - 1e-5  # rerank: a greedy output re-encoding this close to its vector is the sentence itself
 DECODE_BATCH = 128  # full-vocabulary logits are (B, T, 30k) per chunk of positions: ~125 MB at 8 positions
 
 
@@ -156,17 +157,19 @@ class Autoencoder:
 
     @torch.no_grad()
     def encode_ids(self, ids: Sequence[Sequence[int]]) -> torch.Tensor:
-        """Local ids per sentence -> (N, d), in batches of similar lengths (little padding to compute),
-        returned in the order given."""
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        """Local ids per sentence -> (N, d). Each distinct sentence is encoded once (decodings often
+        repeat one another), in batches of similar lengths (little padding); rows in the order given."""
+        unique = list(dict.fromkeys(tuple(row) for row in ids))
+        where = {row: i for i, row in enumerate(unique)}
+        order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
         Z = None
-        for start in range(0, len(ids), ENCODE_BATCH):
+        for start in range(0, len(unique), ENCODE_BATCH):
             rows = order[start : start + ENCODE_BATCH]
-            batch = collate([ids[i] for i in rows], pad=self.codec.vocab.pad)
+            batch = collate([list(unique[i]) for i in rows], pad=self.codec.vocab.pad)
             z = self.model.encode(batch.tokens, batch.lengths)
-            Z = z.new_empty(len(ids), z.shape[-1]) if Z is None else Z
+            Z = z.new_empty(len(unique), z.shape[-1]) if Z is None else Z
             Z[rows] = z
-        return Z
+        return Z[[where[tuple(row)] for row in ids]]
 
     def encode(self, sentences: str | Sequence[str]) -> torch.Tensor:
         """Sentences -> (N, d) float tensor. Longer sentences are truncated to ``max_length`` pieces
@@ -223,41 +226,63 @@ class Autoencoder:
             else:
                 by_length.setdefault(max_length, []).append(name)
         for max_length, names in by_length.items():
-            passes: list[dict[str, Any]] = []
-            index: dict[Any, int] = {}  # greedy passes (the greedy decoding, each rerank's first) run once
-            slots: dict[str, list[int]] = {}
+            # One batched pass for every sampling decoding and the greedy pass they share (the greedy
+            # decoding's, and each rerank's first candidate); then, for rerank, samples where needed.
+            greedy = any(configs[n].strategy != "sample" for n in names)
+            draws: dict[str, dict[str, Any]] = {"greedy": {"temperature": 0.0}} if greedy else {}
+            draws.update({n: self._draws(configs[n])[0] for n in names if configs[n].strategy == "sample"})
+            decoded = dict(zip(draws, self._decode_draws(Z, list(draws.values()), max_length)))
             for name in names:
-                slots[name] = []
-                for draw in self._draws(configs[name]):
-                    key = "greedy" if draw["temperature"] == 0.0 else id(draw)
-                    if key not in index:
-                        index[key] = len(passes)
-                        passes.append(draw)
-                    slots[name].append(index[key])
-            decoded = self._decode_draws(Z, passes, max_length)
-            for name in names:
-                candidates = [decoded[i] for i in slots[name]]
                 cfg = configs[name]
-                if len(candidates) == 1 and not (cfg.verify or cfg.verify_wording):
-                    out[name] = candidates[0]
-                    continue
-                out[name], cosines = self._closest(Z, candidates)
-                if (cfg.verify or cfg.verify_wording) and self.meaning_size:
-                    self._verify(Z, out[name], cosines, cfg)
+                ids = decoded[name if cfg.strategy == "sample" else "greedy"]
+                verify = (cfg.verify or cfg.verify_wording) and self.meaning_size
+                if cfg.strategy == "rerank":
+                    ids, vectors = self._rerank(Z, ids, cfg, max_length)
+                elif verify:
+                    vectors = self.encode_ids([row or [self.codec.vocab.unk] for row in ids])
+                if verify:
+                    self._verify(Z, ids, vectors, cfg)
+                out[name] = ids
         return {name: out[name] for name in configs}  # in the order asked
 
-    def _verify(self, Z: torch.Tensor, chosen: list[list[int]], cosines: list[float], cfg: DecodeConfig) -> None:
+    def _rerank(
+        self, Z: torch.Tensor, greedy: list[list[int]], cfg: DecodeConfig, max_length: int
+    ) -> tuple[list[list[int]], torch.Tensor]:
+        """Rerank: per row, of the greedy output and num_candidates - 1 samples, the one whose re-encoded
+        vector is closest to the row's vector; returns the choices and their re-encoded vectors.
+
+        A row whose greedy output already re-encodes to its vector (cosine >= ``SETTLED``: the sentence
+        came back) keeps it without sampling, since no candidate can be closer; in an app's round trips
+        that is most rows, so reranking costs little more than greedy there."""
+        unk = self.codec.vocab.unk
+        V = self.encode_ids([ids or [unk] for ids in greedy])
+        open_rows = (F.cosine_similarity(V, Z, dim=-1) < SETTLED).nonzero().squeeze(1).tolist()
+        if not open_rows or cfg.num_candidates == 1:
+            return list(greedy), V
+        samples = self._decode_draws(Z[open_rows], self._draws(cfg)[1:], max_length)
+        K = 1 + len(samples)
+        options = [c or [unk] for i, row in enumerate(open_rows) for c in (greedy[row], *(s[i] for s in samples))]
+        W = self.encode_ids(options).view(len(open_rows), K, -1)
+        best, _ = dec.closest(W, Z[open_rows])
+        chosen = list(greedy)
+        for i, (row, k) in enumerate(zip(open_rows, best.tolist())):
+            chosen[row], V[row] = options[i * K + k], W[i, k]
+        return chosen, V
+
+    def _verify(self, Z: torch.Tensor, chosen: list[list[int]], vectors: torch.Tensor, cfg: DecodeConfig) -> None:
         """Two-part vectors: keep a chosen sentence only if it leads back to its vector. Its re-encoded
-        meaning must reach a cosine of ``cfg.verify`` with the vector's meaning, and its re-encoded wording
-        code ``cfg.verify_wording`` with the vector's (over the numbers the vector keeps). A point between
-        two sentences fails: its wording code is a blend of two codes, not a code of any sentence. Rows
-        that fail are written from the meaning alone, with the same decoding. In place."""
+        vector (``vectors``) must reach a cosine of ``cfg.verify`` with the vector (cosine is the meaning's,
+        the wording part being tiny), and its wording code ``cfg.verify_wording`` with the vector's (over
+        the numbers the vector keeps). A point between two sentences fails: its wording code is a blend of
+        two codes, not a code of any sentence. Rows that fail are written from the meaning alone, with
+        the same decoding. In place."""
         M = self.meaning_size
-        W = self.encode_ids([ids or [self.codec.vocab.unk] for ids in chosen])[:, M:]  # (N, K)
+        cosines = F.cosine_similarity(vectors, Z, dim=-1).tolist()
         weak = []
         for row, c in enumerate(cosines):
             kept = int(Z[row, M:].nonzero().max()) + 1 if Z[row, M:].any() else 0
-            wording = float(F.cosine_similarity(W[row, :kept], Z[row, M : M + kept], dim=0)) if kept else 1.0
+            w = vectors[row, M : M + kept]
+            wording = float(F.cosine_similarity(w, Z[row, M : M + kept], dim=0)) if kept else 1.0
             if c < cfg.verify or wording < cfg.verify_wording:
                 weak.append(row)
         if weak:
@@ -327,14 +352,6 @@ class Autoencoder:
             max_length=max_length,
         )
         return [ids[:max_length] for ids in rows]
-
-    def _closest(self, Z: torch.Tensor, candidates: list[list[list[int]]]) -> tuple[list[list[int]], list[float]]:
-        """Rerank: per row, the candidate whose re-encoded vector is closest to that row's vector, and
-        that cosine."""
-        K = len(candidates)
-        options = [c[row] or [self.codec.vocab.unk] for row in range(Z.shape[0]) for c in candidates]
-        best, cos = dec.closest(self.encode_ids(options).view(Z.shape[0], K, -1), Z)
-        return [options[row * K + int(k)] for row, k in enumerate(best)], cos.tolist()
 
     def decode(self, Z: torch.Tensor, **kwargs: Any) -> list[str]:
         """(N, d) vectors -> sentences.

@@ -137,7 +137,7 @@ def temperature_section(sentences: list[str], keep: float | None, seed: int) -> 
     z = ae.encode([sentences[which]])
     if keep is not None:
         z = ae.meaning(z, keep=keep)
-    greedy = ae.decode_ids(z)[0]
+    greedy = ae.decode_ids(z, strategy="greedy")[0]
     positions = token_alternatives(ae, z, greedy, temperature=float(temperature), k=5)
     st.dataframe(
         pd.DataFrame(
