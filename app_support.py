@@ -124,6 +124,12 @@ def current_checkpoint() -> str | None:
     return str(found[0]) if found else None
 
 
+def stamp(path: str) -> float:
+    """When a checkpoint was last written (its config's modification time): part of every cache key."""
+    config = Path(path) / "config.json"
+    return config.stat().st_mtime if config.is_file() else 0.0
+
+
 def current_model() -> ie.Autoencoder:
     """The model chosen in the sidebar, or stop the page with a clear message."""
     path = current_checkpoint()
@@ -131,11 +137,27 @@ def current_model() -> ie.Autoencoder:
         st.error("No checkpoint found under checkpoints/. Train one: invemb train --out checkpoints/default")
         st.stop()
     try:
-        config = Path(path) / "config.json"
-        return load_model(path, config.stat().st_mtime if config.is_file() else 0.0)
+        return load_model(path, stamp(path))
     except ie.InvEmbError as e:
         st.error(f"Could not load the checkpoint: {e}")
         st.stop()
+
+
+# Results that depend only on their inputs, kept so that an interaction elsewhere on the page does not
+# decode them again (decoding is most of what an interaction costs).
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def arithmetic_text(path: str, written: float, a: str, b: str, c: str) -> str:
+    """``ie.arithmetic`` (A - B + C, decoded) with the checkpoint at ``path``."""
+    return ie.arithmetic(load_model(path, written), a, b, c)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def spot_text(path: str, written: float, map_name: str | None, x: float, y: float) -> str:
+    """What the spot (x, y) of a checkpoint's map decodes to (see ``Projection.vector_at``)."""
+    ae = load_model(path, written)
+    return ae.decode(load_map(path, map_name).vector_at(x, y, ae.encode)[None, :])[0]
 
 
 def split_lines(text: str, *, max_sentences: int = 20) -> list[str]:

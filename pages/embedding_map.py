@@ -14,6 +14,8 @@ from app_support import (
     load_map,
     map_names,
     split_lines,
+    spot_text,
+    stamp,
     warn_about_input,
 )
 from invemb_core.report import mark_differences
@@ -167,8 +169,7 @@ else:
     y = c2.number_input("y", value=round(float(np.median(table.y)), 2), key="map_y", format="%.2f", step=0.5)
 nearest = projection.distance_to_nearest(float(x), float(y))
 typical = projection.typical_spacing()
-z = projection.vector_at(float(x), float(y), ae.encode)
-st.text(ae.decode(z[None, :])[0])
+st.text(spot_text(current_checkpoint(), stamp(current_checkpoint()), name, float(x), float(y)))
 if nearest > 3 * typical:
     st.warning(
         f"This spot is far from every sentence (the nearest is {nearest:.1f} away; neighbouring sentences are "

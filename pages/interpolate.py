@@ -5,6 +5,7 @@ import streamlit as st
 
 import invemb_core as ie
 from app_support import (
+    arithmetic_text,
     checkpoint_named,
     current_checkpoint,
     current_model,
@@ -12,6 +13,7 @@ from app_support import (
     html_table,
     load_map,
     load_model,
+    stamp,
     warn_about_input,
 )
 from invemb_core.interpolate import path
@@ -155,6 +157,6 @@ xa = c1.text_input("A", "A man is riding a horse.", key="arith_a", max_chars=200
 xb = c2.text_input("B", "A man", key="arith_b", max_chars=2000)
 xc = c3.text_input("C", "A woman", key="arith_c", max_chars=2000)
 try:
-    st.text(ie.arithmetic(ae, xa, xb, xc))
+    st.text(arithmetic_text(current_checkpoint(), stamp(current_checkpoint()), xa, xb, xc))
 except ie.InvEmbError as e:
     st.error(str(e))
