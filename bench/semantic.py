@@ -13,7 +13,7 @@ for any checkpoint, with all-MiniLM-L6-v2's retrieval measured in the same run.
    that of real test_2016 captions, and the share of midpoints identical to an endpoint.
 4. Meaning apart from wording (two-part checkpoints): ``decode(meaning(encode(s)))`` on test_2016,
    corpus BLEU and mean MiniLM cosine to the input; 5 seeds of sampling at T = 1.0 per sentence:
-   distinct outputs and their mean cosine.
+   distinct outputs and their mean cosine, from the whole distribution and from its top-p = 0.95 nucleus.
 5. The trade-off: exact match, BLEU, cosine (greedy decoding) and R@1 as the kept wording code grows
    (0 / 16 / 64 / 256 / all numbers).
 
@@ -95,21 +95,33 @@ def meaning_only(ae: ie.Autoencoder, sentences: list[str], sample_sentences: int
     greedy = ae.decode(M)
     cos = semantic_cosine(ae.codec.model_dir, refs, greedy)
     subset = M[:sample_sentences]
-    draws = ae.decode_many(
-        subset, {f"seed{k}": {"strategy": "sample", "temperature": 1.0, "seed": k} for k in range(seeds)}
-    )
-    rows = list(zip(*draws.values()))  # per sentence, its samples
-    flat = [s for row in rows for s in row]
-    sample_cos = semantic_cosine(ae.codec.model_dir, [refs[i] for i, row in enumerate(rows) for _ in row], flat)
+
+    def samples(**sampling) -> tuple[list[tuple[str, ...]], dict]:
+        draws = ae.decode_many(
+            subset,
+            {f"seed{k}": {"strategy": "sample", "temperature": 1.0, "seed": k, **sampling} for k in range(seeds)},
+        )
+        rows = list(zip(*draws.values()))  # per sentence, its samples
+        flat = [s for row in rows for s in row]
+        cos = semantic_cosine(ae.codec.model_dir, [refs[i] for i, row in enumerate(rows) for _ in row], flat)
+        return rows, {
+            "distinct": statistics.mean(len(set(row)) for row in rows),
+            "cosine": statistics.mean(cos),
+            "identical_to_input": sum(s == refs[i] for i, row in enumerate(rows) for s in row) / len(flat),
+        }
+
+    rows, pure = samples()
+    _, nucleus = samples(top_p=0.95)
     return {
         "bleu": bleu(refs, greedy),
         "cosine": statistics.mean(cos),
         "exact_match": sum(r == g for r, g in zip(refs, greedy)) / len(refs),
         "n": len(sentences),
-        "sample_distinct": statistics.mean(len(set(row)) for row in rows),
-        "sample_cosine": statistics.mean(sample_cos),
-        "sample_identical_to_input": sum(s == refs[i] for i, row in enumerate(rows) for s in row) / len(flat),
+        "sample_distinct": pure["distinct"],
+        "sample_cosine": pure["cosine"],
+        "sample_identical_to_input": pure["identical_to_input"],
         "sample_sentences": len(rows),
+        "top_p_0.95": nucleus,
         "examples": [{"input": refs[i], "meaning_only": greedy[i], "samples": list(rows[i])} for i in range(5)],
     }
 

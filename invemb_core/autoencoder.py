@@ -274,8 +274,9 @@ class Autoencoder:
         vector (``vectors``) must reach a cosine of ``cfg.verify`` with the vector (cosine is the meaning's,
         the wording part being tiny), and its wording code ``cfg.verify_wording`` with the vector's (over
         the numbers the vector keeps). A point between two sentences fails: its wording code is a blend of
-        two codes, not a code of any sentence. Rows that fail are written from the meaning alone, with
-        the same decoding. In place."""
+        two codes, not a code of any sentence. Rows that fail are written again from the meaning alone,
+        with the same decoding, and the new text replaces the old where it re-encodes closer to the
+        vector (a real sentence decoded with a slip keeps its near-copy). In place."""
         M = self.meaning_size
         cosines = F.cosine_similarity(vectors, Z, dim=-1).tolist()
         weak = []
@@ -287,8 +288,11 @@ class Autoencoder:
                 weak.append(row)
         if weak:
             redo = self.decode_ids(self.meaning(Z[weak]), **{**asdict(cfg), "verify": 0.0, "verify_wording": 0.0})
-            for row, ids in zip(weak, redo):
-                chosen[row] = ids
+            again = self.encode_ids([ids or [self.codec.vocab.unk] for ids in redo])
+            closer = F.cosine_similarity(again, Z[weak], dim=-1) > torch.tensor([cosines[row] for row in weak])
+            for row, ids, better in zip(weak, redo, closer.tolist()):
+                if better:
+                    chosen[row] = ids
 
     def _max_length(self, cfg: DecodeConfig) -> int:
         return min(cfg.max_length or self.config.max_length, self.config.max_length)
