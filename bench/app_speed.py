@@ -20,9 +20,13 @@ and no websocket), and the engine work alone. Medians of --repeats runs; prints 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -214,6 +218,34 @@ def felt_interactions(browser, base_url: str, repeats: int) -> dict[str, dict[st
     return out
 
 
+TRAINING_PRESET = "InvEmb's default design (small)"
+
+
+@contextmanager
+def training_in_background(on: bool):
+    """While the block runs, a Train-page run trains as the page starts it (its own process, niced,
+    one thread) in a temporary runs folder the server also uses; stopped afterwards. Yields a callable
+    that returns how many evaluations the run has written (proof that it trained meanwhile)."""
+    if not on:
+        yield lambda: 0
+        return
+    from invemb_core import jobs
+
+    root = Path(tempfile.mkdtemp(prefix="invemb-runs-"))
+    os.environ["INVEMB_RUNS"] = str(root)  # the server started after this lists the run
+    cfg, tcfg, description = jobs.preset(TRAINING_PRESET, sentences=29_000, minutes=jobs.MAX_BUDGET_MINUTES)
+    job = jobs.start_job("bench-while-training", cfg, tcfg, root=root, description=description)
+    try:
+        deadline = time.time() + 120
+        while not jobs.read_events(job.path) and time.time() < deadline:
+            time.sleep(1)  # until it has built its model and evaluated once: training proper
+        yield lambda: len(jobs.read_events(job.path))
+    finally:
+        jobs.stop_job(root)
+        time.sleep(3)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def print_felt(felt: dict[str, dict[str, float]]) -> None:
     print("| interaction (headless Chromium) | action -> script finished (ms) | action -> rendered (ms) | kB sent |")
     print("|---|---|---|---|")
@@ -227,17 +259,27 @@ def main() -> None:
     parser.add_argument(
         "--felt-only", action="store_true", help="only the browser interactions (no cold start, AppTest, engine)"
     )
+    parser.add_argument(
+        "--while-training",
+        action="store_true",
+        help="with --felt-only: a Train-page run trains in the background meanwhile (the shared-server case)",
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     if args.felt_only:
-        port = free_port()
-        server = serve(default_checkpoint_dir(), port)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            felt = felt_interactions(browser, f"http://127.0.0.1:{port}", args.repeats)
-            browser.close()
-        server.terminate()
+        with training_in_background(args.while_training) as evaluations:
+            before = evaluations()
+            port = free_port()
+            server = serve(default_checkpoint_dir(), port)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                felt = felt_interactions(browser, f"http://127.0.0.1:{port}", args.repeats)
+                browser.close()
+            server.terminate()
+            after = evaluations()
+        if args.while_training:
+            print(f"While a Train-page run trained ({TRAINING_PRESET}): evaluations {before} -> {after}\n")
         print_felt(felt)
         return
     engine = engine_timings(args.repeats)  # first, while the machine is quiet

@@ -274,25 +274,34 @@ class Autoencoder:
         vector (``vectors``) must reach a cosine of ``cfg.verify`` with the vector (cosine is the meaning's,
         the wording part being tiny), and its wording code ``cfg.verify_wording`` with the vector's (over
         the numbers the vector keeps). A point between two sentences fails: its wording code is a blend of
-        two codes, not a code of any sentence. Rows that fail are written again from the meaning alone,
-        with the same decoding, and the new text replaces the old where it re-encodes closer to the
-        vector (a real sentence decoded with a slip keeps its near-copy). In place."""
+        two codes, not a code of any sentence. Rows that fail are written again from the meaning alone
+        (``cfg.fallback_beam``: with beam search, else with the same decoding); a row keeps its first text
+        if that re-encodes closer to the vector by more than ``cfg.verify_margin``. In place."""
         M = self.meaning_size
-        cosines = F.cosine_similarity(vectors, Z, dim=-1).tolist()
+        cosines = F.cosine_similarity(vectors, Z, dim=-1)
         weak = []
-        for row, c in enumerate(cosines):
+        for row, c in enumerate(cosines.tolist()):
             kept = int(Z[row, M:].nonzero().max()) + 1 if Z[row, M:].any() else 0
             w = vectors[row, M : M + kept]
             wording = float(F.cosine_similarity(w, Z[row, M : M + kept], dim=0)) if kept else 1.0
             if c < cfg.verify or wording < cfg.verify_wording:
                 weak.append(row)
-        if weak:
-            redo = self.decode_ids(self.meaning(Z[weak]), **{**asdict(cfg), "verify": 0.0, "verify_wording": 0.0})
-            again = self.encode_ids([ids or [self.codec.vocab.unk] for ids in redo])
-            closer = F.cosine_similarity(again, Z[weak], dim=-1) > torch.tensor([cosines[row] for row in weak])
-            for row, ids, better in zip(weak, redo, closer.tolist()):
-                if better:
-                    chosen[row] = ids
+        if not weak:
+            return
+        if cfg.fallback_beam:
+            fallback = {"strategy": "beam", "beam_size": cfg.fallback_beam, "max_length": cfg.max_length}
+        else:
+            fallback = {**asdict(cfg), "verify": 0.0, "verify_wording": 0.0}
+        redo = self.decode_ids(self.meaning(Z[weak]), **fallback)
+        first_wins = [False] * len(weak)
+        if cfg.verify_margin < 2.0:
+            again = F.cosine_similarity(
+                self.encode_ids([ids or [self.codec.vocab.unk] for ids in redo]), Z[weak], dim=-1
+            )
+            first_wins = (cosines[weak] - again > cfg.verify_margin).tolist()
+        for row, ids, keep in zip(weak, redo, first_wins):
+            if not keep:
+                chosen[row] = ids
 
     def _max_length(self, cfg: DecodeConfig) -> int:
         return min(cfg.max_length or self.config.max_length, self.config.max_length)

@@ -75,6 +75,12 @@ def _add_decode_flags(parser: argparse.ArgumentParser) -> None:
             "two-part vectors: if the output's meaning re-encodes below this cosine, decode the meaning alone",
         ),
         ("verify-wording", float, "two-part vectors: the same for the output's re-encoded wording code"),
+        (
+            "fallback-beam",
+            int,
+            "two-part vectors: write failing rows with beam search of this width (0 = same decoding)",
+        ),
+        ("verify-margin", float, "two-part vectors: a failing row keeps its first text if it is this much closer"),
     ]:
         group.add_argument("--" + name, dest=name.replace("-", "_"), type=kind, default=None, help=help_text)
 

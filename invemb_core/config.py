@@ -198,6 +198,12 @@ class DecodeConfig:
     # alone. 0 = off.
     verify: float = 0.0
     verify_wording: float = 0.0
+    # A row that fails is written again from the meaning alone: with the same decoding, or with beam search
+    # of this width (``fallback_beam``; autoregressive decoders). It keeps its first text if that re-encodes
+    # closer to the vector than the rewrite by more than ``verify_margin`` (2: always the rewrite), as a
+    # real sentence decoded with one slip does.
+    fallback_beam: int = 0
+    verify_margin: float = 2.0
     max_length: int | None = None  # defaults to the model's max_length
 
     def __post_init__(self) -> None:
@@ -212,5 +218,9 @@ class DecodeConfig:
         for name in ("verify", "verify_wording"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InvEmbError(f"{name} is a cosine threshold in [0, 1], got {getattr(self, name)}")
+        if self.fallback_beam < 0:
+            raise InvEmbError(f"fallback_beam must be >= 0 (0: the same decoding), got {self.fallback_beam}")
+        if not 0.0 <= self.verify_margin <= 2.0:
+            raise InvEmbError(f"verify_margin is a difference of cosines in [0, 2], got {self.verify_margin}")
         if self.max_length is not None:
             _check_positive(max_length=self.max_length)

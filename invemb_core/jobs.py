@@ -33,6 +33,50 @@ MAX_BUDGET_MINUTES = 15.0  # a shared server is not a training cluster
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
+# The Train page's designs, small enough that something visible happens in 1-3 minutes on 2 cores:
+# (ModelConfig keywords, TrainConfig keywords, one-line description). TRAIN is what they share.
+SMALL = dict(hidden_size=128, encoder_layers=1, decoder_layers=1, num_heads=4, slot_size=16, max_length=32)
+STUDY = dict(SMALL, encoder="gru", pooling="last", decoder="parallel", decoder_cell="gru", vector_size=256)
+PRESETS = {
+    "The study's GRU, match loss": (
+        dict(STUDY, output_scoring="cosine"),
+        dict(loss="match"),
+        "The original study: a biGRU encoder's last states, a parallel GRU decoder, the match loss.",
+    ),
+    "The study's GRU, cross-entropy": (
+        dict(STUDY),
+        dict(loss="ce"),
+        "The original study's design trained with cross-entropy instead of the match loss.",
+    ),
+    "InvEmb's default design (small)": (
+        dict(SMALL, meaning="minilm", vector_size=384 + 64, decoder="autoregressive"),
+        dict(wording_dropout=0.35, vector_noise=0.05),
+        "A small two-part model: MiniLM meaning + 64 wording numbers, autoregressive decoder.",
+    ),
+}
+TRAIN = dict(
+    batch_tokens=2048,
+    lr=3e-3,
+    warmup_steps=20,
+    max_steps=100_000,  # the time budget ends the run
+    eval_every=10,
+    checkpoint_every=10,
+    eval_sentences=100,
+)
+
+
+def preset(name: str, *, sentences: int, minutes: float) -> tuple[ModelConfig, TrainConfig, str]:
+    """One of ``PRESETS`` as the configs ``start_job`` takes, with its description.
+
+    Raises:
+        InvEmbError: for an unknown preset or settings the configs reject."""
+    if name not in PRESETS:
+        raise InvEmbError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    model, train, description = PRESETS[name]
+    train_cfg = TrainConfig(**TRAIN, **train, max_sentences=sentences, time_budget_minutes=minutes)
+    return ModelConfig(**model), train_cfg, description
+
+
 def runs_dir() -> Path:
     """$INVEMB_RUNS, else the repository's ``runs/`` folder."""
     env = os.environ.get("INVEMB_RUNS")

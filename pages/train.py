@@ -18,49 +18,18 @@ st.caption(
     "When it ends, pick it in the sidebar to use it on every other page."
 )
 
-SMALL = dict(hidden_size=128, encoder_layers=1, decoder_layers=1, num_heads=4, slot_size=16, max_length=32)
-STUDY = dict(SMALL, encoder="gru", pooling="last", decoder="parallel", decoder_cell="gru", vector_size=256)
-PRESETS = {
-    "The study's GRU, match loss": (
-        dict(STUDY, output_scoring="cosine"),
-        dict(loss="match"),
-        "The original study: a biGRU encoder's last states, a parallel GRU decoder, the match loss.",
-    ),
-    "The study's GRU, cross-entropy": (
-        dict(STUDY),
-        dict(loss="ce"),
-        "The original study's design trained with cross-entropy instead of the match loss.",
-    ),
-    "InvEmb's default design (small)": (
-        dict(SMALL, meaning="minilm", vector_size=384 + 64, decoder="autoregressive"),
-        dict(wording_dropout=0.35, vector_noise=0.05),
-        "A small two-part model: MiniLM meaning + 64 wording numbers, autoregressive decoder.",
-    ),
-}
-TRAIN = dict(
-    batch_tokens=2048,
-    lr=3e-3,
-    warmup_steps=20,
-    max_steps=100_000,  # the time budget ends the run
-    eval_every=10,
-    checkpoint_every=10,
-    eval_sentences=100,
-)
-
 job = jobs.active_job()
 if job is None:
     with st.form("train_form"):
         c1, c2, c3 = st.columns([2, 1, 1])
-        preset = c1.selectbox("Design", list(PRESETS), key="train_preset")
+        preset = c1.selectbox("Design", list(jobs.PRESETS), key="train_preset")
         sentences = c2.number_input("Training sentences", 0, 29_000, 2_000, 500, key="train_sentences")
         budget = c3.number_input("Time budget (minutes)", 0.0, 60.0, 2.0, 0.5, key="train_budget")
         name = st.text_input("Run name", f"run-{datetime.now():%Y%m%d-%H%M%S}", key="train_name", max_chars=64)
         start = st.form_submit_button("Start training", type="primary")
     if start:
-        model, train, description = PRESETS[preset]
         try:
-            cfg = ie.ModelConfig(**model)
-            tcfg = ie.TrainConfig(**TRAIN, **train, max_sentences=int(sentences), time_budget_minutes=float(budget))
+            cfg, tcfg, description = jobs.preset(preset, sentences=int(sentences), minutes=float(budget))
             job = jobs.start_job(name.strip(), cfg, tcfg, description=description)
         except ie.InvEmbError as e:
             st.error(str(e))

@@ -114,7 +114,9 @@ def test_verify_writes_from_the_meaning_when_the_wording_does_not_lead_back(two_
     Z = two_part.encode(corpus[:4])
     kw = dict(strategy="rerank", num_candidates=3, temperature=0.5, max_length=6)
     # An untrained model's outputs never re-encode to its vectors: every row is written again from the
-    # meaning, and of the two texts the one that re-encodes closer to the vector is kept.
+    # meaning (by default always kept) ...
+    assert two_part.decode(Z, verify=0.999999, **kw) == two_part.decode(two_part.meaning(Z), **kw)
+    # ... or, with a margin of 0, kept only where it re-encodes closer to the vector than the first text.
     first = two_part.decode_ids(Z, **kw)
     again = two_part.decode_ids(two_part.meaning(Z), **kw)
     closer = [
@@ -124,7 +126,9 @@ def test_verify_writes_from_the_meaning_when_the_wording_does_not_lead_back(two_
     ]
     assert 0 < sum(closer) < len(closer)  # both outcomes occur here
     expected = [two_part.codec.decode(b if c else a) for a, b, c in zip(first, again, closer)]
-    assert two_part.decode(Z, verify=0.999999, **kw) == expected
+    assert two_part.decode(Z, verify=0.999999, verify_margin=0.0, **kw) == expected
+    with pytest.raises(ie.InvEmbError, match="beam search needs an autoregressive decoder"):
+        two_part.decode(Z, verify=0.999999, fallback_beam=3, **kw)  # a parallel decoder has no beam
     assert two_part.decode(Z, verify=0.0, **kw) == two_part.decode(Z, **kw)
     plain = tiny_ae.encode(corpus[:4])  # no meaning part: nothing to fall back to
     assert tiny_ae.decode(plain, verify=0.999999, **kw) == tiny_ae.decode(plain, **kw)
