@@ -229,12 +229,12 @@ class Autoencoder:
             # One batched pass for every sampling decoding and the greedy pass they share (the greedy
             # decoding's, and each rerank's first candidate); then, for rerank, samples where needed.
             greedy = any(configs[n].strategy != "sample" for n in names)
-            draws: dict[str, dict[str, Any]] = {"greedy": {"temperature": 0.0}} if greedy else {}
-            draws.update({n: self._draws(configs[n])[0] for n in names if configs[n].strategy == "sample"})
+            draws: dict[tuple, dict[str, Any]] = {("greedy",): {"temperature": 0.0}} if greedy else {}
+            draws.update({("sample", n): self._draws(configs[n])[0] for n in names if configs[n].strategy == "sample"})
             decoded = dict(zip(draws, self._decode_draws(Z, list(draws.values()), max_length)))
             for name in names:
                 cfg = configs[name]
-                ids = decoded[name if cfg.strategy == "sample" else "greedy"]
+                ids = list(decoded[("sample", name) if cfg.strategy == "sample" else ("greedy",)])  # own copy
                 verify = (cfg.verify or cfg.verify_wording) and self.meaning_size
                 if cfg.strategy == "rerank":
                     ids, vectors = self._rerank(Z, ids, cfg, max_length)

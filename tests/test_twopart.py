@@ -132,3 +132,14 @@ def test_verify_writes_from_the_meaning_when_the_wording_does_not_lead_back(two_
     assert two_part.decode(Z, verify=0.0, **kw) == two_part.decode(Z, **kw)
     plain = tiny_ae.encode(corpus[:4])  # no meaning part: nothing to fall back to
     assert tiny_ae.decode(plain, verify=0.999999, **kw) == tiny_ae.decode(plain, **kw)
+
+
+def test_decodings_named_like_others_or_verified_do_not_disturb_each_other(two_part, corpus):
+    Z = two_part.encode(corpus[:4])
+    hot = {"strategy": "sample", "temperature": 2.0, "seed": 1, "max_length": 6}
+    plain_greedy = {"strategy": "greedy", "max_length": 6}
+    verified = {**plain_greedy, "verify": 0.999999}
+    together = two_part.decode_many(Z, {"greedy": hot, "g": plain_greedy, "v": verified})
+    assert together["greedy"] == two_part.decode(Z, **hot)  # a sampler named "greedy" is still a sampler
+    assert together["g"] == two_part.decode(Z, **plain_greedy)  # verification rewrote "v" only
+    assert together["v"] == two_part.decode(Z, **verified) != together["g"]
