@@ -2,8 +2,8 @@
 
 Decoding spends most of its time scoring 30,522 word pieces per generated piece: a (B, E) x (E, V)
 matmul that reads the whole (V, E) table. For the few rows an app decodes at once that read is the
-cost (float32: 47 MB per step), and bfloat16 halves it while this CPU's bf16 units (AVX512-BF16, AMX)
-multiply 3-5x faster than float32 (measured in BENCHMARKS.md, "Decode speed").
+cost (float32: 47 MB per step). bfloat16 halves the read, and on CPUs with AVX512-BF16 (this project's
+machine has it) the matmul runs 3-5x faster than in float32 (BENCHMARKS.md, "Decode speed").
 
 bfloat16 keeps 8 bits of mantissa, so its logits are close but not equal to float32's. Every logit
 near the top is therefore recomputed in float32:
