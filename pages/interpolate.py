@@ -62,8 +62,8 @@ strategy = c5.selectbox(
     ["default", "greedy", "rerank"] + (["beam"] if ae.supports_beam else []),
     key="interp_strategy",
     help="default: each checkpoint's own default decoding. The two-part default reranks 8 candidates and, "
-    "where the wording code does not lead back to the vector's meaning (between two sentences), writes from "
-    "the meaning alone.",
+    "where the wording code does not lead back to the vector's meaning (between two sentences), writes the "
+    "sentence again from the meaning alone, by beam search.",
 )
 warn_about_input(ae, [s for s in (a, b) if s.strip()])
 

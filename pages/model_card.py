@@ -63,7 +63,8 @@ compares their meanings. While training, the wording code was often cut short or
 also learned to write a sentence from the meaning alone: on the Reconstruct page, "wording kept" moves
 from meaning only (paraphrases) to the exact sentence. Its default decoding checks its own work: it
 re-encodes what it wrote, and where that does not come back to the vector's meaning (a point between
-two sentences, a vector with noise added) it writes from the meaning alone.
+two sentences, a vector with noise added) it writes the sentence again from the meaning alone, with beam
+search: the sentence the decoder finds most likely for that meaning.
 """
 else:
     pooling = (
