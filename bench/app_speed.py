@@ -83,38 +83,22 @@ def engine_timings(repeats: int) -> dict[str, float]:
 
 def page_reruns(repeats: int) -> dict[str, float]:
     """Whole-page reruns after one widget change, through streamlit's AppTest on the shipped checkpoints:
-    the page script, the engine work and the serialisation of every element, without the browser.
-    Each rerun alternates between two inputs so none is a no-op."""
+    the page script, the engine work and the serialisation of every element, without the browser."""
     from streamlit.testing.v1 import AppTest
 
-    interactions = {
-        "reconstruct page: 5 sentences, default decodings": (
-            "pages/reconstruct.py",
-            "text_area",
-            "rec_text",
-            [FIVE, FIVE.replace("orange", "red")],
-        ),
-        "interpolate page: 10 steps + arithmetic + path on the map": (
-            "pages/interpolate.py",
-            "text_input",
-            "interp_a",
-            ["A dog runs through the snow.", "A dog runs through the sand."],
-        ),
-        "embedding map page: place your sentence": (
-            "pages/embedding_map.py",
-            "text_area",
-            "map_own",
-            ["A cat sleeps on a red sofa.", "Two cats sleep on a red sofa."],
-        ),
-    }
+    # The same inputs as the browser's (FELT), each repeat new text: results are kept per input.
+    widgets = {"reconstruct": ("text_area", "rec_text"), "interpolate": ("text_input", "interp_a")}
+    widgets["embedding_map"] = ("text_area", "map_own")
     out = {}
-    for name, (page, kind, key, values) in interactions.items():
+    for name, (path, _, _, value, _) in FELT.items():
+        kind, key = widgets[path or "reconstruct"]
+        page = f"pages/{path or 'reconstruct'}.py"
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.run()
         at.switch_page(page).run()
         times = []
         for i in range(repeats + 1):
-            widget = getattr(at, kind)(key=key).set_value(values[i % 2])
+            widget = getattr(at, kind)(key=key).set_value(value(i))
             t = time.perf_counter()
             widget.run()
             times.append(time.perf_counter() - t)
@@ -145,32 +129,31 @@ INSTRUMENT = """
 })();
 """
 IDLE_MS = 800  # no server message for this long and no "Running..." widget: the run is over
-# Per interaction: page, input selector, which one, key that commits it, the two values typed in turn,
-# and for each value a piece of text that only the new result shows (outputs are lower case).
+COLOURS = ["red", "blue", "green", "black", "white", "yellow", "purple", "brown", "grey", "pink", "silver", "gold"]
+# Per interaction: page, input selector, key that commits it, the value typed at repeat i, and the text
+# that only that new result shows (outputs are lower case). Every repeat types text never typed before:
+# the pages keep results per input, so a repeated value would time a cache hit, not an interaction.
 FELT = {
     "reconstruct 5 sentences after editing one line": (
         "",
         'textarea[aria-label^="Sentences"]',
-        0,
         "Control+Enter",
-        [FIVE, FIVE.replace("orange", "red")],
-        ["orange hat", "red hat"],
+        lambda i: FIVE.replace("orange", COLOURS[i]),
+        lambda i: f"{COLOURS[i]} hat",
     ),
     "interpolate after changing A": (
         "interpolate",
         'input[aria-label="Sentence A"]',
-        0,
         "Enter",
-        ["A dog runs through the snow.", "A dog runs through the sand."],
-        ["through the snow", "through the sand"],
+        lambda i: f"A {COLOURS[i]} dog runs through the snow.",
+        lambda i: f"a {COLOURS[i]} dog runs",
     ),
     "place a sentence on the map": (
         "embedding_map",
         'textarea[aria-label^="Your sentences"]',
-        0,
         "Control+Enter",
-        ["A cat sleeps on a red sofa.", "Two cats sleep on a red sofa."],
-        ["a cat sleeps on a red sofa", "two cats sleep on a red sofa"],
+        lambda i: f"A cat sleeps on a {COLOURS[i]} sofa.",
+        lambda i: f"a cat sleeps on a {COLOURS[i]} sofa",
     ),
 }
 # Done: the new result is on the page (as text, or as the hover text of a point on a plotly chart), no
@@ -187,21 +170,21 @@ DONE = """([idle, expect]) => { const s = window.__invemb; const now = performan
 def felt_interactions(browser, base_url: str, repeats: int) -> dict[str, dict[str, float]]:
     """Per interaction, medians of: ms to script finished, ms to rendered, kB the server sent."""
     out = {}
-    for name, (path, selector, index, key, values, expected) in FELT.items():
+    for name, (path, selector, key, value, expected) in FELT.items():
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.add_init_script(INSTRUMENT)
         page.goto(f"{base_url}/{path}")
         page.wait_for_selector("h1", timeout=60_000)
         wait_idle(page, 120_000)
         page.wait_for_timeout(1000)
-        box = page.locator(selector).nth(index)
+        box = page.locator(selector).first
         finished, rendered, kbytes = [], [], []
         for i in range(repeats + 1):
             page.evaluate("() => { const s = window.__invemb; s.sent = []; s.recv = []; s.bytes = 0; }")
-            box.fill(values[(i + 1) % 2])
+            box.fill(value(i))
             box.press(key)
             print(f"{name}: run {i}", file=sys.stderr, flush=True)
-            page.wait_for_function(DONE, arg=[IDLE_MS, expected[(i + 1) % 2]], timeout=120_000, polling=50)
+            page.wait_for_function(DONE, arg=[IDLE_MS, expected(i)], timeout=120_000, polling=50)
             s = page.evaluate("() => window.__invemb")
             if i == 0:
                 continue  # the first includes warming this page's caches
@@ -265,6 +248,8 @@ def main() -> None:
         help="with --felt-only: a Train-page run trains in the background meanwhile (the shared-server case)",
     )
     args = parser.parse_args()
+    if args.repeats + 1 > len(COLOURS):
+        parser.error(f"at most {len(COLOURS) - 1} repeats: each types a new colour")
     from playwright.sync_api import sync_playwright
 
     if args.felt_only:
@@ -311,7 +296,7 @@ def main() -> None:
         f"| measurement | median (s) | runs |\n|---|---|---|\n| cold start to first page usable | {statistics.median(cold):.2f} | {len(cold)} |"
     )
     for name, t in pages.items():
-        print(f"| warm rerun, {name} | {t:.3f} | {args.repeats} |")
+        print(f"| warm rerun (AppTest), {name} | {t:.3f} | {args.repeats} |")
     for name, t in engine.items():
         print(f"| engine only: {name} | {t:.3f} | {args.repeats} |")
 

@@ -12,6 +12,7 @@ from app_support import (
     current_checkpoint,
     current_model,
     load_map,
+    load_model,
     map_names,
     split_lines,
     spot_text,
@@ -99,6 +100,13 @@ fig.add_scattergl(
     name="spot",
 )
 
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def reconstruct(checkpoint: str, written: float, sentences: tuple[str, ...]) -> list[str]:
+    """Your sentences decoded back (the default decoding), kept per input."""
+    return load_model(checkpoint, written).reconstruct(list(sentences))
+
+
 placed = None
 mine = split_lines(own)
 if mine:
@@ -112,7 +120,7 @@ if mine:
                 "sentence": mine,
                 "x": xy[:, 0],
                 "y": xy[:, 1],
-                "reconstruction": ae.decode(Z_own),
+                "reconstruction": reconstruct(current_checkpoint(), stamp(current_checkpoint()), tuple(mine)),
             }
         )
         fig.add_scattergl(  # added last, so drawn on top of the corpus

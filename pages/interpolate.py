@@ -68,7 +68,12 @@ strategy = c5.selectbox(
 warn_about_input(ae, [s for s in (a, b) if s.strip()])
 
 
-def walk(model: ie.Autoencoder) -> tuple[list[float], list[str], object]:
+@st.cache_data(show_spinner=False, max_entries=64)
+def walk(
+    checkpoint: str, written: float, a: str, b: str, steps: int, method: str, strategy: str
+) -> tuple[list[float], list[str], object]:
+    """The decoded path from A to B; kept per input, so going back to a pair (or to this page) is instant."""
+    model = load_model(checkpoint, written)
     za, zb = model.encode([a, b])
     alphas, Z = path(za, zb, steps=steps, method=method)
     if strategy == "default":
@@ -86,7 +91,7 @@ def path_table(alphas: list[float], texts: list[str]) -> str:
 
 
 try:
-    alphas, texts, Z = walk(ae)
+    alphas, texts, Z = walk(current_checkpoint(), stamp(current_checkpoint()), a, b, steps, method, strategy)
 except ie.InvEmbError as e:
     st.error(str(e))
     st.stop()
@@ -102,7 +107,7 @@ with left:
 if right is not None:
     with right:
         st.markdown("**A plain autoencoder (checkpoints/plain), same pair**")
-        plain_alphas, plain_texts, _ = walk(load_model(plain_path))
+        plain_alphas, plain_texts, _ = walk(plain_path, stamp(plain_path), a, b, steps, method, strategy)
         st.html(path_table(plain_alphas, plain_texts))
         st.caption(f"{len(set(plain_texts))} distinct sentences along {steps} steps.")
 

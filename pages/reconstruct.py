@@ -5,11 +5,14 @@ import pandas as pd
 import streamlit as st
 
 from app_support import (
+    current_checkpoint,
     current_model,
     diff_html,
     example_sentences,
     html_table,
+    load_model,
     split_lines,
+    stamp,
     warn_about_input,
 )
 from invemb_core import InvEmbError
@@ -90,8 +93,18 @@ warn_about_input(ae, sentences)
 decodings = default_decodings(
     ae, temperatures=temperatures, top_k=int(top_k), top_p=float(top_p), seed=int(seed), rerank_candidates=int(rerank)
 )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def reconstructions(
+    checkpoint: str, written: float, sentences: tuple[str, ...], decodings: dict, keep: float | None
+) -> pd.DataFrame:
+    """Kept per input (every decoding is seeded), so coming back to this page or to earlier text is instant."""
+    return compare_decodings(load_model(checkpoint, written), list(sentences), decodings, keep=keep)
+
+
 try:
-    table = compare_decodings(ae, sentences, decodings, keep=keep)
+    table = reconstructions(current_checkpoint(), stamp(current_checkpoint()), tuple(sentences), decodings, keep)
 except InvEmbError as e:
     st.error(str(e))
     st.stop()
