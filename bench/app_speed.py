@@ -152,8 +152,8 @@ FELT = {
         "embedding_map",
         'textarea[aria-label^="Your sentences"]',
         "Control+Enter",
-        lambda i: f"A cat sleeps on a {COLOURS[i]} sofa.",
-        lambda i: f"a cat sleeps on a {COLOURS[i]} sofa",
+        lambda i: f"A cat sleeps on a {COLOURS[i]} bed.",
+        lambda i: f"a cat sleeps on a {COLOURS[i]} bed",
     ),
 }
 # Done: the new result is on the page (as text, or as the hover text of a point on a plotly chart), no

@@ -138,8 +138,7 @@ if projection is not None:
         mode="markers",
         name="corpus",
         marker=dict(size=4, color="lightgrey"),
-        hovertext=[s[:120] for s in projection.table.sentence],
-        hoverinfo="text",
+        hoverinfo="skip",  # the backdrop: its 2,000 hover texts would triple what every interaction sends
     )
     fig.add_scatter(
         x=xy[:, 0].round(3),
