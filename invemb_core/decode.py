@@ -207,9 +207,9 @@ def beam_search(
         logp = F.log_softmax(logits.float(), dim=-1).view(B, K, -1)
         V = logp.shape[-1]
         # A finished hypothesis may only extend with eos, at no cost, so it keeps its score.
-        frozen = torch.full_like(logp, float("-inf"))
-        frozen[..., eos] = 0.0
-        logp = torch.where(finished[..., None], frozen, logp)
+        if bool(finished.any()):  # in place, only the finished rows: no second (B, K, V) tensor per step
+            logp[finished] = float("-inf")
+            logp[..., eos][finished] = 0.0
         total = (scores[..., None] + logp).view(B, K * V)
         scores, flat = total.topk(K, dim=-1)  # (B, K)
         beam, tok = flat // V, flat % V
