@@ -262,7 +262,8 @@ class Autoencoder:
         samples = self._decode_draws(Z[open_rows], self._draws(cfg)[1:], max_length)
         K = 1 + len(samples)
         options = [c or [unk] for i, row in enumerate(open_rows) for c in (greedy[row], *(s[i] for s in samples))]
-        W = self.encode_ids(options).view(len(open_rows), K, -1)
+        drawn = self.encode_ids([c for j, c in enumerate(options) if j % K]).view(len(open_rows), K - 1, -1)
+        W = torch.cat([V[open_rows, None], drawn], dim=1)  # the greedy outputs' vectors are already known
         best, _ = dec.closest(W, Z[open_rows])
         chosen = list(greedy)
         for i, (row, k) in enumerate(zip(open_rows, best.tolist())):

@@ -103,9 +103,20 @@ fig.add_scattergl(  # float32 and int8 arrays: half the bytes of what every inte
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def reconstruct(checkpoint: str, written: float, sentences: tuple[str, ...]) -> list[str]:
-    """Your sentences decoded back (the default decoding), kept per input."""
-    return load_model(checkpoint, written).reconstruct(list(sentences))
+def place(checkpoint: str, written: float, map_name: str | None, sentences: tuple[str, ...]) -> pd.DataFrame:
+    """Your sentences on the map and decoded back (the default decoding), each encoded once; kept per input."""
+    model = load_model(checkpoint, written)
+    Z = model.encode(list(sentences))
+    xy = load_map(checkpoint, map_name).place(Z).round(3)
+    return pd.DataFrame(
+        {
+            "#": range(1, len(sentences) + 1),
+            "sentence": list(sentences),
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+            "reconstruction": model.decode(Z),
+        }
+    )
 
 
 placed = None
@@ -113,17 +124,7 @@ mine = split_lines(own)
 if mine:
     warn_about_input(ae, mine)
     try:
-        Z_own = ae.encode(mine)
-        xy = projection.place(Z_own).round(3)
-        placed = pd.DataFrame(
-            {
-                "#": range(1, len(mine) + 1),
-                "sentence": mine,
-                "x": xy[:, 0],
-                "y": xy[:, 1],
-                "reconstruction": reconstruct(current_checkpoint(), stamp(current_checkpoint()), tuple(mine)),
-            }
-        )
+        placed = place(current_checkpoint(), stamp(current_checkpoint()), name, tuple(mine))
         fig.add_scattergl(  # added last, so drawn on top of the corpus
             x=placed.x,
             y=placed.y,
