@@ -8,7 +8,7 @@ saving and loading live in checkpoint.py.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from itertools import islice
 from typing import Any
 
@@ -253,22 +253,42 @@ class Autoencoder:
 
         A row whose greedy output already re-encodes to its vector (cosine >= ``SETTLED``: the sentence
         came back) keeps it without sampling, since no candidate can be closer; in an app's round trips
-        that is most rows, so reranking costs little more than greedy there."""
-        unk = self.codec.vocab.unk
-        V = self.encode_ids([ids or [unk] for ids in greedy])
+        that is most rows, so reranking costs little more than greedy there. Rows with no wording code
+        draw ``cfg.meaning_candidates`` if set."""
+        V = self.encode_ids([ids or [self.codec.vocab.unk] for ids in greedy])
         open_rows = (F.cosine_similarity(V, Z, dim=-1) < SETTLED).nonzero().squeeze(1).tolist()
-        if not open_rows or cfg.num_candidates == 1:
-            return list(greedy), V
-        samples = self._decode_draws(Z[open_rows], self._draws(cfg)[1:], max_length)
-        K = 1 + len(samples)
-        options = [c or [unk] for i, row in enumerate(open_rows) for c in (greedy[row], *(s[i] for s in samples))]
-        drawn = self.encode_ids([c for j, c in enumerate(options) if j % K]).view(len(open_rows), K - 1, -1)
-        W = torch.cat([V[open_rows, None], drawn], dim=1)  # the greedy outputs' vectors are already known
-        best, _ = dec.closest(W, Z[open_rows])
+        groups: dict[int, list[int]] = {}
+        for row in open_rows:
+            meaning_only = self.meaning_size and not Z[row, self.meaning_size :].any()
+            groups.setdefault(
+                cfg.meaning_candidates if meaning_only and cfg.meaning_candidates else cfg.num_candidates, []
+            ).append(row)
         chosen = list(greedy)
-        for i, (row, k) in enumerate(zip(open_rows, best.tolist())):
-            chosen[row], V[row] = options[i * K + k], W[i, k]
+        for count, rows in groups.items():
+            if count > 1:
+                self._pick_closest(Z, rows, replace(cfg, num_candidates=count), max_length, chosen, V)
         return chosen, V
+
+    def _pick_closest(
+        self,
+        Z: torch.Tensor,
+        rows: list[int],
+        cfg: DecodeConfig,
+        max_length: int,
+        chosen: list[list[int]],
+        V: torch.Tensor,
+    ) -> None:
+        """For ``rows``, draw cfg.num_candidates - 1 samples and keep whichever of them and the current
+        choice (the greedy output, whose re-encoded vector is V[row]) re-encodes closest. In place."""
+        unk = self.codec.vocab.unk
+        samples = self._decode_draws(Z[rows], self._draws(cfg)[1:], max_length)
+        K = 1 + len(samples)
+        options = [c or [unk] for i, row in enumerate(rows) for c in (chosen[row], *(s[i] for s in samples))]
+        drawn = self.encode_ids([c for j, c in enumerate(options) if j % K]).view(len(rows), K - 1, -1)
+        W = torch.cat([V[rows, None], drawn], dim=1)  # the greedy outputs' vectors are already known
+        best, _ = dec.closest(W, Z[rows])
+        for i, (row, k) in enumerate(zip(rows, best.tolist())):
+            chosen[row], V[row] = options[i * K + k], W[i, k]
 
     def _verify(self, Z: torch.Tensor, chosen: list[list[int]], vectors: torch.Tensor, cfg: DecodeConfig) -> None:
         """Two-part vectors: keep a chosen sentence only if it leads back to its vector. Its re-encoded

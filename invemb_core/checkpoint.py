@@ -188,7 +188,7 @@ def load(path: str | Path | None = None) -> Autoencoder:
     info = {
         k: v
         for k, v in config.items()
-        if k in ("metrics", "train_config", "history", "name", "description", "decoding")
+        if k in ("metrics", "train_config", "history", "name", "description", "decoding", "calibration")
     }
     if "decoding" in info:
         try:

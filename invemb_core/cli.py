@@ -202,6 +202,16 @@ def cmd_project(args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
+def cmd_calibrate(args: argparse.Namespace) -> None:
+    from .calibration import CalibrationConfig, calibrate_checkpoint
+
+    cfg = CalibrationConfig(sentences=args.sentences, epochs=args.epochs, l2=args.l2, seed=args.seed)
+    summary = calibrate_checkpoint(args.checkpoint, cfg, data=args.data, progress=not args.quiet)
+    print(
+        f"wrote {summary['path']} (output bias fitted on {summary['sentences']} sentences in {summary['minutes']} min)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="invemb", description="Invertible sentence embeddings: train, evaluate and use sentence autoencoders."
@@ -273,6 +283,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="val-test", help="the map's name: projection-NAME.* in the checkpoint")
     p.add_argument("--seed", type=int, default=0, help="UMAP random state")
     p.set_defaults(func=cmd_project)
+
+    p = sub.add_parser(
+        "calibrate", help="fit the output layer's per-piece bias with the full softmax (better sampling), in place"
+    )
+    with_checkpoint(p)
+    p.add_argument("--data", nargs="+", default=None, help="training corpora (default: the checkpoint's own)")
+    p.add_argument("--sentences", type=int, default=4000, help="training sentences to fit on")
+    p.add_argument("--epochs", type=int, default=2, help="passes over their pieces")
+    p.add_argument("--l2", type=float, default=0.01, help="prior that keeps the biases small")
+    p.add_argument("--seed", type=int, default=0, help="which sentences are drawn")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_calibrate)
     return parser
 
 

@@ -80,6 +80,9 @@ class ModelConfig:
     # The wording part's size in the vector: small, so cosine is the meaning's. Only the external vector
     # depends on it (the decoder divides it out), so it can be changed after training.
     wording_scale: float = 1e-4
+    # One bias per word piece added to every logit, fitted after training with the full softmax
+    # (calibration.py). False: no bias (every checkpoint trained before calibration existed).
+    output_bias: bool = False
 
     def __post_init__(self) -> None:
         _check_choice("encoder", self.encoder, ENCODERS)
@@ -148,6 +151,9 @@ class TrainConfig:
     eval_sentences: int = 500  # validation sentences scored at each eval
     seed: int = 0
     threads: int = 0  # torch intra-op threads; 0 = torch's default
+    # > 0: after training, fit the output layer's per-piece bias with the full softmax on this many
+    # training sentences (calibration.py): sampled softmax leaves the vocabulary's tail too likely.
+    calibration_sentences: int = 0
 
     def __post_init__(self) -> None:
         _check_choice("loss", self.loss, LOSSES)
@@ -169,6 +175,7 @@ class TrainConfig:
             "max_sentences",
             "semantic_loss_weight",
             "time_budget_minutes",
+            "calibration_sentences",
         ):
             if getattr(self, name) < 0:
                 raise InvEmbError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -191,6 +198,9 @@ class DecodeConfig:
     top_p: float = 1.0  # sample/rerank: keep the smallest set with this much probability mass
     beam_size: int = 5  # beam: hypotheses kept per sentence (autoregressive decoders)
     num_candidates: int = 8  # rerank: samples drawn, re-encoded, closest to the target kept
+    # rerank, two-part vectors: rows with no wording code (``meaning(Z)``, ``from_meaning``) draw this many
+    # candidates instead (the decoder is least sure there, and more candidates find closer wordings); 0 = the same.
+    meaning_candidates: int = 0
     seed: int | None = 0  # sample/rerank: same seed, same output; None draws a fresh seed
     # Two-part vectors (not beam): if the output's re-encoded meaning has a cosine below ``verify`` with the
     # vector's meaning, or its re-encoded wording code one below ``verify_wording`` with the vector's, the
@@ -215,6 +225,8 @@ class DecodeConfig:
         if not 0.0 < self.top_p <= 1.0:
             raise InvEmbError(f"top_p must be in (0, 1], got {self.top_p}")
         _check_positive(beam_size=self.beam_size, num_candidates=self.num_candidates)
+        if self.meaning_candidates < 0:
+            raise InvEmbError(f"meaning_candidates must be >= 0 (0: num_candidates), got {self.meaning_candidates}")
         for name in ("verify", "verify_wording"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InvEmbError(f"{name} is a cosine threshold in [0, 1], got {getattr(self, name)}")

@@ -30,10 +30,12 @@ class FastLogits:
     Args:
         table: (V, E) float32 scoring table (already normalised for cosine scoring).
         allowed: (V,) bool, pieces that may be emitted.
+        bias: (V,) per-piece bias added to every score in float32 (exactly, so the bound holds), or None.
     """
 
-    def __init__(self, table: torch.Tensor, allowed: torch.Tensor):
+    def __init__(self, table: torch.Tensor, allowed: torch.Tensor, bias: torch.Tensor | None = None):
         self.table = table.float()
+        self.bias = bias.detach().float().clone() if bias is not None else None
         self.low = self.table.bfloat16()
         self.blocked = ~allowed.bool()
         self.max_norm = float(self.table.norm(dim=-1).max())
@@ -43,9 +45,12 @@ class FastLogits:
         shape = q.shape[:-1]
         q = q.reshape(-1, q.shape[-1]).float()
         logits = (q.bfloat16() @ self.low.T).float()  # (N, V)
+        if self.bias is not None:
+            logits += self.bias
         logits.masked_fill_(self.blocked, float("-inf"))
         window = 2 * BF16_ERROR * self.max_norm * q.norm(dim=-1)  # (N,)
         near = logits >= (logits.max(-1).values - window)[:, None]
         rows, cols = near.nonzero(as_tuple=True)
-        logits[rows, cols] = (q[rows] * self.table[cols]).sum(-1)
+        exact = (q[rows] * self.table[cols]).sum(-1)
+        logits[rows, cols] = exact if self.bias is None else exact + self.bias[cols]
         return logits.view(*shape, -1)

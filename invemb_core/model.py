@@ -302,6 +302,8 @@ class SentenceAutoencoder(nn.Module):
         self.head_norm = nn.LayerNorm(self.decoder.out_size)
         self.head = nn.Linear(self.decoder.out_size, E)  # decoder state -> a vector in embedding space
         self.cosine_scale = nn.Parameter(torch.tensor(10.0)) if cfg.output_scoring == "cosine" else None
+        # A per-piece logit bias, fitted after training (calibration.py); saved only when there is one.
+        self.register_buffer("output_bias", torch.zeros(len(output_allowed)) if cfg.output_bias else None)
         self.fast_logits = False  # inference: bfloat16 logits, exact near the top (``Autoencoder`` turns it on)
         self._fast: tuple[tuple[int, int], FastLogits] | None = None
 
@@ -313,11 +315,19 @@ class SentenceAutoencoder(nn.Module):
         """(B, T) local ids, (B,) lengths -> (B, d) sentence vectors."""
         return self.encoder(F.embedding(tokens, self.token_embeddings), lengths)
 
-    def scores(self, vectors: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        """Output vectors (..., E) against token embeddings (C, E) -> logits (..., C)."""
+    def scores(self, vectors: torch.Tensor, table: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """Output vectors (..., E) against token embeddings (C, E), plus the pieces' biases (C,) if
+        given -> logits (..., C)."""
         if self.cosine_scale is not None:
-            return self.cosine_scale * F.normalize(vectors, dim=-1) @ F.normalize(table, dim=-1).T
-        return vectors @ table.T
+            logits = self.cosine_scale * F.normalize(vectors, dim=-1) @ F.normalize(table, dim=-1).T
+        else:
+            logits = vectors @ table.T
+        return logits if bias is None else logits + bias
+
+    def set_output_bias(self, bias: torch.Tensor) -> None:
+        """Install a fitted per-piece logit bias (V,) (calibration.py); the config then records it."""
+        self.output_bias = bias.detach().float().clone()
+        self.cfg.output_bias = True
 
     def decoder_input(self, z: torch.Tensor) -> torch.Tensor:
         """What the decoder reads for a sentence vector: z itself (a two-part vector rescales its parts)."""
@@ -339,16 +349,18 @@ class SentenceAutoencoder(nn.Module):
             if self.cosine_scale is not None:
                 vectors = self.cosine_scale * F.normalize(vectors, dim=-1)
             return self._fast_table()(vectors)
-        logits = self.scores(vectors, self.token_embeddings)
+        logits = self.scores(vectors, self.token_embeddings, self.output_bias)
         return logits.masked_fill(~self.output_allowed, float("-inf"))
 
     def _fast_table(self) -> FastLogits:
         """The bfloat16 copy of the scoring table, rebuilt whenever the table has changed (training)."""
+        bias = self.output_bias
         key = (self.token_embeddings.data_ptr(), self.token_embeddings._version)
+        key += (bias.data_ptr(), bias._version) if bias is not None else ()
         if self._fast is None or self._fast[0] != key:
             table = self.token_embeddings.detach()
             table = F.normalize(table, dim=-1) if self.cosine_scale is not None else table
-            self._fast = (key, FastLogits(table, self.output_allowed))
+            self._fast = (key, FastLogits(table, self.output_allowed, bias))
         return self._fast[1]
 
     def step(self, z: torch.Tensor, prev: torch.Tensor, state=None):
@@ -404,9 +416,10 @@ class SentenceAutoencoder(nn.Module):
             prev = F.pad(tokens, (1, 0), value=self.special["bos"])  # (B, T+1) teacher forcing
         vectors = self._output_vectors(u, T + 1, prev)[mask]  # (N, E)
         target = targets[mask]  # (N,)
-        table = self.token_embeddings
+        table, bias = self.token_embeddings, self.output_bias
         if candidates is not None:
             table = table[candidates]
+            bias = bias[candidates] if bias is not None else None
             target = torch.searchsorted(candidates, target)
-        logits = self.scores(vectors, table)  # (N, C)
+        logits = self.scores(vectors, table, bias)  # (N, C)
         return logits, losses.reconstruction_loss(loss, logits=logits, vectors=vectors, targets=target, table=table)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -29,6 +30,7 @@ from tqdm.auto import tqdm
 
 from . import checkpoint
 from .autoencoder import Autoencoder
+from .calibration import CalibrationConfig, calibrate
 from .config import DecodeConfig, ModelConfig, TrainConfig, from_dict
 from .data import Batch, collate, epoch_batches, iter_sentences, read_sentences, stream_chunks
 from .errors import InvEmbError
@@ -388,6 +390,14 @@ class Trainer:
             signal.signal(signal.SIGINT, previous)
         return self._finish()
 
+    def _calibrate(self) -> None:
+        """Fit the output layer's per-piece bias with the full softmax (calibration.py), after training."""
+        n = self.cfg.calibration_sentences
+        pool = self.train_sentences if not self.streaming else list(itertools.islice(self._lines(), 10 * n))
+        cfg = CalibrationConfig(sentences=n, seed=self.cfg.seed)
+        summary = calibrate(self.ae, pool, cfg, progress=self.progress, log=self.log)
+        self.ae.info["calibration"] = {**summary, "data": list(self.cfg.train_data)}
+
     def _finish(self) -> Autoencoder:
         """Final evaluation and save on rank 0; under DDP, first check that every rank holds the same weights."""
         self.model.eval()
@@ -406,6 +416,8 @@ class Trainer:
                 dist.destroy_process_group()
             if self.rank != 0:
                 return self.ae
+        if self.cfg.calibration_sentences:
+            self._calibrate()
         metrics = evaluate(self.ae, self.val_sentences, semantic=False)
         metrics.update(
             {

@@ -143,3 +143,26 @@ def test_decodings_named_like_others_or_verified_do_not_disturb_each_other(two_p
     assert together["greedy"] == two_part.decode(Z, **hot)  # a sampler named "greedy" is still a sampler
     assert together["g"] == two_part.decode(Z, **plain_greedy)  # verification rewrote "v" only
     assert together["v"] == two_part.decode(Z, **verified) != together["g"]
+
+
+def test_rows_with_no_wording_code_draw_their_own_number_of_candidates(two_part, corpus, monkeypatch):
+    Z = two_part.encode(corpus[:4])
+    mixed = torch.cat([Z[:2], two_part.meaning(Z[2:])])  # two whole vectors, two meaning-only ones
+    drawn = []
+    real = two_part._decode_draws
+
+    def spy(z, draws, max_length):
+        drawn.append((z.shape[0], len(draws)))
+        return real(z, draws, max_length)
+
+    monkeypatch.setattr(two_part, "_decode_draws", spy)
+    kw = dict(strategy="rerank", temperature=0.5, max_length=6)
+    two_part.decode(mixed, num_candidates=3, meaning_candidates=6, **kw)
+    # the greedy pass for all 4 rows; then an untrained model's rows are all open: 2 whole rows draw
+    # 2 samples, the 2 meaning-only rows 5
+    assert sorted(drawn) == sorted([(4, 1), (2, 2), (2, 5)])
+    drawn.clear()
+    two_part.decode(mixed, num_candidates=3, **kw)  # 0: every row draws num_candidates
+    assert drawn == [(4, 1), (4, 2)]
+    with pytest.raises(ie.InvEmbError, match="meaning_candidates"):
+        two_part.decode(mixed, meaning_candidates=-1, **kw)
