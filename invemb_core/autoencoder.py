@@ -8,7 +8,6 @@ saving and loading live in checkpoint.py.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, replace
 from itertools import islice
 from typing import Any
 
@@ -20,12 +19,12 @@ from .config import DecodeConfig, ModelConfig
 from .data import collate
 from .errors import InvEmbError
 from .model import SentenceAutoencoder
+from .rerank import rerank, verify_meaning
 from .text import TextCodec, Vocabulary, clean_text, load_token_embeddings, resolve_model_dir
 from .twopart import TwoPartAutoencoder, keep_wording
 
 ENCODE_BATCH = 256
 MEANING_MAX_LENGTH = 254  # all-MiniLM-L6-v2 reads 256 pieces, [CLS] and [SEP] included
-SETTLED = 1 - 1e-5  # rerank: a greedy output re-encoding this close to its vector is the sentence itself
 DECODE_BATCH = 128  # full-vocabulary logits are (B, T, 30k) per chunk of positions: ~125 MB at 8 positions
 
 
@@ -237,92 +236,13 @@ class Autoencoder:
                 ids = list(decoded[("sample", name) if cfg.strategy == "sample" else ("greedy",)])  # own copy
                 verify = (cfg.verify or cfg.verify_wording) and self.meaning_size
                 if cfg.strategy == "rerank":
-                    ids, vectors = self._rerank(Z, ids, cfg, max_length)
+                    ids, vectors = rerank(self, Z, ids, cfg, max_length)
                 elif verify:
                     vectors = self.encode_ids([row or [self.codec.vocab.unk] for row in ids])
                 if verify:
-                    self._verify(Z, ids, vectors, cfg)
+                    verify_meaning(self, Z, ids, vectors, cfg)
                 out[name] = ids
         return {name: out[name] for name in configs}  # in the order asked
-
-    def _rerank(
-        self, Z: torch.Tensor, greedy: list[list[int]], cfg: DecodeConfig, max_length: int
-    ) -> tuple[list[list[int]], torch.Tensor]:
-        """Rerank: per row, of the greedy output and num_candidates - 1 samples, the one whose re-encoded
-        vector is closest to the row's vector; returns the choices and their re-encoded vectors.
-
-        A row whose greedy output already re-encodes to its vector (cosine >= ``SETTLED``: the sentence
-        came back) keeps it without sampling, since no candidate can be closer; in an app's round trips
-        that is most rows, so reranking costs little more than greedy there. Rows with no wording code
-        draw ``cfg.meaning_candidates`` if set."""
-        V = self.encode_ids([ids or [self.codec.vocab.unk] for ids in greedy])
-        open_rows = (F.cosine_similarity(V, Z, dim=-1) < SETTLED).nonzero().squeeze(1).tolist()
-        groups: dict[int, list[int]] = {}
-        for row in open_rows:
-            meaning_only = self.meaning_size and not Z[row, self.meaning_size :].any()
-            groups.setdefault(
-                cfg.meaning_candidates if meaning_only and cfg.meaning_candidates else cfg.num_candidates, []
-            ).append(row)
-        chosen = list(greedy)
-        for count, rows in groups.items():
-            if count > 1:
-                self._pick_closest(Z, rows, replace(cfg, num_candidates=count), max_length, chosen, V)
-        return chosen, V
-
-    def _pick_closest(
-        self,
-        Z: torch.Tensor,
-        rows: list[int],
-        cfg: DecodeConfig,
-        max_length: int,
-        chosen: list[list[int]],
-        V: torch.Tensor,
-    ) -> None:
-        """For ``rows``, draw cfg.num_candidates - 1 samples and keep whichever of them and the current
-        choice (the greedy output, whose re-encoded vector is V[row]) re-encodes closest. In place."""
-        unk = self.codec.vocab.unk
-        samples = self._decode_draws(Z[rows], self._draws(cfg)[1:], max_length)
-        K = 1 + len(samples)
-        options = [c or [unk] for i, row in enumerate(rows) for c in (chosen[row], *(s[i] for s in samples))]
-        drawn = self.encode_ids([c for j, c in enumerate(options) if j % K]).view(len(rows), K - 1, -1)
-        W = torch.cat([V[rows, None], drawn], dim=1)  # the greedy outputs' vectors are already known
-        best, _ = dec.closest(W, Z[rows])
-        for i, (row, k) in enumerate(zip(rows, best.tolist())):
-            chosen[row], V[row] = options[i * K + k], W[i, k]
-
-    def _verify(self, Z: torch.Tensor, chosen: list[list[int]], vectors: torch.Tensor, cfg: DecodeConfig) -> None:
-        """Two-part vectors: keep a chosen sentence only if it leads back to its vector. Its re-encoded
-        vector (``vectors``) must reach a cosine of ``cfg.verify`` with the vector (cosine is the meaning's,
-        the wording part being tiny), and its wording code ``cfg.verify_wording`` with the vector's (over
-        the numbers the vector keeps). A point between two sentences fails: its wording code is a blend of
-        two codes, not a code of any sentence. Rows that fail are written again from the meaning alone
-        (``cfg.fallback_beam``: with beam search, else with the same decoding); a row keeps its first text
-        if that re-encodes closer to the vector by more than ``cfg.verify_margin``. In place."""
-        M = self.meaning_size
-        cosines = F.cosine_similarity(vectors, Z, dim=-1)
-        weak = []
-        for row, c in enumerate(cosines.tolist()):
-            kept = int(Z[row, M:].nonzero().max()) + 1 if Z[row, M:].any() else 0
-            w = vectors[row, M : M + kept]
-            wording = float(F.cosine_similarity(w, Z[row, M : M + kept], dim=0)) if kept else 1.0
-            if c < cfg.verify or wording < cfg.verify_wording:
-                weak.append(row)
-        if not weak:
-            return
-        if cfg.fallback_beam:
-            fallback = {"strategy": "beam", "beam_size": cfg.fallback_beam, "max_length": cfg.max_length}
-        else:
-            fallback = {**asdict(cfg), "verify": 0.0, "verify_wording": 0.0}
-        redo = self.decode_ids(self.meaning(Z[weak]), **fallback)
-        first_wins = [False] * len(weak)
-        if cfg.verify_margin < 2.0:
-            again = F.cosine_similarity(
-                self.encode_ids([ids or [self.codec.vocab.unk] for ids in redo]), Z[weak], dim=-1
-            )
-            first_wins = (cosines[weak] - again > cfg.verify_margin).tolist()
-        for row, ids, keep in zip(weak, redo, first_wins):
-            if not keep:
-                chosen[row] = ids
 
     def _max_length(self, cfg: DecodeConfig) -> int:
         return min(cfg.max_length or self.config.max_length, self.config.max_length)

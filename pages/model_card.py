@@ -84,13 +84,20 @@ decoder_text = (
     else "An autoregressive decoder writes one word at a time, each time looking at the vector and at the words "
     "it already wrote."
 )
+calibration_text = (
+    " After training, each word piece got one more number, a bias added to its score, fitted over the whole "
+    "vocabulary (training only ever compared a word with a sample of the others): sampling then rarely "
+    "wanders into pieces the training text never used."
+    if cfg.output_bias
+    else ""
+)
 st.markdown(f"""
 **Tokens.** A sentence is cut into word pieces by the tokenizer of *all-MiniLM-L6-v2* (lower case, so
 capitals are lost before anything is learned). Characters it does not know (emoji, for example) become
 [UNK] and cannot come back.
 {vector_text}
 **Decoder.** It only sees the vector. {decoder_text} At each position it scores every word piece; the
-best is the word.
+best is the word.{calibration_text}
 
 **Decoding strategies.**
 - *Greedy*: always take the most likely word. What "the reconstruction" means.
