@@ -181,6 +181,29 @@ def calibrate(
     return summary
 
 
+def refresh_validation(ae: Autoencoder, log: Callable[[str], None] = print) -> None:
+    """Score the validation metrics saved with a checkpoint again (the same sentences, greedy, as the
+    trainer's final evaluation), so that what the app shows describes the calibrated model."""
+    from .data import read_sentences
+    from .metrics import evaluate
+
+    trained_on = ae.info.get("train_config") or {}
+    saved = (ae.info.get("metrics") or {}).get("validation")
+    if not saved or not trained_on.get("val_data"):
+        return
+    try:
+        sentences = read_sentences(
+            trained_on["val_data"],
+            min_words=trained_on.get("min_words", 1),
+            max_words=trained_on.get("max_words", 10_000),
+            limit=trained_on.get("eval_sentences"),
+        )
+    except InvEmbError as e:
+        log(f"the saved validation metrics describe the model before calibration: {e}")
+        return
+    ae.info["metrics"]["validation"] = {**saved, **evaluate(ae, sentences, semantic=False), "calibrated": True}
+
+
 def calibrate_checkpoint(
     directory: str | Path | None,
     cfg: CalibrationConfig | None = None,
@@ -201,6 +224,7 @@ def calibrate_checkpoint(
     sentences = [s for spec in specs for s in read_sentences(spec, **bounds)]
     summary = calibrate(ae, sentences, cfg, progress=progress)
     ae.info["calibration"] = {**summary, "data": specs}
+    refresh_validation(ae)
     keep = {
         f.name: f
         for f in directory.iterdir()

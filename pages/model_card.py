@@ -37,7 +37,10 @@ for name, m in metrics.items():
     if isinstance(m, dict) and "exact_match" in m:
         n = m.get("n")
         st.subheader(f"Quality at save time: {m.get('data', name)}")
-        st.caption(f"Greedy decoding of the first {n:,} sentences of 5-30 words" if n else "Greedy decoding")
+        strategy = (m.get("decoding") or {}).get("strategy", "greedy")
+        how = "Greedy decoding" if strategy == "greedy" else f"The checkpoint's default decoding ({strategy})"
+        calibrated = ", after calibration" if m.get("calibrated") else ""
+        st.caption(f"{how} of the first {n:,} sentences of 5-30 words{calibrated}" if n else how)
         cols = st.columns(4)
         cols[0].metric("Exact match", f"{m['exact_match']:.3f}")
         cols[1].metric("Token accuracy", f"{m['token_accuracy']:.4f}")

@@ -1,6 +1,7 @@
 """Output calibration: a per-piece bias fitted with the full softmax, used by every decoding, saved and
 reloaded, run by the trainer and by ``invemb calibrate``."""
 
+import json
 import shutil
 
 import pytest
@@ -94,10 +95,17 @@ def test_cli_calibrates_in_place_and_keeps_the_other_files(tmp_path, capsys):
     (ck / "projection-x.csv").write_text("kept\n")
     corpus = tmp_path / "train.txt"
     corpus.write_text("a man rides a bike down the street.\ntwo dogs play in the snow together.\n" * 5)
+    config = json.loads((ck / "config.json").read_text())
+    config["train_config"]["val_data"] = str(corpus)  # re-scored after calibration
+    config["metrics"]["validation"]["exact_match"] = -1.0
+    (ck / "config.json").write_text(json.dumps(config))
     assert main(["calibrate", "--checkpoint", str(ck), "--data", str(corpus), "--sentences", "8", "--quiet"]) == 0
     assert "output bias fitted on 8 sentences" in capsys.readouterr().out
     assert (ck / "projection-x.csv").read_text() == "kept\n"
-    assert ie.load(ck).info["calibration"]["data"] == [str(corpus)]
+    calibrated = ie.load(ck)
+    assert calibrated.info["calibration"]["data"] == [str(corpus)]
+    validation = calibrated.info["metrics"]["validation"]  # what the app shows describes the new model
+    assert validation["calibrated"] and validation["n"] == 10 and validation["exact_match"] >= 0
 
 
 def test_cosine_scoring_and_bad_settings_are_clear_errors(corpus):
