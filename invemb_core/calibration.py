@@ -35,7 +35,6 @@ from tqdm.auto import tqdm
 from .autoencoder import Autoencoder
 from .data import collate
 from .errors import InvEmbError
-from .model import padding_mask
 
 
 @dataclass
@@ -59,27 +58,24 @@ class CalibrationConfig:
 
 @torch.no_grad()
 def teacher_forced_outputs(
-    ae: Autoencoder, ids: Sequence[Sequence[int]], *, meaning_only: bool, batch_size: int = 256
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The decoder's output vectors (N, E) at every real target position of ``ids`` (each sentence and
-    its end), given the previous true pieces, and the targets (N,). ``meaning_only``: from
-    ``ae.meaning`` of the vectors (two-part checkpoints), as paraphrasing uses them."""
-    model, vocab = ae.model, ae.codec.vocab
-    vectors, targets = [], []
+    ae: Autoencoder, ids: Sequence[Sequence[int]], *, meaning_only: bool = False, batch_size: int = 256
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Per path, the decoder's output vectors (N, E) at every real target position of ``ids`` (each
+    sentence and its end), given the previous true pieces, and the targets (N,). Paths: "whole" (the
+    sentences' vectors) and, with ``meaning_only``, "meaning_only" (``ae.meaning`` of the same vectors,
+    as paraphrasing uses them); each batch is encoded once for both."""
+    model = ae.model
+    paths = ("whole", "meaning_only") if meaning_only else ("whole",)
+    out: dict[str, tuple[list, list]] = {path: ([], []) for path in paths}
     for start in range(0, len(ids), batch_size):
-        batch = collate(ids[start : start + batch_size], pad=vocab.pad)
-        tokens, lengths = batch.tokens, batch.lengths
-        z = model.encode(tokens, lengths)
-        if meaning_only:
-            z = ae.meaning(z)
-        B, T = tokens.shape
-        target = F.pad(tokens, (0, 1), value=vocab.pad)
-        target[torch.arange(B), lengths] = vocab.eos
-        mask = padding_mask(lengths + 1, T + 1)
-        prev = F.pad(tokens, (1, 0), value=vocab.bos) if model.autoregressive else None
-        vectors.append(model.output_vectors(z, T + 1, prev)[mask])
-        targets.append(target[mask])
-    return torch.cat(vectors), torch.cat(targets)
+        batch = collate(ids[start : start + batch_size], pad=ae.codec.vocab.pad)
+        targets, mask, prev = model.teacher_forcing(batch.tokens, batch.lengths)
+        z = model.encode(batch.tokens, batch.lengths)
+        for path in paths:
+            vectors = model.output_vectors(ae.meaning(z) if path == "meaning_only" else z, mask.shape[1], prev)
+            out[path][0].append(vectors[mask])
+            out[path][1].append(targets[mask])
+    return {path: (torch.cat(v), torch.cat(t)) for path, (v, t) in out.items()}
 
 
 def fit_bias(
@@ -149,9 +145,7 @@ def calibrate(
     was_training = ae.model.training
     ae.model.eval()
     try:
-        paths = {"whole": teacher_forced_outputs(ae, ids, meaning_only=False)}
-        if ae.meaning_size and ae.wording_size:
-            paths["meaning_only"] = teacher_forced_outputs(ae, ids, meaning_only=True)
+        paths = teacher_forced_outputs(ae, ids, meaning_only=bool(ae.meaning_size and ae.wording_size))
         vectors = torch.cat([v for v, _ in paths.values()])
         targets = torch.cat([t for _, t in paths.values()])
         table, allowed = ae.model.token_embeddings.detach(), ae.model.output_allowed

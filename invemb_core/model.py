@@ -396,6 +396,19 @@ class SentenceAutoencoder(nn.Module):
             z = z + vector_noise * z.pow(2).mean(-1, keepdim=True).sqrt() * torch.randn_like(z)
         return self.reconstruction(self.decoder_input(z), tokens, lengths, candidates=candidates, loss=loss)
 
+    def teacher_forcing(
+        self, tokens: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """For sentences ``tokens`` (B, T): the targets (B, T+1) (each sentence, then its end), the mask of
+        real target positions (B, T+1), and what an autoregressive decoder reads before each (B, T+1; the
+        sentence after its start token), None for a parallel decoder."""
+        B, T = tokens.shape
+        targets = F.pad(tokens, (0, 1), value=self.special["pad"])
+        targets[torch.arange(B), lengths] = self.special["eos"]
+        mask = padding_mask(lengths + 1, T + 1)
+        prev = F.pad(tokens, (1, 0), value=self.special["bos"]) if self.autoregressive else None
+        return targets, mask, prev
+
     def reconstruction(
         self,
         u: torch.Tensor,
@@ -407,13 +420,8 @@ class SentenceAutoencoder(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Decode decoder inputs u (B, d) against the sentences ``tokens`` (B, T) under teacher forcing:
         (logits at the real target positions, loss). See ``forward`` for the arguments."""
-        B, T = tokens.shape
-        targets = F.pad(tokens, (0, 1), value=self.special["pad"])  # (B, T+1)
-        targets[torch.arange(B), lengths] = self.special["eos"]
-        mask = padding_mask(lengths + 1, T + 1)  # (B, T+1)
-        prev = None
-        if self.autoregressive:
-            prev = F.pad(tokens, (1, 0), value=self.special["bos"])  # (B, T+1) teacher forcing
+        T = tokens.shape[1]
+        targets, mask, prev = self.teacher_forcing(tokens, lengths)
         vectors = self._output_vectors(u, T + 1, prev)[mask]  # (N, E)
         target = targets[mask]  # (N,)
         table, bias = self.token_embeddings, self.output_bias

@@ -30,7 +30,7 @@ def test_calibration_lowers_full_softmax_loss_and_pushes_unused_pieces_down(two_
         assert ce["after"] < ce["before"] - 0.5, ce
     bias = two_part.model.output_bias
     assert bias is not None and two_part.config.output_bias
-    _, targets = teacher_forced_outputs(two_part, two_part.codec.encode(corpus)[0], meaning_only=False)
+    _, targets = teacher_forced_outputs(two_part, two_part.codec.encode(corpus)[0])["whole"]
     used = torch.zeros_like(bias, dtype=torch.bool)
     used[targets] = True
     allowed = two_part.model.output_allowed
