@@ -289,10 +289,7 @@ class Trainer:
             **extra,
         )
         if self.semantic is not None:
-            B, T = tokens.shape
-            mask = padding_mask(batch.lengths + 1, T + 1)
-            targets = torch.nn.functional.pad(tokens, (0, 1), value=self.ae.codec.vocab.pad)
-            targets[torch.arange(B), batch.lengths] = self.ae.codec.vocab.eos
+            targets, mask, _ = self.model.teacher_forcing(tokens, batch.lengths)
             cands = candidates if candidates is not None else torch.arange(self.ae.codec.vocab.size)
             loss = loss + self.cfg.semantic_loss_weight * self.semantic(logits, mask, cands, targets)
         self.optimizer.zero_grad(set_to_none=True)
