@@ -4,7 +4,11 @@ temperature, along one path of tokens (for example the greedy output).
 This is the distribution that sampling draws from, so it shows what temperature does: dividing the
 logits by T < 1 sharpens it towards the argmax, T > 1 flattens it towards the alternatives. For an
 autoregressive decoder each position is conditioned on the path's previous tokens (teacher forcing);
-a parallel decoder's positions depend on the vector alone. Plain data out; nothing here draws.
+a parallel decoder's positions depend on the vector alone.
+
+``temperature_view`` puts that distribution beside what sampling from it gives: several samples at the
+same temperature, each with its own seed, so a class sees how many distinct sentences a temperature
+yields. Plain data out, for the app's Reconstruct page and for scripts alike.
 """
 
 from __future__ import annotations
@@ -75,3 +79,53 @@ def token_alternatives(
         alts = [(name(int(i)), float(p)) for i, p in zip(top.indices[t], top.values[t])]
         out.append(Position(t, name(chosen), alts))
     return out
+
+
+@dataclass
+class TemperatureView:
+    """One sentence under one temperature: per position of its greedy output the top tokens, and samples.
+
+    ``target`` is what the tokenizer keeps of the sentence; ``samples`` maps each seed to its sample."""
+
+    target: str
+    greedy: str
+    positions: list[Position]
+    samples: dict[int, str]
+
+    @property
+    def distinct(self) -> int:
+        return len(set(self.samples.values()))
+
+
+def temperature_view(
+    ae: Autoencoder,
+    sentence: str,
+    *,
+    temperature: float,
+    samples: int = 6,
+    seed: int = 0,
+    keep: float | None = None,
+    k: int = 5,
+) -> TemperatureView:
+    """Encode ``sentence`` (only its meaning and ``keep`` of its wording if ``keep`` is given, see
+    ``Autoencoder.meaning``), then: the greedy output, the ``k`` most likely tokens at ``temperature``
+    along it, and ``samples`` samples at ``temperature`` with seeds ``seed``, ``seed + 1``, ...
+
+    The greedy pass and the samples are one batched decoding (``decode_ids_many``)."""
+    if samples < 1:
+        raise InvEmbError(f"samples must be >= 1, got {samples}")
+    z = ae.encode([sentence])
+    if keep is not None:
+        z = ae.meaning(z, keep=keep)
+    draws = {"greedy": {"strategy": "greedy"}}
+    draws.update(
+        {str(seed + i): {"strategy": "sample", "temperature": temperature, "seed": seed + i} for i in range(samples)}
+    )
+    ids = {name: rows[0] for name, rows in ae.decode_ids_many(z, draws).items()}
+    greedy = ids.pop("greedy")
+    return TemperatureView(
+        target=ae.normalize(sentence),
+        greedy=ae.codec.decode(greedy),
+        positions=token_alternatives(ae, z, greedy, temperature=temperature, k=k),
+        samples={int(s): ae.codec.decode(row) for s, row in ids.items()},
+    )

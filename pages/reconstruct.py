@@ -1,6 +1,8 @@
 """Reconstruct: sentences in, their reconstructions under several decodings, one block per sentence; and
 what temperature does to the decoder's choices."""
 
+import html
+
 import pandas as pd
 import streamlit as st
 
@@ -16,7 +18,7 @@ from app_support import (
     warn_about_input,
 )
 from invemb_core import InvEmbError
-from invemb_core.alternatives import token_alternatives
+from invemb_core.alternatives import TemperatureView, temperature_view
 from invemb_core.report import compare_decodings, default_decodings
 
 st.title("Reconstruct")
@@ -95,16 +97,24 @@ decodings = default_decodings(
 )
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def reconstructions(
-    checkpoint: str, written: float, sentences: tuple[str, ...], decodings: dict, keep: float | None
-) -> pd.DataFrame:
-    """Kept per input (every decoding is seeded), so coming back to this page or to earlier text is instant."""
-    return compare_decodings(load_model(checkpoint, written), list(sentences), decodings, keep=keep)
+@st.cache_data(show_spinner="Decoding...", max_entries=512)
+def reconstruction(checkpoint: str, written: float, sentence: str, decodings: dict, keep: float | None) -> pd.DataFrame:
+    """One sentence's rows, decoded on its own: its samples depend on it and the seed only, not on the other
+    lines, so editing one line decodes that line alone and leaves the others' outputs as they were."""
+    return compare_decodings(load_model(checkpoint, written), [sentence], decodings, keep=keep)
+
+
+def reconstructions(sentences: list[str], decodings: dict, keep: float | None) -> pd.DataFrame:
+    path, written = current_checkpoint(), stamp(current_checkpoint())
+    blocks = [
+        reconstruction(path, written, sentence, decodings, keep).assign(sentence=number)
+        for number, sentence in enumerate(sentences, 1)
+    ]
+    return pd.concat(blocks, ignore_index=True)
 
 
 try:
-    table = reconstructions(current_checkpoint(), stamp(current_checkpoint()), tuple(sentences), decodings, keep)
+    table = reconstructions(sentences, decodings, keep)
 except InvEmbError as e:
     st.error(str(e))
     st.stop()
@@ -131,6 +141,15 @@ st.caption(
 st.download_button("Download CSV", table.to_csv(index=False), "reconstructions.csv", "text/csv", key="rec_csv")
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def temperature_view_of(
+    checkpoint: str, written: float, sentence: str, keep: float | None, temperature: float, samples: int, seed: int
+) -> TemperatureView:
+    return temperature_view(
+        load_model(checkpoint, written), sentence, temperature=temperature, samples=samples, seed=seed, keep=keep
+    )
+
+
 @st.fragment
 def temperature_section(sentences: list[str], keep: float | None, seed: int) -> None:
     """Reruns on its own when its widgets change: the reconstructions above are not decoded again."""
@@ -147,33 +166,33 @@ def temperature_section(sentences: list[str], keep: float | None, seed: int) -> 
     )
     temperature = c2.slider("Temperature", 0.0, 2.0, 1.0, 0.1, key="rec_temperature")
     samples = c3.number_input("Samples", 2, 12, 6, key="rec_samples")
-    z = ae.encode([sentences[which]])
-    if keep is not None:
-        z = ae.meaning(z, keep=keep)
-    greedy = ae.decode_ids(z, strategy="greedy")[0]
-    positions = token_alternatives(ae, z, greedy, temperature=float(temperature), k=5)
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "position": [p.index + 1 for p in positions],
-                "greedy": [p.chosen for p in positions],
-                "p(greedy)": [round(p.chosen_probability, 3) for p in positions],
-                "top alternatives at this T": [
-                    "  ·  ".join(f"{t} {q:.2f}" for t, q in p.alternatives) for p in positions
-                ],
-            }
-        ),
-        hide_index=True,
-        key="rec_alternatives",
+    view = temperature_view_of(
+        current_checkpoint(),
+        stamp(current_checkpoint()),
+        sentences[which],
+        keep,
+        float(temperature),
+        int(samples),
+        seed,
     )
-    sampling = {"strategy": "sample", "temperature": float(temperature)}
-    draws = ae.decode_many(
-        z, {f"seed {int(seed) + k}": {**sampling, "seed": int(seed) + k} for k in range(int(samples))}
-    )
-    texts = [out[0] for out in draws.values()]
-    target = ae.normalize(sentences[which])
-    st.markdown(f"**{len(set(texts))} distinct outputs in {len(texts)} samples at T = {temperature:g}**")
-    st.html(html_table(["seed", "sample"], [[name, diff_html(target, t)] for name, t in zip(draws, texts)]))
+    # An HTML table, like the others on the page: drawn at once (a data grid fills in its cells later).
+    rows = [
+        [
+            str(p.index + 1),
+            html.escape(p.chosen),
+            f"{p.chosen_probability:.3f}",
+            "  ·  ".join(
+                f"<b>{html.escape(t)}</b> {q:.2f}" if t == p.chosen else f"{html.escape(t)} {q:.2f}"
+                for t, q in p.alternatives
+            ),
+        ]
+        for p in view.positions
+    ]
+    st.html(html_table(["position", "greedy", "p(greedy)", "top alternatives at this T"], rows, numeric=(0, 2)))
+    outputs = "output" if view.distinct == 1 else "outputs"
+    st.markdown(f"**{view.distinct} distinct {outputs} in {len(view.samples)} samples at T = {temperature:g}**")
+    rows = [[f"seed {s}", diff_html(view.target, text)] for s, text in view.samples.items()]
+    st.html(html_table(["seed", "sample"], rows))
 
 
 temperature_section(sentences, keep, int(seed))
