@@ -23,6 +23,24 @@ from invemb_core.report import word_diff
 CHECKPOINT_KEY = "checkpoint"
 
 
+def _leave_legacy_navigation() -> None:
+    """Run every page through app.py, deep links included.
+
+    Streamlit treats an entry script with a pages/ folder beside it as a version-1 multipage app until
+    the entry script's ``st.navigation`` has run once in the process. The first visitor of a fresh server
+    who opens a deep link (``/embedding_map``) would get that page run on its own: no checkpoint picker,
+    another menu (streamlit/streamlit#9624). This turns that mode off and runs the request again, now
+    through app.py. It runs at most once per process, when this module is first imported."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_legacy_navigation()
+
+
 @st.cache_resource(show_spinner="Loading the model...")
 def load_model(path: str, stamp: float = 0.0) -> ie.Autoencoder:
     """One Autoencoder per checkpoint for the whole server: every session shares it (read-only).

@@ -1,9 +1,12 @@
 """Embedding map: a UMAP of the corpus's sentence vectors; clusters named by their words and their centres
 decoded; search it, place your own sentences, select points, click anywhere to decode that spot."""
 
+import html
+
 import numpy as np
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 import invemb_core as ie
@@ -62,29 +65,42 @@ if colour == "cluster":
 else:
     table["colour"] = table[colour].astype(str) if colour in ("split", "exact") else table[colour]
     order = sorted(table.colour.unique()) if colour != "words" else None
-table["size"] = 1.0  # relative: matches are drawn 3x larger
+size = np.full(len(table), 5.0, dtype=np.float32)
 if query.strip():
     hit = table.sentence.str.contains(query.strip(), case=False, regex=False)
-    table.loc[hit, "size"] = 3.0
+    size[hit.to_numpy()] = 10.0
     st.text(f"{int(hit.sum())} sentences contain the search text.")
-table["hover"] = table.sentence.str.slice(0, HOVER_CHARS)
-table["decoded"] = table.reconstruction.str.slice(0, HOVER_CHARS)
-table["row"] = table.index
+# Hover: the sentence, and its reconstruction only where it differs (most come back exactly): every byte
+# here is sent again at each interaction.
+hover = table.sentence.str.slice(0, HOVER_CHARS).map(html.escape)
+differs = ~table.exact.astype(bool)
+hover[differs] += "<br><i>decoded:</i> " + table.reconstruction[differs].str.slice(0, HOVER_CHARS).map(html.escape)
 
-fig = px.scatter(
-    table,
-    x="x",
-    y="y",
-    color="colour",
-    size="size",
-    size_max=9,
-    hover_name="hover",
-    hover_data={"x": False, "y": False, "size": False, "colour": False, "row": False, "decoded": True},
-    custom_data=["row"],
-    render_mode="webgl",
-    category_orders={"colour": order} if order else None,
-    color_discrete_sequence=px.colors.qualitative.Alphabet,
-)
+fig = go.Figure()
+if colour == "words":  # a number: one trace, a colour scale
+    groups = [(None, table.index)]
+else:
+    groups = [(value, table.index[table.colour == value]) for value in order if (table.colour == value).any()]
+palette = px.colors.qualitative.Alphabet
+for i, (value, rows) in enumerate(groups):
+    numeric = value is None
+    fig.add_scattergl(
+        x=table.x[rows].to_numpy(np.float32),
+        y=table.y[rows].to_numpy(np.float32),
+        mode="markers",
+        name="sentences" if numeric else str(value),
+        showlegend=not numeric,
+        hovertext=hover[rows].tolist(),
+        hoverinfo="text",
+        customdata=rows.to_numpy(np.int16)[:, None],  # the row, read back from a selection
+        marker=dict(
+            size=size[rows] if query.strip() else 5.0,
+            color=table.words[rows].to_numpy(np.int16) if numeric else palette[i % len(palette)],
+            colorscale="Viridis" if numeric else None,
+            showscale=numeric,
+            colorbar=dict(title="words") if numeric else None,
+        ),
+    )
 # The clickable lattice: invisible points over the whole map, each carrying row -1.
 gx, gy = np.meshgrid(
     np.linspace(table.x.min(), table.x.max(), GRID, dtype=np.float32),
@@ -133,7 +149,7 @@ if mine:
             text=[str(i) for i in placed["#"]],
             textposition="top right",
             textfont=dict(size=15, color="black"),
-            hovertext=[s[:HOVER_CHARS] for s in mine],
+            hovertext=[html.escape(s[:HOVER_CHARS]) for s in mine],
             hoverinfo="text",
             marker=dict(symbol="star", size=20, color="gold", line=dict(width=1.5, color="black")),
         )

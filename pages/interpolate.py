@@ -1,5 +1,7 @@
 """Interpolate: walk from sentence A to sentence B in vector space and read every step; A - B + C."""
 
+import html
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -148,7 +150,7 @@ if projection is not None:
         text=labels,
         textposition="top center",
         textfont=dict(size=16, color="black"),
-        hovertext=[t[:120] for t in texts],
+        hovertext=[html.escape(t[:120]) for t in texts],  # plotly reads tags in hover text
         hoverinfo="text",
         marker=dict(size=10, color=list(range(len(texts))), colorscale="Viridis", line=dict(width=1, color="black")),
     )

@@ -147,3 +147,31 @@ def test_every_page_runs_in_a_real_browser(tmp_path):
     assert not outside and not hostile_outside, outside + hostile_outside  # nothing leaves localhost
     for name in PAGES:
         assert (ROOT / "test-artifacts" / "screenshots" / f"{name}.png").stat().st_size > 10_000
+
+
+def test_a_deep_link_on_a_fresh_server_runs_through_the_app(tmp_path):
+    """The first request a server gets is a link to one page: it still gets the app's menu and checkpoint
+    picker (Streamlit would otherwise run pages/<page>.py on its own, see app_support)."""
+    from playwright.sync_api import sync_playwright
+
+    checkpoints = tmp_path / "checkpoints"
+    shutil.copytree(TINY_CHECKPOINT, checkpoints / "default")
+    port = free_port()
+    server = serve(checkpoints, port)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/{PAGES['model_card']}")
+            page.wait_for_selector("h1", timeout=120_000)
+            wait_for_run(page, 120_000)
+            title = page.locator("h1").first.inner_text()
+            menu = page.locator('[data-testid="stSidebarNav"]').inner_text()
+            picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').count()
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert title == "The model"
+    assert "Embedding map" in menu and "app" not in menu.split()  # the app's menu, not the pages/ folder's
+    assert picker == 1
