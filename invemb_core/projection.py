@@ -15,7 +15,7 @@ weighted mean of its nearest corpus neighbours' positions, the same initialisati
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +45,7 @@ class Projection:
     reduced: torch.Tensor
     mean: torch.Tensor
     basis: torch.Tensor
+    _spacing: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
 
     def reduce(self, Z: torch.Tensor) -> torch.Tensor:
         return (Z.float() - self.mean) @ self.basis  # (M, k)
@@ -82,11 +83,14 @@ class Projection:
         return float((xy - torch.tensor([x, y], dtype=torch.float32)).norm(dim=-1).min())
 
     def typical_spacing(self, sample: int = 2000) -> float:
-        """The median map distance from a corpus point to its nearest other point (over a fixed sample)."""
-        xy = torch.tensor(self.table[["x", "y"]].to_numpy(), dtype=torch.float32)
-        probe = xy[torch.randperm(len(xy), generator=torch.Generator().manual_seed(0))[:sample]]
-        d = torch.cdist(probe, xy)
-        return float(d.topk(2, largest=False).values[:, 1].median())
+        """The median map distance from a corpus point to its nearest other point (over a fixed sample);
+        computed once per sample size (the app asks at every interaction)."""
+        if sample not in self._spacing:
+            xy = torch.tensor(self.table[["x", "y"]].to_numpy(), dtype=torch.float32)
+            probe = xy[torch.randperm(len(xy), generator=torch.Generator().manual_seed(0))[:sample]]
+            d = torch.cdist(probe, xy)
+            self._spacing[sample] = float(d.topk(2, largest=False).values[:, 1].median())
+        return self._spacing[sample]
 
     def vector_at(self, x: float, y: float, encode: Callable[[list[str]], torch.Tensor], k: int = 5) -> torch.Tensor:
         """A vector for any spot: the weighted mean of its nearest points' vectors (re-encoded with
