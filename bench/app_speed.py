@@ -167,10 +167,13 @@ DONE = """([idle, expect]) => { const s = window.__invemb; const now = performan
     now - s.recv[s.recv.length - 1] > idle; }"""
 
 
-def felt_interactions(browser, base_url: str, repeats: int) -> dict[str, dict[str, float]]:
-    """Per interaction, medians of: ms to script finished, ms to rendered, kB the server sent."""
+def felt_interactions(browser, base_url: str, repeats: int, only: str = "") -> dict[str, dict[str, float]]:
+    """Per interaction (those whose name starts with ``only``), medians of: ms to script finished, ms to
+    rendered, kB the server sent."""
     out = {}
     for name, (path, selector, key, value, expected) in FELT.items():
+        if not name.startswith(only):
+            continue
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.add_init_script(INSTRUMENT)
         page.goto(f"{base_url}/{path}")
@@ -247,6 +250,9 @@ def main() -> None:
         action="store_true",
         help="with --felt-only: a Train-page run trains in the background meanwhile (the shared-server case)",
     )
+    parser.add_argument(
+        "--only", default="", help="with --felt-only: the interactions whose name starts with this (e.g. interpolate)"
+    )
     args = parser.parse_args()
     if args.repeats + 1 > len(COLOURS):
         parser.error(f"at most {len(COLOURS) - 1} repeats: each types a new colour")
@@ -259,7 +265,7 @@ def main() -> None:
             server = serve(default_checkpoint_dir(), port)
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                felt = felt_interactions(browser, f"http://127.0.0.1:{port}", args.repeats)
+                felt = felt_interactions(browser, f"http://127.0.0.1:{port}", args.repeats, args.only)
                 browser.close()
             server.terminate()
             after = evaluations()

@@ -134,13 +134,15 @@ if projection is not None:
     xy = projection.place(Z)
     labels = ["A"] + [""] * (len(texts) - 2) + ["B"]
     fig = go.Figure()
-    fig.add_scattergl(
-        x=projection.table.x,
-        y=projection.table.y,
+    # The backdrop: every 4th corpus point (its shape, not every point), no hover texts, drawn as SVG: in
+    # a browser without a GPU a WebGL layer costs ~150 ms more to draw at every interaction (BENCHMARKS.md).
+    fig.add_scatter(
+        x=projection.table.x[::4].round(2),
+        y=projection.table.y[::4].round(2),
         mode="markers",
         name="corpus",
         marker=dict(size=4, color="lightgrey"),
-        hoverinfo="skip",  # the backdrop: its 2,000 hover texts would triple what every interaction sends
+        hoverinfo="skip",
     )
     fig.add_scatter(
         x=xy[:, 0].round(3),
