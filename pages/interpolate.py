@@ -19,6 +19,7 @@ from app_support import (
     warn_about_input,
 )
 from invemb_core.interpolate import path
+from invemb_core.projection import Projection
 
 st.title("Interpolate")
 st.caption(
@@ -47,28 +48,6 @@ if picks:
             on_click=lambda: st.session_state.update(interp_b=st.session_state.interp_pick_b),
         )
 
-c1, c2 = st.columns(2)
-a = c1.text_input("Sentence A", "A dog runs through the snow.", key="interp_a", max_chars=2000)
-b = c2.text_input("Sentence B", "Two women are drinking coffee in a cafe.", key="interp_b", max_chars=2000)
-c3, c4, c5 = st.columns(3)
-steps = c3.slider("Steps", 2, 21, 7, key="interp_steps")
-method = c4.radio(
-    "Path",
-    ["slerp", "lerp"],
-    horizontal=True,
-    key="interp_method",
-    help="slerp follows the sphere between the two vectors; lerp the straight line (see 'lerp or slerp?' below)",
-)
-strategy = c5.selectbox(
-    "Decoding",
-    ["default", "greedy", "rerank"] + (["beam"] if ae.supports_beam else []),
-    key="interp_strategy",
-    help="default: each checkpoint's own default decoding. The two-part default reranks 8 candidates and, "
-    "where the wording code does not lead back to the vector's meaning (between two sentences), writes the "
-    "sentence again from the meaning alone, by beam search.",
-)
-warn_about_input(ae, [s for s in (a, b) if s.strip()])
-
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def walk(
@@ -92,72 +71,103 @@ def path_table(alphas: list[float], texts: list[str]) -> str:
     return html_table(["", "α", "decoded"], rows, numeric=(1,))
 
 
-try:
-    alphas, texts, Z = walk(current_checkpoint(), stamp(current_checkpoint()), a, b, steps, method, strategy)
-except ie.InvEmbError as e:
-    st.error(str(e))
-    st.stop()
-
-plain_path = checkpoint_named("plain")
-compare = plain_path is not None and plain_path != current_checkpoint()
-left, right = st.columns(2) if compare else (st.container(), None)
-with left:
-    if compare:
-        st.markdown(f"**This checkpoint ({current_checkpoint().rsplit('/', 1)[-1]})**")
-    st.html(path_table(alphas, texts))
-    st.caption(f"{len(set(texts))} distinct sentences along {steps} steps.")
-if right is not None:
-    with right:
-        st.markdown("**A plain autoencoder (checkpoints/plain), same pair**")
-        plain_alphas, plain_texts, _ = walk(plain_path, stamp(plain_path), a, b, steps, method, strategy)
-        st.html(path_table(plain_alphas, plain_texts))
-        st.caption(f"{len(set(plain_texts))} distinct sentences along {steps} steps.")
-
-with st.expander("lerp or slerp? And why a plain autoencoder's midpoints are word salad"):
-    st.markdown(
-        "**lerp** walks the straight line from A's vector to B's; halfway, the vector is shorter than either. "
-        "**slerp** walks along the sphere, keeping the length. The decoder first normalises the vector it "
-        "reads, so mostly the *direction* matters: both paths pass through the same direction at α = 0.5 and "
-        "nearly the same ones elsewhere, which is why their rows often agree.\n\n"
-        "A **plain** autoencoder (the `plain` checkpoint) stores each word position in its own part of the "
-        "vector: a positional code. Halfway between two sentences every position holds half of one word and "
-        "half of another, and its parallel decoder picks each position's word on its own, so the middle "
-        "splices the two sentences into word salad. The **two-part** default stores the *meaning* "
-        "(MiniLM's sentence embedding, where similar sentences are near each other) plus a small wording "
-        "code. Halfway between two sentences the meaning is a meaning between theirs, but the wording code "
-        "is the average of two unrelated codes; its default decoding notices (the text it writes does not "
-        "re-encode to that meaning) and writes from the meaning alone, so the middle reads as a sentence. "
-        "Pick *greedy* to see what the averaged wording code gives."
+@st.fragment
+def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
+    """Sentences A and B, the decoded path and its map. A fragment: changing A reruns this part only (the
+    corpus picker above and the arithmetic below are not sent again)."""
+    c1, c2 = st.columns(2)
+    a = c1.text_input("Sentence A", "A dog runs through the snow.", key="interp_a", max_chars=2000)
+    b = c2.text_input("Sentence B", "Two women are drinking coffee in a cafe.", key="interp_b", max_chars=2000)
+    c3, c4, c5 = st.columns(3)
+    steps = c3.slider("Steps", 2, 21, 7, key="interp_steps")
+    method = c4.radio(
+        "Path",
+        ["slerp", "lerp"],
+        horizontal=True,
+        key="interp_method",
+        help="slerp follows the sphere between the two vectors; lerp the straight line (see 'lerp or slerp?' below)",
     )
+    strategy = c5.selectbox(
+        "Decoding",
+        ["default", "greedy", "rerank"] + (["beam"] if ae.supports_beam else []),
+        key="interp_strategy",
+        help="default: each checkpoint's own default decoding. The two-part default reranks 8 candidates and, "
+        "where the wording code does not lead back to the vector's meaning (between two sentences), writes the "
+        "sentence again from the meaning alone, by beam search.",
+    )
+    warn_about_input(ae, [s for s in (a, b) if s.strip()])
 
-if projection is not None:
-    xy = projection.place(Z)
-    labels = ["A"] + [""] * (len(texts) - 2) + ["B"]
-    fig = go.Figure()
-    # The backdrop: every 4th corpus point (its shape, not every point), no hover texts, drawn as SVG: in
-    # a browser without a GPU a WebGL layer costs ~150 ms more to draw at every interaction (BENCHMARKS.md).
-    fig.add_scatter(
-        x=projection.table.x[::4].round(2),
-        y=projection.table.y[::4].round(2),
-        mode="markers",
-        name="corpus",
-        marker=dict(size=4, color="lightgrey"),
-        hoverinfo="skip",
-    )
-    fig.add_scatter(
-        x=xy[:, 0].round(3),
-        y=xy[:, 1].round(3),
-        mode="lines+markers+text",
-        name="path",
-        text=labels,
-        textposition="top center",
-        textfont=dict(size=16, color="black"),
-        hovertext=[html.escape(t[:120]) for t in texts],  # plotly reads tags in hover text
-        hoverinfo="text",
-        marker=dict(size=10, color=list(range(len(texts))), colorscale="Viridis", line=dict(width=1, color="black")),
-    )
-    fig.update_layout(height=420, margin=dict(l=0, r=0, t=10, b=0), showlegend=False)
-    st.plotly_chart(fig, key="interp_map")
+    try:
+        alphas, texts, Z = walk(current_checkpoint(), stamp(current_checkpoint()), a, b, steps, method, strategy)
+    except ie.InvEmbError as e:
+        st.error(str(e))
+        return
+
+    plain_path = checkpoint_named("plain")
+    compare = plain_path is not None and plain_path != current_checkpoint()
+    left, right = st.columns(2) if compare else (st.container(), None)
+    with left:
+        if compare:
+            st.markdown(f"**This checkpoint ({current_checkpoint().rsplit('/', 1)[-1]})**")
+        st.html(path_table(alphas, texts))
+        st.caption(f"{len(set(texts))} distinct sentences along {steps} steps.")
+    if right is not None:
+        with right:
+            st.markdown("**A plain autoencoder (checkpoints/plain), same pair**")
+            plain_alphas, plain_texts, _ = walk(plain_path, stamp(plain_path), a, b, steps, method, strategy)
+            st.html(path_table(plain_alphas, plain_texts))
+            st.caption(f"{len(set(plain_texts))} distinct sentences along {steps} steps.")
+
+    with st.expander("lerp or slerp? And why a plain autoencoder's midpoints are word salad"):
+        st.markdown(
+            "**lerp** walks the straight line from A's vector to B's; halfway, the vector is shorter than either. "
+            "**slerp** walks along the sphere, keeping the length. The decoder first normalises the vector it "
+            "reads, so mostly the *direction* matters: both paths pass through the same direction at α = 0.5 and "
+            "nearly the same ones elsewhere, which is why their rows often agree.\n\n"
+            "A **plain** autoencoder (the `plain` checkpoint) stores each word position in its own part of the "
+            "vector: a positional code. Halfway between two sentences every position holds half of one word and "
+            "half of another, and its parallel decoder picks each position's word on its own, so the middle "
+            "splices the two sentences into word salad. The **two-part** default stores the *meaning* "
+            "(MiniLM's sentence embedding, where similar sentences are near each other) plus a small wording "
+            "code. Halfway between two sentences the meaning is a meaning between theirs, but the wording code "
+            "is the average of two unrelated codes; its default decoding notices (the text it writes does not "
+            "re-encode to that meaning) and writes from the meaning alone, so the middle reads as a sentence. "
+            "Pick *greedy* to see what the averaged wording code gives."
+        )
+
+    if projection is not None:
+        xy = projection.place(Z)
+        labels = ["A"] + [""] * (len(texts) - 2) + ["B"]
+        fig = go.Figure()
+        # The backdrop: every 4th corpus point (its shape, not every point), no hover texts, drawn as SVG: in
+        # a browser without a GPU a WebGL layer costs ~150 ms more to draw at every interaction (BENCHMARKS.md).
+        fig.add_scatter(
+            x=projection.table.x[::4].round(2),
+            y=projection.table.y[::4].round(2),
+            mode="markers",
+            name="corpus",
+            marker=dict(size=4, color="lightgrey"),
+            hoverinfo="skip",
+        )
+        fig.add_scatter(
+            x=xy[:, 0].round(3),
+            y=xy[:, 1].round(3),
+            mode="lines+markers+text",
+            name="path",
+            text=labels,
+            textposition="top center",
+            textfont=dict(size=16, color="black"),
+            hovertext=[html.escape(t[:120]) for t in texts],  # plotly reads tags in hover text
+            hoverinfo="text",
+            marker=dict(
+                size=10, color=list(range(len(texts))), colorscale="Viridis", line=dict(width=1, color="black")
+            ),
+        )
+        fig.update_layout(height=420, margin=dict(l=0, r=0, t=10, b=0), showlegend=False)
+        st.plotly_chart(fig, key="interp_map")
+
+
+walk_section(ae, projection)
 
 st.subheader("Vector arithmetic: A − B + C")
 c1, c2, c3 = st.columns(3)
