@@ -223,6 +223,22 @@ def html_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, numeric:
     return f'{DIFF_CSS}<table class="ie-table"><tr>{head}</tr>{body}</table>'
 
 
+def selected_points(
+    points: Sequence[dict], trace_rows: Sequence[Sequence[int]], lattice: int
+) -> tuple[list[int], list[tuple[float, float]]]:
+    """A plotly selection (``st.plotly_chart(..., on_select="rerun")``: one dict per point, naming its trace
+    ``curve_number`` and its position there ``point_index``) -> the corpus rows it holds (``trace_rows[t]``:
+    the rows of trace t's points, for the traces before ``lattice``) and the (x, y) of the points it holds on
+    the trace ``lattice`` (the map's invisible grid); points of later traces (your stars) are ignored."""
+    rows = {
+        int(trace_rows[p["curve_number"]][p["point_index"]])
+        for p in points
+        if p.get("curve_number", lattice) < lattice and "point_index" in p
+    }
+    spots = [(float(p["x"]), float(p["y"])) for p in points if p.get("curve_number") == lattice]
+    return sorted(rows), spots
+
+
 def describe_characters(chars: Sequence[str], *, limit: int = 6) -> str:
     """Characters named by code point and Unicode name (never the characters themselves, so the text
     is safe in any element): "U+1F642 SLIGHTLY SMILING FACE"."""

@@ -55,6 +55,7 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
 
 def engine_timings(repeats: int) -> dict[str, float]:
     import invemb_core as ie
+    from invemb_core.alternatives import temperature_view
     from invemb_core.projection import load_projection
     from invemb_core.report import compare_decodings, default_decodings
 
@@ -72,7 +73,16 @@ def engine_timings(repeats: int) -> dict[str, float]:
         out[f"  decoding, each decoding on its own, {name}; ratio {alone / shared:.1f}x"] = alone
     ae = ie.load()
     projection = load_projection(ae.info["path"])
+    first, decodings = FIVE.splitlines()[0], default_decodings(ae)
     work = {
+        # What the Reconstruct page decodes when one line is edited: that line alone, then the temperature
+        # section (here for the same line: the first, which it shows by default).
+        f"reconstruct: the edited line x {len(decodings)} decodings, default": lambda: compare_decodings(
+            ae, [first], decodings
+        ),
+        "reconstruct: temperature section (greedy, alternatives, 6 samples), default": lambda: temperature_view(
+            ae, first, temperature=1.0, samples=6
+        ),
         "interpolate 10 steps": lambda: ie.interpolate(ae, "A dog runs.", "Two women drink coffee.", steps=10),
         "place 1 sentence": lambda: projection.place(ae.encode(["A cat sleeps on a red sofa."])),
     }

@@ -14,18 +14,20 @@ from app_support import (
     cluster_summary,
     current_checkpoint,
     current_model,
+    diff_html,
+    html_table,
     load_map,
     load_model,
     map_names,
+    selected_points,
     split_lines,
     spot_text,
     stamp,
     warn_about_input,
 )
-from invemb_core.report import mark_differences
 
 HOVER_CHARS = 120
-GRID = 60  # an invisible GRID x GRID lattice of points makes empty spots clickable
+GRID = 60  # an invisible GRID x GRID lattice of points makes empty spots selectable
 
 st.title("Embedding map")
 ae = current_model()
@@ -43,7 +45,7 @@ table = projection.table.copy()
 clusters = cluster_summary(current_checkpoint(), projection.name)
 st.caption(
     f"UMAP of {len(table):,} sentence vectors: nearby points have similar vectors. Hover for the sentence; "
-    "drag a box (or pick the lasso) to select; click an empty spot to decode it."
+    "drag a box (or pick the lasso) to select; a box over an empty area decodes its centre (below)."
 )
 
 c1, c2, c3 = st.columns([1, 2, 2])
@@ -63,13 +65,13 @@ if colour == "cluster":
     table["colour"] = table.cluster.map(label_of)
     order = list(clusters.label)
 else:
-    table["colour"] = table[colour].astype(str) if colour in ("split", "exact") else table[colour]
+    named = {"exact": table.exact.map({True: "reconstructed exactly", False: "differs"}), "split": table.split}
+    table["colour"] = named[colour] if colour in named else table[colour]
     order = sorted(table.colour.unique()) if colour != "words" else None
-size = np.full(len(table), 5.0, dtype=np.float32)
+hits = None
 if query.strip():
-    hit = table.sentence.str.contains(query.strip(), case=False, regex=False)
-    size[hit.to_numpy()] = 10.0
-    st.text(f"{int(hit.sum())} sentences contain the search text.")
+    hits = table.sentence.str.contains(query.strip(), case=False, regex=False)
+    st.text(f"{int(hits.sum())} sentences contain the search text (red rings).")
 # Hover: the sentence, and its reconstruction only where it differs (most come back exactly): every byte
 # here is sent again at each interaction.
 hover = table.sentence.str.slice(0, HOVER_CHARS).map(html.escape)
@@ -77,6 +79,7 @@ differs = ~table.exact.astype(bool)
 hover[differs] += "<br><i>decoded:</i> " + table.reconstruction[differs].str.slice(0, HOVER_CHARS).map(html.escape)
 
 fig = go.Figure()
+trace_rows: list[np.ndarray] = []  # per trace, the table rows of its points: a selection names trace and point
 if colour == "words":  # a number: one trace, a colour scale
     groups = [(None, table.index)]
 else:
@@ -92,26 +95,38 @@ for i, (value, rows) in enumerate(groups):
         showlegend=not numeric,
         hovertext=hover[rows].tolist(),
         hoverinfo="text",
-        customdata=rows.to_numpy(np.int16)[:, None],  # the row, read back from a selection
         marker=dict(
-            size=size[rows] if query.strip() else 5.0,
+            size=5.0,
             color=table.words[rows].to_numpy(np.int16) if numeric else palette[i % len(palette)],
             colorscale="Viridis" if numeric else None,
             showscale=numeric,
-            colorbar=dict(title="words") if numeric else None,
+            colorbar=dict(title="words", len=0.6, y=0.7) if numeric else None,
         ),
     )
-# The clickable lattice: invisible points over the whole map, each carrying row -1.
+    trace_rows.append(rows.to_numpy())
+if hits is not None and hits.any():  # search matches: red rings on top, in every colouring
+    rows = table.index[hits]
+    fig.add_scattergl(
+        x=table.x[rows].to_numpy(np.float32),
+        y=table.y[rows].to_numpy(np.float32),
+        mode="markers",
+        name="search matches",
+        hovertext=hover[rows].tolist(),
+        hoverinfo="text",
+        marker=dict(size=11, color="rgba(0,0,0,0)", line=dict(width=2, color="red")),
+    )
+    trace_rows.append(rows.to_numpy())
+# The clickable lattice: invisible points over the whole map; a box over an empty area selects some of them.
 gx, gy = np.meshgrid(
     np.linspace(table.x.min(), table.x.max(), GRID, dtype=np.float32),
     np.linspace(table.y.min(), table.y.max(), GRID, dtype=np.float32),
 )
-fig.add_scattergl(  # float32 and int8 arrays: half the bytes of what every interaction sends for it
+LATTICE = len(fig.data)
+fig.add_scattergl(  # float32 arrays: half the bytes of what every interaction sends for it
     x=gx.ravel(),
     y=gy.ravel(),
     mode="markers",
     marker=dict(size=8, opacity=0.0),
-    customdata=np.full((gx.size, 1), -1, dtype=np.int8),
     hoverinfo="none",
     showlegend=False,
     name="spot",
@@ -155,41 +170,79 @@ if mine:
         )
     except ie.InvEmbError as e:
         st.error(str(e))
-fig.update_layout(height=580, margin=dict(l=0, r=0, t=10, b=0), legend_title_text="", dragmode="select")
+fig.update_layout(
+    height=640,
+    margin=dict(l=0, r=0, t=10, b=0),
+    legend=dict(orientation="h", yanchor="top", y=-0.06, x=0, title_text=""),
+    dragmode="select",
+)
 event = st.plotly_chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
 
 if placed is not None:
-    st.dataframe(placed, hide_index=True, key="map_placed")
+    st.html(
+        html_table(
+            ["#", "your sentence", "decoded", "exact", "x", "y"],
+            [
+                [
+                    str(r["#"]),
+                    html.escape(ae.normalize(r.sentence)),
+                    diff_html(ae.normalize(r.sentence), r.reconstruction),
+                    "✓" if ae.normalize(r.sentence) == r.reconstruction else "✗",
+                    f"{r.x:.2f}",
+                    f"{r.y:.2f}",
+                ]
+                for _, r in placed.iterrows()
+            ],
+            numeric=(0, 3, 4, 5),
+        )
+    )
 
 points = event.selection.points if event and event.selection else []
-rows = sorted({int(p["customdata"][0]) for p in points if p.get("customdata") and p["customdata"][0] >= 0})
-spots = [(float(p["x"]), float(p["y"])) for p in points if p.get("customdata") and p["customdata"][0] < 0]
+rows, spots = selected_points(points, trace_rows, LATTICE)
 if rows:
-    st.subheader(f"{len(rows)} selected")
-    picked = projection.table.loc[rows[:50], ["sentence", "reconstruction", "exact", "cluster"]].copy()
-    picked["reconstruction"] = [
-        mark_differences(ae.normalize(s), r) for s, r in zip(picked.sentence, picked.reconstruction)
-    ]
-    picked["exact"] = picked.exact.map({True: "✓", False: "✗ differs"})
-    picked["cluster"] = picked.cluster.map(label_of)
-    idx = projection.corpus_neighbours(rows[:50], k=3)
-    picked["nearest neighbours"] = [" | ".join(projection.table.sentence[j] for j in row) for row in idx.tolist()]
-    st.caption("«Marked» words of a reconstruction differ from the sentence.")
-    st.dataframe(picked, hide_index=True, key="map_selected")
+    st.subheader(f"{len(rows)} selected" + (" (the first 50 shown)" if len(rows) > 50 else ""))
+    shown = projection.table.loc[rows[:50]]
+    neighbours = projection.corpus_neighbours(rows[:50], k=3).tolist()
+    st.html(
+        html_table(
+            ["sentence", "decoded (default decoding)", "exact", "cluster", "nearest neighbours"],
+            [
+                [
+                    html.escape(r.sentence),
+                    diff_html(ae.normalize(r.sentence), r.reconstruction),
+                    "✓" if r.exact else "✗ differs",
+                    html.escape(label_of[r.cluster]),
+                    "<br>".join(html.escape(projection.table.sentence[j]) for j in near),
+                ]
+                for r, near in zip(shown.itertuples(), neighbours)
+            ],
+        )
+    )
 
 st.subheader("Clusters")
 st.caption(
     "k-means on the map. Words: the most characteristic words of each cluster's sentences (class-based TF-IDF). "
     "Centre: the decoded mean vector of the cluster, what the middle of the cluster says."
 )
-st.dataframe(clusters.drop(columns=["label"]), hide_index=True, key="map_clusters")
+st.html(
+    html_table(
+        ["cluster", "sentences", "words", "centre decodes to"],
+        [
+            [str(c), str(n), html.escape(words), html.escape(centre)]
+            for c, n, words, centre in zip(
+                clusters.cluster, clusters.sentences, clusters.words, clusters["centre decodes to"]
+            )
+        ],
+        numeric=(0, 1),
+    )
+)
 
 st.subheader("Decode any spot")
-if spots:
-    x, y = spots[0]
-    st.caption(f"The spot you clicked: x = {x:.2f}, y = {y:.2f}.")
+if spots and not rows:
+    x, y = float(np.mean([p[0] for p in spots])), float(np.mean([p[1] for p in spots]))
+    st.caption(f"The spot you picked: x = {x:.2f}, y = {y:.2f}.")
 else:
-    st.caption("Click an empty spot on the map, or type coordinates.")
+    st.caption("Drag a small box over an empty area of the map (or click one in Zoom mode), or type coordinates.")
     c1, c2 = st.columns(2)
     x = c1.number_input("x", value=round(float(np.median(table.x)), 2), key="map_x", format="%.2f", step=0.5)
     y = c2.number_input("y", value=round(float(np.median(table.y)), 2), key="map_y", format="%.2f", step=0.5)

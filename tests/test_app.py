@@ -3,6 +3,7 @@
 The app runs against a checkpoints/ folder holding the tiny committed checkpoint (with its small map).
 """
 
+import html
 import re
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from conftest import TINY_CHECKPOINT as TINY
 from streamlit.testing.v1 import AppTest
 
-from app_support import load_map, load_model  # noqa: F401 - imported so the caches can be cleared
+from app_support import cluster_summary, load_map, load_model, selected_points  # noqa: F401
 
 PAGES = [
     "pages/reconstruct.py",
@@ -142,7 +143,9 @@ def test_map_places_sentences_and_searches():
     at.text_area(key="map_own").set_value("a dog runs\na man sleeps").run()
     at.text_input(key="map_search").set_value("man").run()
     assert not at.exception
-    assert len(at.dataframe[0].value) == 2
+    placed = next(b for b in blocks(at) if "<th>your sentence</th>" in b)
+    assert placed.count("<tr>") == 1 + 2
+    assert any("contain the search text" in t.value for t in at.text)
     for colour in ["split", "exact", "cluster", "words"]:
         at.radio(key="map_colour").set_value(colour).run()
         assert not at.exception
@@ -172,10 +175,25 @@ def test_pick_examples_and_use_map_sentences_as_a():
 
 def test_map_names_clusters_and_decodes_their_centres():
     at = app("pages/embedding_map.py")
-    clusters = next(d.value for d in at.dataframe if "centre decodes to" in d.value.columns)
-    assert {"cluster", "sentences", "words", "centre decodes to"} <= set(clusters.columns)
+    shown = next(b for b in blocks(at) if "<th>centre decodes to</th>" in b)
+    clusters = cluster_summary(str(TINY), load_map(str(TINY)).name)
     assert clusters.sentences.sum() == len(load_map(str(TINY)).table)
-    assert all(isinstance(t, str) for t in clusters["centre decodes to"])
+    assert shown.count("<tr>") == 1 + len(clusters)
+    for centre in clusters["centre decodes to"]:
+        assert isinstance(centre, str) and html.escape(centre) in shown
+
+
+def test_a_selection_names_corpus_rows_by_trace_and_point_and_grid_spots_by_position():
+    trace_rows = [[10, 11, 12], [20, 21]]
+    points = [
+        {"curve_number": 0, "point_index": 2, "x": 1.0, "y": 2.0},
+        {"curve_number": 1, "point_index": 0, "x": 3.0, "y": 4.0},
+        {"curve_number": 1, "point_index": 0, "x": 3.0, "y": 4.0},  # the same point twice
+        {"curve_number": 2, "point_index": 7, "x": 5.5, "y": 6.5},  # the grid
+        {"curve_number": 3, "point_index": 0, "x": 9.0, "y": 9.0},  # a star
+    ]
+    assert selected_points(points, trace_rows, lattice=2) == ([12, 20], [(5.5, 6.5)])
+    assert selected_points([], trace_rows, lattice=2) == ([], [])
 
 
 def test_map_far_spot_says_so():

@@ -8,6 +8,7 @@ Skipped where /usr/bin/chromium is missing (./dev test installs it when run as r
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -175,3 +176,50 @@ def test_a_deep_link_on_a_fresh_server_runs_through_the_app(tmp_path):
     assert title == "The model"
     assert "Embedding map" in menu and "app" not in menu.split()  # the app's menu, not the pages/ folder's
     assert picker == 1
+
+
+def test_selecting_points_and_an_empty_area_on_the_map_in_a_real_browser(tmp_path):
+    """A box drawn on the map selects sentences (a table of them appears); a small box over an empty area
+    selects only the invisible grid and decodes that spot. The selection is what the browser sends back,
+    which AppTest cannot produce."""
+    from playwright.sync_api import sync_playwright
+
+    checkpoints = tmp_path / "checkpoints"
+    shutil.copytree(TINY_CHECKPOINT, checkpoints / "default")
+    port = free_port()
+    server = serve(checkpoints, port)
+
+    def box_centre(page) -> tuple[float, float]:
+        box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+        return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    def drag(page, x0: float, y0: float, x1: float, y1: float) -> None:
+        box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+        page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
+        page.mouse.down()
+        page.mouse.move(box["x"] + x1 * box["width"], box["y"] + y1 * box["height"], steps=8)
+        page.mouse.up()
+        page.wait_for_timeout(3000)
+        wait_for_run(page, 120_000)
+
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/{PAGES['embedding_map']}")
+            page.wait_for_selector(".js-plotly-plot .nsewdrag", timeout=120_000)
+            wait_for_run(page, 120_000)
+            # The empty area first: a drag inside an existing selection would move that selection.
+            drag(page, 0.04, 0.80, 0.12, 0.92)  # an empty area near a corner (of the tiny map): the grid only
+            spot = page.get_by_text("The spot you picked").count()
+            errors = [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
+            page.mouse.dblclick(box_centre(page)[0], box_centre(page)[1])  # clears the selection
+            drag(page, 0.02, 0.02, 0.98, 0.98)  # everything
+            everything = page.get_by_text(re.compile(r"^\d+ selected")).count()
+            errors += [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert not errors, errors
+    assert (everything, spot) == (1, 1)
