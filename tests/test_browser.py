@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -150,9 +151,10 @@ def test_every_page_runs_in_a_real_browser(tmp_path):
         assert (ROOT / "test-artifacts" / "screenshots" / f"{name}.png").stat().st_size > 10_000
 
 
-def test_a_deep_link_on_a_fresh_server_runs_through_the_app(tmp_path):
-    """The first request a server gets is a link to one page: it still gets the app's menu and checkpoint
-    picker (Streamlit would otherwise run pages/<page>.py on its own, see app_support)."""
+@contextmanager
+def tiny_app_page(tmp_path: Path, path: str, ready: str = "h1"):
+    """A fresh server over the tiny checkpoint and a Chromium page opened on ``path`` (the server's first
+    request), once ``ready`` is on it and its script has finished; both closed afterwards."""
     from playwright.sync_api import sync_playwright
 
     checkpoints = tmp_path / "checkpoints"
@@ -163,16 +165,23 @@ def test_a_deep_link_on_a_fresh_server_runs_through_the_app(tmp_path):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/{PAGES['model_card']}")
-            page.wait_for_selector("h1", timeout=120_000)
+            page.goto(f"http://127.0.0.1:{port}/{path}")
+            page.wait_for_selector(ready, timeout=120_000)
             wait_for_run(page, 120_000)
-            title = page.locator("h1").first.inner_text()
-            menu = page.locator('[data-testid="stSidebarNav"]').inner_text()
-            picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').count()
+            yield page
             browser.close()
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_deep_link_on_a_fresh_server_runs_through_the_app(tmp_path):
+    """The first request a server gets is a link to one page: it still gets the app's menu and checkpoint
+    picker (Streamlit would otherwise run pages/<page>.py on its own, see app_support)."""
+    with tiny_app_page(tmp_path, PAGES["model_card"]) as page:
+        title = page.locator("h1").first.inner_text()
+        menu = page.locator('[data-testid="stSidebarNav"]').inner_text()
+        picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').count()
     assert title == "The model"
     assert "Embedding map" in menu and "app" not in menu.split()  # the app's menu, not the pages/ folder's
     assert picker == 1
@@ -182,12 +191,6 @@ def test_selecting_points_and_an_empty_area_on_the_map_in_a_real_browser(tmp_pat
     """A box drawn on the map selects sentences (a table of them appears); a small box over an empty area
     selects only the invisible grid and decodes that spot. The selection is what the browser sends back,
     which AppTest cannot produce."""
-    from playwright.sync_api import sync_playwright
-
-    checkpoints = tmp_path / "checkpoints"
-    shutil.copytree(TINY_CHECKPOINT, checkpoints / "default")
-    port = free_port()
-    server = serve(checkpoints, port)
 
     def box_centre(page) -> tuple[float, float]:
         box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
@@ -202,24 +205,17 @@ def test_selecting_points_and_an_empty_area_on_the_map_in_a_real_browser(tmp_pat
         page.wait_for_timeout(3000)
         wait_for_run(page, 120_000)
 
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/{PAGES['embedding_map']}")
-            page.wait_for_selector(".js-plotly-plot .nsewdrag", timeout=120_000)
-            wait_for_run(page, 120_000)
-            # The empty area first: a drag inside an existing selection would move that selection.
-            drag(page, 0.04, 0.80, 0.12, 0.92)  # an empty area near a corner (of the tiny map): the grid only
-            spot = page.get_by_text("The spot you picked").count()
-            errors = [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
-            page.mouse.dblclick(box_centre(page)[0], box_centre(page)[1])  # clears the selection
-            drag(page, 0.02, 0.02, 0.98, 0.98)  # everything
-            everything = page.get_by_text(re.compile(r"^\d+ selected")).count()
-            errors += [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    def exceptions(page) -> list[str]:
+        return [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
+
+    with tiny_app_page(tmp_path, PAGES["embedding_map"], ready=".js-plotly-plot .nsewdrag") as page:
+        # The empty area first: a drag inside an existing selection would move that selection.
+        drag(page, 0.04, 0.80, 0.12, 0.92)  # an empty area near a corner (of the tiny map): the grid only
+        spot = page.get_by_text("The spot you picked").count()
+        errors = exceptions(page)
+        page.mouse.dblclick(*box_centre(page))  # clears the selection
+        drag(page, 0.02, 0.02, 0.98, 0.98)  # everything
+        everything = page.get_by_text(re.compile(r"^\d+ selected")).count()
+        errors += exceptions(page)
     assert not errors, errors
     assert (everything, spot) == (1, 1)
