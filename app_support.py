@@ -179,8 +179,12 @@ def spot_text(path: str, written: float, map_name: str | None, x: float, y: floa
 
 
 def split_lines(text: str, *, max_sentences: int = 20) -> list[str]:
-    """The non-blank lines of a text box, at most ``max_sentences``."""
-    return [line for line in (text or "").splitlines() if line.strip()][:max_sentences]
+    """The non-blank lines of a text box, at most ``max_sentences`` (with a note on the page when there
+    are more)."""
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    if len(lines) > max_sentences:
+        st.info(f"Only the first {max_sentences} of your {len(lines)} lines are used.")
+    return lines[:max_sentences]
 
 
 # ---- showing user text safely: never as Markdown, only escaped HTML or plain-text elements -------------
@@ -194,6 +198,7 @@ DIFF_CSS = """<style>
 .ie-table th {color: #555; font-weight: 600;}
 .ie-table td.num {white-space: nowrap; text-align: right; font-variant-numeric: tabular-nums;}
 .ie-label {white-space: nowrap; color: #333;}
+.ie-table.fixed {table-layout: fixed;}
 </style>"""
 
 
@@ -213,14 +218,26 @@ def diff_html(target: str, output: str) -> str:
     return f'<span class="ie-diff">{" ".join(parts) or "<i>(empty)</i>"}</span>'
 
 
-def html_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, numeric: Sequence[int] = ()) -> str:
-    """An HTML table from cells that are already HTML (escape user text before it gets here)."""
+def html_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    numeric: Sequence[int] = (),
+    widths: Sequence[str | None] | None = None,
+) -> str:
+    """An HTML table from cells that are already HTML (escape user text before it gets here). ``widths``
+    (CSS widths per column, None for the rest) fixes the layout, so that tables one below the other line
+    up."""
+    cols = ""
+    if widths:
+        cols = "<colgroup>" + "".join(f'<col style="width: {w}">' if w else "<col>" for w in widths) + "</colgroup>"
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join(
         "<tr>" + "".join(f'<td class="{"num" if i in numeric else ""}">{c}</td>' for i, c in enumerate(r)) + "</tr>"
         for r in rows
     )
-    return f'{DIFF_CSS}<table class="ie-table"><tr>{head}</tr>{body}</table>'
+    fixed = " fixed" if widths else ""
+    return f'{DIFF_CSS}<table class="ie-table{fixed}">{cols}<tr>{head}</tr>{body}</table>'
 
 
 def selected_points(
@@ -250,17 +267,19 @@ def describe_characters(chars: Sequence[str], *, limit: int = 6) -> str:
     return ", ".join(named) + more
 
 
-def warn_about_input(ae: ie.Autoencoder, sentences: Sequence[str]) -> None:
-    """Say which inputs were truncated and which characters the tokenizer cannot carry ([UNK])."""
+def warn_about_input(ae: ie.Autoencoder, sentences: Sequence[str], names: Sequence[str] | None = None) -> None:
+    """Say which inputs were truncated and which characters the tokenizer cannot carry ([UNK]). ``names``:
+    what the page calls each sentence (default: their numbers)."""
     try:
         _, truncated = ae.tokenize(list(sentences))
     except ie.InvEmbError:
         return  # the page shows the error itself
-    cut = [i + 1 for i, t in enumerate(truncated) if t]
+    names = list(names) if names is not None else [str(i + 1) for i in range(len(sentences))]
+    cut = [names[i] for i, t in enumerate(truncated) if t]
     if cut:
         st.warning(
-            f"Sentence {', '.join(map(str, cut))} is longer than {ae.config.max_length} word pieces: "
-            "only its beginning is encoded."
+            f"Sentence {', '.join(cut)} {'is' if len(cut) == 1 else 'are'} longer than {ae.config.max_length} "
+            "word pieces: only the beginning is encoded."
         )
     unknown = list(dict.fromkeys(c for s in sentences for c in ae.codec.unknown_characters(s)))
     if unknown:

@@ -76,7 +76,10 @@ def token_alternatives(
 
     out = []
     for t, chosen in enumerate([*path, vocab.eos]):
-        alts = [(name(int(i)), float(p)) for i, p in zip(top.indices[t], top.values[t])]
+        # Pieces with no probability at all (the decoder may never emit them, or T = 0) are left out.
+        alts = [
+            (name(int(i)), float(p)) for k, (i, p) in enumerate(zip(top.indices[t], top.values[t])) if k == 0 or p > 0
+        ]
         out.append(Position(t, name(chosen), alts))
     return out
 

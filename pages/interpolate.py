@@ -67,8 +67,14 @@ def path_table(alphas: list[float], texts: list[str]) -> str:
     rows = []
     for i, (alpha, text) in enumerate(zip(alphas, texts)):
         label = "A" if i == 0 else "B" if i == len(texts) - 1 else f"step {i}"
-        rows.append([f"<b>{label}</b>", f"{alpha:.2f}", diff_html(texts[i - 1] if i else text, text)])
-    return html_table(["", "α", "decoded"], rows, numeric=(1,))
+        rows.append(
+            [
+                f'<span class="ie-label"><b>{label}</b></span>',
+                f"{alpha:.2f}",
+                diff_html(texts[i - 1] if i else text, text),
+            ]
+        )
+    return html_table(["", "α", "decoded"], rows, numeric=(1,), widths=("4.5rem", "3.5rem", None))
 
 
 @st.fragment
@@ -95,7 +101,10 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
         "where the wording code does not lead back to the vector's meaning (between two sentences), writes the "
         "sentence again from the meaning alone, by beam search.",
     )
-    warn_about_input(ae, [s for s in (a, b) if s.strip()])
+    if not a.strip() or not b.strip():
+        st.info("Type both sentences, A and B.")
+        return
+    warn_about_input(ae, [a, b], names=["A", "B"])
 
     try:
         alphas, texts, Z = walk(current_checkpoint(), stamp(current_checkpoint()), a, b, steps, method, strategy)
@@ -174,6 +183,7 @@ c1, c2, c3 = st.columns(3)
 xa = c1.text_input("A", "A man is riding a horse.", key="arith_a", max_chars=2000)
 xb = c2.text_input("B", "A man", key="arith_b", max_chars=2000)
 xc = c3.text_input("C", "A woman", key="arith_c", max_chars=2000)
+warn_about_input(ae, [xa, xb, xc], names=["A", "B", "C"])
 try:
     st.text(arithmetic_text(current_checkpoint(), stamp(current_checkpoint()), xa, xb, xc))
 except ie.InvEmbError as e:

@@ -133,7 +133,14 @@ for number, block in table.groupby("sentence", sort=True):
             ]
         )
     st.markdown(f"**Sentence {number}**")
-    st.html(html_table(["decoding", "output", "exact", "BLEU", "cosine"], rows, numeric=(2, 3, 4)))
+    st.html(
+        html_table(
+            ["decoding", "output", "exact", "BLEU", "cosine"],
+            rows,
+            numeric=(2, 3, 4),
+            widths=("8rem", None, "4rem", "4rem", "4.5rem"),  # every sentence's table lines up
+        )
+    )
 st.caption(
     "exact: every word piece right · BLEU: sentence BLEU against the input (as the tokenizer keeps it: lower "
     "case) · cosine: between the input's vector and the vector of the output re-encoded"
@@ -151,21 +158,35 @@ def temperature_view_of(
 
 
 @st.fragment
-def temperature_section(sentences: list[str], keep: float | None, seed: int) -> None:
+def temperature_section(sentences: list[str], seed: int) -> None:
     """Reruns on its own when its widgets change: the reconstructions above are not decoded again."""
     st.subheader("What temperature does")
     st.caption(
         "At every position the decoder gives a probability to each of its 30,522 word pieces. Sampling divides "
         "the scores by the temperature T before turning them into probabilities: T < 1 sharpens them toward the "
         "most likely piece, T > 1 spreads them over the alternatives. Below: the top pieces at each position of "
-        "the greedy output, at the chosen T, and samples drawn with independent seeds."
+        "the greedy output, at the chosen T, and samples drawn with independent seeds. A piece written ##s "
+        "continues the word before it."
     )
-    c1, c2, c3 = st.columns([3, 2, 1])
-    which = c1.selectbox(
-        "Sentence", list(range(len(sentences))), format_func=lambda i: f"{i + 1}: {sentences[i][:80]}", key="rec_which"
-    )
-    temperature = c2.slider("Temperature", 0.0, 2.0, 1.0, 0.1, key="rec_temperature")
-    samples = c3.number_input("Samples", 2, 12, 6, key="rec_samples")
+    c1, c2, c3, c4 = st.columns([3, 2, 2, 1])
+    # The options are the lines themselves: when the text changes, the choice starts again at the first.
+    labels = [f"{i + 1}: {s[:80]}" for i, s in enumerate(sentences)]
+    which = labels.index(c1.selectbox("Sentence", labels, key="rec_which"))
+    temperature = c2.slider("Temperature", 0.1, 2.0, 1.0, 0.1, key="rec_temperature")
+    keep = None
+    if ae.meaning_size:
+        keep = c3.slider(
+            "Wording kept (this section)",
+            0.0,
+            1.0,
+            0.0,
+            0.05,
+            key="rec_temp_keep",
+            help="With all of the wording the decoder is almost certain of every word (p close to 1), so "
+            "sampling copies the sentence. With the meaning only (0) it hesitates between paraphrases.",
+        )
+        keep = None if keep == 1.0 else keep
+    samples = c4.number_input("Samples", 2, 12, 6, key="rec_samples")
     view = temperature_view_of(
         current_checkpoint(),
         stamp(current_checkpoint()),
@@ -195,4 +216,4 @@ def temperature_section(sentences: list[str], keep: float | None, seed: int) -> 
     st.html(html_table(["seed", "sample"], rows))
 
 
-temperature_section(sentences, keep, int(seed))
+temperature_section(sentences, int(seed))

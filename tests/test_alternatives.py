@@ -22,6 +22,7 @@ def test_alternatives_follow_the_path_and_sharpen_as_temperature_falls(request, 
     assert all(c.chosen == c.alternatives[0][0] for c in cold[:-1])
     zero = token_alternatives(ae, z, path, temperature=0.0, k=2)
     assert all(p.chosen_probability == 1.0 for p in zero[:-1])
+    assert all(len(p.alternatives) == 1 for p in zero)  # no zero-probability pieces listed
     with pytest.raises(InvEmbError):
         token_alternatives(ae, z, path, temperature=-1.0)
 

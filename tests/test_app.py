@@ -101,6 +101,15 @@ def test_temperature_section_shows_alternatives_and_distinct_samples():
     assert any(re.search(r"\d+ distinct outputs? in 5 samples", m.value) for m in at.markdown)
 
 
+def test_temperature_section_follows_the_text_and_says_when_lines_are_dropped():
+    at = app("pages/reconstruct.py")
+    at.text_area(key="rec_text").set_value("a dog runs\ntwo men talk").run()
+    assert at.selectbox(key="rec_which").options == ["1: a dog runs", "2: two men talk"]
+    at.text_area(key="rec_text").set_value("\n".join(f"a cat number {i}" for i in range(22))).run()
+    assert at.selectbox(key="rec_which").value == "1: a cat number 0"
+    assert any("first 20 of your 22 lines" in i.value for i in at.info)
+
+
 def test_resample_changes_the_seed():
     at = app("pages/reconstruct.py")
     before = at.number_input(key="rec_seed").value
@@ -130,12 +139,14 @@ def test_interpolate_table_has_one_row_per_step_and_arithmetic_decodes():
 
 
 @pytest.mark.parametrize("text", ["", "<script>alert(1)</script>", "x" * 10_000])
-def test_interpolate_bad_input_is_an_error_message(text):
+def test_interpolate_bad_input_is_a_message(text):
     at = app("pages/interpolate.py")
     at.text_input(key="interp_a").set_value(text).run()
     assert not at.exception
     if not text.strip():
-        assert at.error
+        assert any("Type both sentences" in i.value for i in at.info)
+    elif len(text) > 1000:
+        assert any("Sentence A is longer" in w.value for w in at.warning)
 
 
 def test_map_places_sentences_and_searches():
