@@ -119,17 +119,19 @@ def checkpoint_facts(path: str) -> dict:
     history = config.get("history") or [{}]
     val = (config.get("metrics") or {}).get("validation", {})
     vector = str(model.get("vector_size", "?"))
-    if model.get("meaning"):
-        vector += f" ({model['meaning']} meaning + wording)"
+    if model.get("meaning") == "minilm" and isinstance(model.get("vector_size"), int):
+        vector += f" = 384 meaning + {model['vector_size'] - 384} wording"
+    minutes = history[-1].get("minutes")
     return {
         "checkpoint": Path(path).name,
-        "what it is": str(config.get("description") or ""),
-        "vector": vector,
-        "decoder": f"{model.get('decoder', '?')} {model.get('decoder_cell', '')}".strip(),
-        "training (min)": history[-1].get("minutes"),
         "val exact": val.get("exact_match"),
         "val token acc": val.get("token_accuracy"),
         "n": val.get("n"),
+        "decoding": (val.get("decoding") or {}).get("strategy", "greedy") if val else None,
+        "vector": vector,
+        "decoder": f"{model.get('decoder', '?')} {model.get('decoder_cell', '')}".strip(),
+        "training (min)": round(minutes, 1) if isinstance(minutes, (int, float)) else None,
+        "what it is": str(config.get("description") or ""),
     }
 
 

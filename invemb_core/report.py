@@ -124,7 +124,8 @@ NOISE_SCALES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4)
 def noisy_decodings(
     ae: Autoencoder, sentence: str, *, scales: Sequence[float] = NOISE_SCALES, seed: int = 0
 ) -> list[tuple[float, str]]:
-    """What survives in the vector: greedy decodings of ``z + noise`` for noise vectors of growing size.
+    """What survives in the vector: decodings (the checkpoint's default decoding) of ``z + noise`` for noise
+    vectors of growing size.
 
     Each noise vector has norm ``scale * |z|`` and one fixed direction (drawn once from ``seed``), so
     the rows differ only in how far the vector was pushed. Returns (scale, decoded text) per scale.

@@ -33,8 +33,9 @@ if not chosen:
 facts = pd.DataFrame([checkpoint_facts(p) for p in chosen])
 st.dataframe(facts, hide_index=True, key="cmp_facts")
 st.caption(
-    "Held-out figures are those saved with each checkpoint: greedy decoding of the first n Multi30k validation "
-    "sentences of 5-30 words. BENCHMARKS.md has test_2016 figures and the commands behind them."
+    "Held-out figures are those saved with each checkpoint: the first n Multi30k validation sentences of 5-30 "
+    "words, decoded as the 'decoding' column says (rerank: the two-part default's own decoding). The outputs "
+    "below are greedy for every checkpoint. BENCHMARKS.md has test_2016 figures and the commands behind them."
 )
 
 if "cmp_text" not in st.session_state:
@@ -77,13 +78,14 @@ for i in range(len(sentences)):
 st.subheader("What survives in the vector")
 st.caption(
     "Gaussian noise of growing size is added to the sentence's vector (its length is a share of the vector's "
-    "own length; one fixed direction, seed 0), then decoded greedily. The words that change first are what "
-    "the vector holds least firmly. In a two-part vector the small wording code drowns first and the "
-    "meaning survives: the text turns into a paraphrase before it turns into nonsense."
+    "own length; one fixed direction, seed 0), then decoded with each checkpoint's default decoding (so the 0% "
+    "row can differ from the greedy output above). The words that change first are what the vector holds least "
+    "firmly. In a two-part vector the small wording code drowns first and the meaning survives: its decoding "
+    "notices that the text no longer leads back to the vector and writes from the meaning, so the text turns "
+    "into a paraphrase before it turns into nonsense."
 )
-which = st.selectbox(
-    "Sentence", list(range(len(sentences))), format_func=lambda i: f"{i + 1}: {sentences[i][:80]}", key="cmp_which"
-)
+labels = [f"{i + 1}: {s[:80]}" for i, s in enumerate(sentences)]  # the lines themselves: follows the text
+which = labels.index(st.selectbox("Sentence", labels, key="cmp_which"))
 noisy = {path: noisy_decodings(ae, sentences[which]) for path, ae in models.items()}
 target = next(iter(results.values())).target.iloc[which]
 rows = []

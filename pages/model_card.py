@@ -16,19 +16,23 @@ a, b, c, d = st.columns(4)
 a.metric("Vector size", f"{cfg.vector_size} numbers")
 if ae.meaning_size:
     a.caption(f"{ae.meaning_size} meaning + {ae.wording_size} wording")
-b.metric("Encoder", cfg.encoder.capitalize() if cfg.encoder != "transformer" else "Transformer")
+CELLS = {"transformer": "Transformer", "gru": "GRU", "lstm": "LSTM"}
+b.metric("Encoder", CELLS.get(cfg.encoder, cfg.encoder))
 b.caption(f"{cfg.encoder_layers} layers, {cfg.pooling} pooling")
 c.metric("Decoder", cfg.decoder.capitalize())
-c.caption(f"{cfg.decoder_layers}-layer {cfg.decoder_cell}")
+c.caption(f"{cfg.decoder_layers}-layer {CELLS.get(cfg.decoder_cell, cfg.decoder_cell)}")
 d.metric("Vocabulary", f"{ae.codec.vocab.size:,}")
 d.caption("word pieces of all-MiniLM-L6-v2")
 
 train = ae.info.get("train_config", {})
 history = ae.info.get("history", [])
 if train:
-    run = f", {history[-1]['step']:,} steps in {history[-1]['minutes']:.0f} minutes on 2 CPU cores" if history else ""
+    threads = train.get("threads") or 0
+    cores = f" on {threads} CPU thread{'s' if threads > 1 else ''}" if threads else " on this project's 2-core CPU"
+    run = f", {history[-1]['step']:,} steps in {history[-1]['minutes']:.0f} minutes{cores}" if history else ""
+    source = {"minilm": "all-MiniLM-L6-v2's", "random": "random"}.get(cfg.embedding_source, cfg.embedding_source)
     st.caption(
-        f"Token embeddings: {cfg.embedding_source} ({'frozen' if cfg.freeze_embeddings else 'trained'}). "
+        f"Token embeddings: {source} ({'frozen' if cfg.freeze_embeddings else 'trained'}). "
         f"Trained on {', '.join(train.get('train_data', []))} ({train.get('min_words')}-{train.get('max_words')} words){run}."
     )
 
@@ -48,7 +52,9 @@ for name, m in metrics.items():
         if "semantic_cosine" in m:
             cols[3].metric("Semantic cosine", f"{m['semantic_cosine']:.3f}")
         if m.get("by_length"):
-            st.dataframe(pd.DataFrame(m["by_length"]).T.rename_axis("words"), key=f"model_len_{name}")
+            by_length = pd.DataFrame(m["by_length"]).T.rename_axis("words")
+            by_length = by_length.rename(columns={"token_accuracy": "token accuracy", "exact_match": "exact match"})
+            st.dataframe(by_length.round(3), key=f"model_len_{name}")
 st.caption("All figures for the shipped checkpoints, with the commands that produce them, are in BENCHMARKS.md.")
 
 with st.expander("Full configuration"):
@@ -75,10 +81,18 @@ else:
         if cfg.pooling == "slots"
         else "pools them into one vector"
     )
+    exact = next((m["exact_match"] for m in metrics.values() if isinstance(m, dict) and "exact_match" in m), None)
+    keeps = (
+        "it is meant to keep the words"
+        if exact is None
+        else "it keeps the words almost perfectly"
+        if exact >= 0.9
+        else f"it is meant to keep the words, and this one brings back {exact:.0%} of held-out sentences exactly"
+    )
     vector_text = f"""
 **The vector.** A {cfg.encoder_layers}-layer {cfg.encoder} encoder reads the word pieces and {pooling}:
-the sentence becomes **{cfg.vector_size} numbers**. This is a plain autoencoder's code: it keeps the words
-almost perfectly, but sentences that mean the same thing are not especially close.
+the sentence becomes **{cfg.vector_size} numbers**. This is a plain autoencoder's code: {keeps}, but sentences
+that mean the same thing are not especially close.
 """
 decoder_text = (
     "A parallel decoder predicts every position at once: position *i* reads its part of the vector and says "
@@ -103,7 +117,9 @@ capitals are lost before anything is learned). Characters it does not know (emoj
 best is the word.{calibration_text}
 
 **Decoding strategies.**
-- *Greedy*: always take the most likely word. What "the reconstruction" means.
+- *Greedy*: always take the most likely word. The Compare page and the figures of most checkpoints use it;
+  the two-part default's own decoding (rerank with its check, below) is what its Reconstruct rows, map and
+  figures above call its reconstruction.
 - *Sampling with temperature T*: draw words at random by their probability. T < 1 sharpens toward greedy,
   T > 1 flattens and makes other words more likely; it shows how sure the model is.
 - *top-k / top-p*: sample only among the k most likely words / the smallest set holding p of the probability.
