@@ -124,8 +124,8 @@ def checkpoint_facts(path: str) -> dict:
     minutes = history[-1].get("minutes")
     return {
         "checkpoint": Path(path).name,
-        "val exact": val.get("exact_match"),
-        "val token acc": val.get("token_accuracy"),
+        "val exact": round(val["exact_match"], 3) if "exact_match" in val else None,
+        "val token acc": round(val["token_accuracy"], 3) if "token_accuracy" in val else None,
         "n": val.get("n"),
         "decoding": (val.get("decoding") or {}).get("strategy", "greedy") if val else None,
         "vector": vector,

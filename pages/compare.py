@@ -1,7 +1,8 @@
 """Compare: the same sentences through several checkpoints side by side, and what survives in each vector
 as noise is added to it."""
 
-import pandas as pd
+import html
+
 import streamlit as st
 
 import invemb_core as ie
@@ -30,8 +31,17 @@ if not chosen:
     st.info("Pick at least one checkpoint.")
     st.stop()
 
-facts = pd.DataFrame([checkpoint_facts(p) for p in chosen])
-st.dataframe(facts, hide_index=True, key="cmp_facts")
+facts = [checkpoint_facts(p) for p in chosen]
+columns = list(facts[0])
+
+
+def fact(value: object) -> str:
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, float) else html.escape(str(value))
+
+
+st.html(html_table(columns, [[fact(f[c]) for c in columns] for f in facts], numeric=(1, 2, 3, 7)))
 st.caption(
     "Held-out figures are those saved with each checkpoint: the first n Multi30k validation sentences of 5-30 "
     "words, decoded as the 'decoding' column says (rerank: the two-part default's own decoding). The outputs "
