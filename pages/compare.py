@@ -3,6 +3,7 @@ as noise is added to it."""
 
 import html
 
+import pandas as pd
 import streamlit as st
 
 import invemb_core as ie
@@ -14,6 +15,7 @@ from app_support import (
     html_table,
     load_model,
     split_lines,
+    stamp,
     warn_about_input,
 )
 from invemb_core.report import NOISE_SCALES, compare_decodings, noisy_decodings
@@ -59,17 +61,29 @@ if not sentences:
 models: dict[str, ie.Autoencoder] = {}
 for path in chosen:
     try:
-        models[path] = load_model(path)
+        models[path] = load_model(path, stamp(path))
     except ie.InvEmbError as e:
         st.error(f"{names[path]}: {e}")
 if not models:
     st.stop()
 warn_about_input(next(iter(models.values())), sentences)
 
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def greedy_rows(path: str, written: float, sentence: str) -> pd.DataFrame:
+    """One sentence through one checkpoint, greedy; kept per input, like every page's results."""
+    return compare_decodings(load_model(path, written), [sentence], {"greedy": {"strategy": "greedy"}})
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def noise_rows(path: str, written: float, sentence: str) -> list[tuple[float, str]]:
+    return noisy_decodings(load_model(path, written), sentence)
+
+
 results = {}
-for path, ae in models.items():
+for path in models:
     try:
-        results[path] = compare_decodings(ae, sentences, {"greedy": {"strategy": "greedy"}})
+        results[path] = pd.concat([greedy_rows(path, stamp(path), s) for s in sentences], ignore_index=True)
     except ie.InvEmbError as e:
         st.error(f"{names[path]}: {e}")
         st.stop()
@@ -96,7 +110,7 @@ st.caption(
 )
 labels = [f"{i + 1}: {s[:80]}" for i, s in enumerate(sentences)]  # the lines themselves: follows the text
 which = labels.index(st.selectbox("Sentence", labels, key="cmp_which"))
-noisy = {path: noisy_decodings(ae, sentences[which]) for path, ae in models.items()}
+noisy = {path: noise_rows(path, stamp(path), sentences[which]) for path in models}
 target = next(iter(results.values())).target.iloc[which]
 rows = []
 for k, scale in enumerate(NOISE_SCALES):

@@ -61,7 +61,8 @@ with left:
                 f"This vector is {ae.meaning_size} numbers of meaning (MiniLM's sentence embedding) plus "
                 f"{ae.wording_size} of wording. 1 keeps all the wording: the sentence comes back exactly. "
                 "0 keeps the meaning only: the decoder writes a sentence that means the same, and sampling "
-                "gives paraphrases."
+                "gives paraphrases. The code is ordered, most important numbers first: half of it (0.5) still "
+                "brings back 87% of test sentences exactly, an eighth (0.125) 37% (greedy decoding; BENCHMARKS.md)."
             ),
         )
         keep = None if keep == 1.0 else keep
