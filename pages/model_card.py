@@ -53,7 +53,8 @@ for name, m in metrics.items():
             cols[3].metric("Semantic cosine", f"{m['semantic_cosine']:.3f}")
         if m.get("by_length"):
             by_length = pd.DataFrame(m["by_length"]).T.rename_axis("words")
-            by_length = by_length.rename(columns={"token_accuracy": "token accuracy", "exact_match": "exact match"})
+            names = {"token_accuracy": "token accuracy", "exact_match": "exact match", "bleu": "BLEU", "n": "sentences"}
+            by_length = by_length.rename(columns=names)
             st.dataframe(by_length.round(3), key=f"model_len_{name}")
 st.caption("All figures for the shipped checkpoints, with the commands that produce them, are in BENCHMARKS.md.")
 
