@@ -20,6 +20,14 @@ from app_support import (
 )
 from invemb_core.report import NOISE_SCALES, compare_decodings, noisy_decodings
 
+
+def fact(value: object) -> str:
+    """A checkpoint fact as a table cell: numbers as they are, text escaped."""
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, float) else html.escape(str(value))
+
+
 st.title("Compare designs")
 st.caption(
     "The same sentences through several checkpoints, greedy decoding. Highlighted words are not in the input; "
@@ -35,14 +43,6 @@ if not chosen:
 
 facts = [checkpoint_facts(p) for p in chosen]
 columns = list(facts[0])
-
-
-def fact(value: object) -> str:
-    if value is None:
-        return ""
-    return f"{value:g}" if isinstance(value, float) else html.escape(str(value))
-
-
 st.html(html_table(columns, [[fact(f[c]) for c in columns] for f in facts], numeric=(1, 2, 3, 7)))
 st.caption(
     "Held-out figures are those saved with each checkpoint: the first n Multi30k validation sentences of 5-30 "
