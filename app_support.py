@@ -242,20 +242,22 @@ def html_table(
     return f'{DIFF_CSS}<table class="ie-table{fixed}">{cols}<tr>{head}</tr>{body}</table>'
 
 
-def selected_points(
-    points: Sequence[dict], trace_rows: Sequence[Sequence[int]], lattice: int
-) -> tuple[list[int], list[tuple[float, float]]]:
+def selected_rows(points: Sequence[dict], trace_rows: Sequence[Sequence[int]]) -> list[int]:
     """A plotly selection (``st.plotly_chart(..., on_select="rerun")``: one dict per point, naming its trace
-    ``curve_number`` and its position there ``point_index``) -> the corpus rows it holds (``trace_rows[t]``:
-    the rows of trace t's points, for the traces before ``lattice``) and the (x, y) of the points it holds on
-    the trace ``lattice`` (the map's invisible grid); points of later traces (your stars) are ignored."""
-    rows = {
-        int(trace_rows[p["curve_number"]][p["point_index"]])
-        for p in points
-        if p.get("curve_number", lattice) < lattice and "point_index" in p
-    }
-    spots = [(float(p["x"]), float(p["y"])) for p in points if p.get("curve_number") == lattice]
-    return sorted(rows), spots
+    ``curve_number`` and its position there ``point_index``) -> the corpus rows it holds, sorted.
+    ``trace_rows[t]`` lists the rows of trace t's points; points of later traces (your stars) are ignored."""
+    return sorted(
+        {
+            int(trace_rows[p["curve_number"]][p["point_index"]])
+            for p in points
+            if p.get("curve_number", len(trace_rows)) < len(trace_rows) and "point_index" in p
+        }
+    )
+
+
+def box_centres(boxes: Sequence[dict]) -> list[tuple[float, float]]:
+    """The centre (x, y) of each box of a plotly selection (``event.selection.box``: x and y ranges)."""
+    return [((b["x"][0] + b["x"][1]) / 2, (b["y"][0] + b["y"][1]) / 2) for b in boxes if "x" in b and "y" in b]
 
 
 def describe_characters(chars: Sequence[str], *, limit: int = 6) -> str:

@@ -1,5 +1,5 @@
 """Embedding map: a UMAP of the corpus's sentence vectors; clusters named by their words and their centres
-decoded; search it, place your own sentences, select points, click anywhere to decode that spot."""
+decoded; search it, place your own sentences, select points, drag a box anywhere to decode that spot."""
 
 import html
 
@@ -11,6 +11,7 @@ import streamlit as st
 
 import invemb_core as ie
 from app_support import (
+    box_centres,
     cluster_summary,
     current_checkpoint,
     current_model,
@@ -19,7 +20,7 @@ from app_support import (
     load_map,
     load_model,
     map_names,
-    selected_points,
+    selected_rows,
     split_lines,
     spot_text,
     stamp,
@@ -27,7 +28,6 @@ from app_support import (
 )
 
 HOVER_CHARS = 120
-GRID = 60  # an invisible GRID x GRID lattice of points makes empty spots selectable
 
 st.title("Embedding map")
 ae = current_model()
@@ -116,21 +116,6 @@ if hits is not None and hits.any():  # search matches: red rings on top, in ever
         marker=dict(size=11, color="rgba(0,0,0,0)", line=dict(width=2, color="red")),
     )
     trace_rows.append(rows.to_numpy())
-# The clickable lattice: invisible points over the whole map; a box over an empty area selects some of them.
-gx, gy = np.meshgrid(
-    np.linspace(table.x.min(), table.x.max(), GRID, dtype=np.float32),
-    np.linspace(table.y.min(), table.y.max(), GRID, dtype=np.float32),
-)
-LATTICE = len(fig.data)
-fig.add_scattergl(  # float32 arrays: half the bytes of what every interaction sends for it
-    x=gx.ravel(),
-    y=gy.ravel(),
-    mode="markers",
-    marker=dict(size=8, opacity=0.0),
-    hoverinfo="none",
-    showlegend=False,
-    name="spot",
-)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -197,8 +182,11 @@ if placed is not None:
         )
     )
 
-points = event.selection.points if event and event.selection else []
-rows, spots = selected_points(points, trace_rows, LATTICE)
+# A selection names each point by trace and position (not by customdata: numpy arrays there come back
+# from the browser as dicts); a box with no sentence in it picks the spot at its centre.
+selection = event.selection if event and event.selection else {"points": [], "box": []}
+rows = selected_rows(selection["points"], trace_rows)
+spots = box_centres(selection["box"])
 if rows:
     st.subheader(f"{len(rows)} selected" + (" (the first 50 shown)" if len(rows) > 50 else ""))
     shown = projection.table.loc[rows[:50]]
@@ -239,10 +227,10 @@ st.html(
 
 st.subheader("Decode any spot")
 if spots and not rows:
-    x, y = float(np.mean([p[0] for p in spots])), float(np.mean([p[1] for p in spots]))
-    st.caption(f"The spot you picked: x = {x:.2f}, y = {y:.2f}.")
+    x, y = float(spots[-1][0]), float(spots[-1][1])
+    st.caption(f"The spot you picked (the centre of your box): x = {x:.2f}, y = {y:.2f}.")
 else:
-    st.caption("Drag a small box over an empty area of the map (or click one in Zoom mode), or type coordinates.")
+    st.caption("Drag a small box over an empty area of the map (its centre is the spot), or type coordinates.")
     c1, c2 = st.columns(2)
     x = c1.number_input("x", value=round(float(np.median(table.x)), 2), key="map_x", format="%.2f", step=0.5)
     y = c2.number_input("y", value=round(float(np.median(table.y)), 2), key="map_y", format="%.2f", step=0.5)

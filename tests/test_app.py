@@ -11,7 +11,7 @@ import pytest
 from conftest import TINY_CHECKPOINT as TINY
 from streamlit.testing.v1 import AppTest
 
-from app_support import cluster_summary, load_map, load_model, selected_points  # noqa: F401
+from app_support import box_centres, cluster_summary, load_map, load_model, selected_rows  # noqa: F401
 
 PAGES = [
     "pages/reconstruct.py",
@@ -194,17 +194,18 @@ def test_map_names_clusters_and_decodes_their_centres():
         assert isinstance(centre, str) and html.escape(centre) in shown
 
 
-def test_a_selection_names_corpus_rows_by_trace_and_point_and_grid_spots_by_position():
+def test_a_selection_names_corpus_rows_by_trace_and_point_and_boxes_by_their_centre():
     trace_rows = [[10, 11, 12], [20, 21]]
     points = [
         {"curve_number": 0, "point_index": 2, "x": 1.0, "y": 2.0},
         {"curve_number": 1, "point_index": 0, "x": 3.0, "y": 4.0},
         {"curve_number": 1, "point_index": 0, "x": 3.0, "y": 4.0},  # the same point twice
-        {"curve_number": 2, "point_index": 7, "x": 5.5, "y": 6.5},  # the grid
-        {"curve_number": 3, "point_index": 0, "x": 9.0, "y": 9.0},  # a star
+        {"curve_number": 2, "point_index": 0, "x": 9.0, "y": 9.0},  # a star
     ]
-    assert selected_points(points, trace_rows, lattice=2) == ([12, 20], [(5.5, 6.5)])
-    assert selected_points([], trace_rows, lattice=2) == ([], [])
+    assert selected_rows(points, trace_rows) == [12, 20]
+    assert selected_rows([], trace_rows) == []
+    assert box_centres([{"xref": "x", "yref": "y", "x": [1.0, 2.0], "y": [4.0, 3.0]}]) == [(1.5, 3.5)]
+    assert box_centres([]) == []
 
 
 def test_map_far_spot_says_so():

@@ -189,8 +189,8 @@ def test_a_deep_link_on_a_fresh_server_runs_through_the_app(tmp_path):
 
 def test_selecting_points_and_an_empty_area_on_the_map_in_a_real_browser(tmp_path):
     """A box drawn on the map selects sentences (a table of them appears); a small box over an empty area
-    selects only the invisible grid and decodes that spot. The selection is what the browser sends back,
-    which AppTest cannot produce."""
+    selects none and decodes the spot at its centre. The selection is what the browser sends back, which
+    AppTest cannot produce."""
 
     def box_centre(page) -> tuple[float, float]:
         box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
@@ -210,7 +210,7 @@ def test_selecting_points_and_an_empty_area_on_the_map_in_a_real_browser(tmp_pat
 
     with tiny_app_page(tmp_path, PAGES["embedding_map"], ready=".js-plotly-plot .nsewdrag") as page:
         # The empty area first: a drag inside an existing selection would move that selection.
-        drag(page, 0.04, 0.80, 0.12, 0.92)  # an empty area near a corner (of the tiny map): the grid only
+        drag(page, 0.04, 0.80, 0.12, 0.92)  # an empty area near a corner (of the tiny map)
         spot = page.get_by_text("The spot you picked").count()
         errors = exceptions(page)
         page.mouse.dblclick(*box_centre(page))  # clears the selection
