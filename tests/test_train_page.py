@@ -1,6 +1,7 @@
 """Training from the browser: the Train page starts a real run in the background, shows its evaluations,
 stops it, and the run becomes a loadable checkpoint; the job rules hold for every client."""
 
+import os
 import time
 
 import pytest
@@ -64,6 +65,8 @@ def test_job_rules(runs):
     with pytest.raises(ie.InvEmbError, match="run name"):
         jobs.start_job("../evil", cfg, ie.TrainConfig(max_sentences=10, time_budget_minutes=1), root=runs)
     job = jobs.start_job("first", cfg, ie.TrainConfig(max_sentences=50, time_budget_minutes=1, eval_every=5), root=runs)
+    if hasattr(os, "SCHED_IDLE"):  # the run takes only CPU time the app does not want
+        assert os.sched_getscheduler(job.pid) == os.SCHED_IDLE
     with pytest.raises(ie.InvEmbError, match="already going"):
         jobs.start_job("second", cfg, ie.TrainConfig(max_sentences=10, time_budget_minutes=1), root=runs)
     with pytest.raises(ie.InvEmbError, match="still training"):
