@@ -80,8 +80,8 @@ def engine_timings(repeats: int) -> dict[str, float]:
         f"reconstruct: the edited line x {len(decodings)} decodings, default": lambda: compare_decodings(
             ae, [first], decodings
         ),
-        "reconstruct: temperature section (greedy, alternatives, 6 samples), default": lambda: temperature_view(
-            ae, first, temperature=1.0, samples=6
+        "reconstruct: temperature section (meaning only: greedy, alternatives, 6 samples), default": lambda: (
+            temperature_view(ae, first, temperature=1.0, samples=6, keep=0.0)
         ),
         "interpolate 10 steps": lambda: ie.interpolate(ae, "A dog runs.", "Two women drink coffee.", steps=10),
         "place 1 sentence": lambda: projection.place(ae.encode(["A cat sleeps on a red sofa."])),
