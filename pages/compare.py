@@ -97,7 +97,19 @@ for i in range(len(sentences)):
         exact = "✓" if r.exact else "✗"
         rows.append([names[path], diff_html(target, r.output), exact, f"{r.bleu:.0f}", f"{r.cosine:.3f}"])
     st.markdown(f"**Sentence {i + 1}**")
-    st.html(html_table(["checkpoint", "greedy output", "exact", "BLEU", "cosine"], rows, numeric=(2, 3, 4)))
+    st.html(
+        html_table(
+            ["checkpoint", "greedy output", "exact", "BLEU", "cosine"],
+            rows,
+            numeric=(2, 3, 4),
+            widths=("9rem", None, "4rem", "4rem", "4.5rem"),
+        )
+    )
+st.caption(
+    "cosine: between the input's vector and the output's, both by that checkpoint's own encoder. An encoder that "
+    "gives almost every sentence the same vector (the study's match-loss GRU) scores near 1 even for garbage: "
+    "read it beside exact and BLEU."
+)
 
 st.subheader("What survives in the vector")
 st.caption(

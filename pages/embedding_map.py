@@ -84,7 +84,7 @@ if colour == "words":  # a number: one trace, a colour scale
     groups = [(None, table.index)]
 else:
     groups = [(value, table.index[table.colour == value]) for value in order if (table.colour == value).any()]
-palette = px.colors.qualitative.Alphabet
+palette = px.colors.qualitative.Dark24  # 24 distinct colours, none pale on white
 for i, (value, rows) in enumerate(groups):
     numeric = value is None
     fig.add_scattergl(
@@ -196,9 +196,9 @@ if rows:
             ["sentence", "decoded (default decoding)", "exact", "cluster", "nearest neighbours"],
             [
                 [
-                    html.escape(r.sentence),
+                    f'<span class="ie-diff">{html.escape(r.sentence)}</span>',
                     diff_html(ae.normalize(r.sentence), r.reconstruction),
-                    "✓" if r.exact else "✗ differs",
+                    "✓" if r.exact else "✗",
                     html.escape(label_of[r.cluster]),
                     "<br>".join(html.escape(projection.table.sentence[j]) for j in near),
                 ]

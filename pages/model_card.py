@@ -16,11 +16,21 @@ a, b, c, d = st.columns(4)
 a.metric("Vector size", f"{cfg.vector_size} numbers")
 if ae.meaning_size:
     a.caption(f"{ae.meaning_size} meaning + {ae.wording_size} wording")
-CELLS = {"transformer": "Transformer", "gru": "GRU", "lstm": "LSTM"}
-b.metric("Encoder", CELLS.get(cfg.encoder, cfg.encoder))
+CELLS = {"transformer": "Transformer", "gru": "GRU", "lstm": "LSTM", "rnn": "RNN"}
+
+
+def cell_name(cell: str, bidirectional: bool) -> str:
+    """ "Transformer", "GRU", or "biGRU" for a recurrent cell that reads both ways."""
+    name = CELLS.get(cell, cell)
+    return f"bi{name}" if bidirectional and cell != "transformer" else name
+
+
+encoder_name = cell_name(cfg.encoder, cfg.bidirectional)
+decoder_name = cell_name(cfg.decoder_cell, cfg.bidirectional and cfg.decoder == "parallel")
+b.metric("Encoder", encoder_name)
 b.caption(f"{cfg.encoder_layers} layers, {cfg.pooling} pooling")
 c.metric("Decoder", cfg.decoder.capitalize())
-c.caption(f"{cfg.decoder_layers}-layer {CELLS.get(cfg.decoder_cell, cfg.decoder_cell)}")
+c.caption(f"{cfg.decoder_layers}-layer {decoder_name}")
 d.metric("Vocabulary", f"{ae.codec.vocab.size:,}")
 d.caption("word pieces of all-MiniLM-L6-v2")
 
@@ -67,7 +77,7 @@ if ae.meaning_size:
 **The vector: meaning and wording.** The vector has two parts. The first {ae.meaning_size} numbers are the
 sentence's embedding by *all-MiniLM-L6-v2*, a sentence-transformer trained so that sentences that mean the
 same thing get similar vectors: this is the **meaning**. The other {ae.wording_size} numbers are a
-**wording** code learned by this model's {cfg.encoder_layers}-layer {cfg.encoder} encoder: what the meaning
+**wording** code learned by this model's {cfg.encoder_layers}-layer {encoder_name} encoder: what the meaning
 leaves open (which words, in which order). The wording part is scaled down, so comparing two vectors
 compares their meanings. While training, the wording code was often cut short or dropped, so the decoder
 also learned to write a sentence from the meaning alone: on the Reconstruct page, "wording kept" moves
@@ -91,23 +101,40 @@ else:
         else f"it is meant to keep the words, and this one brings back {exact:.0%} of held-out sentences exactly"
     )
     vector_text = f"""
-**The vector.** A {cfg.encoder_layers}-layer {cfg.encoder} encoder reads the word pieces and {pooling}:
+**The vector.** A {cfg.encoder_layers}-layer {encoder_name} encoder reads the word pieces and {pooling}:
 the sentence becomes **{cfg.vector_size} numbers**. This is a plain autoencoder's code: {keeps}, but sentences
 that mean the same thing are not especially close.
 """
-decoder_text = (
-    "A parallel decoder predicts every position at once: position *i* reads its part of the vector and says "
-    "which word is there."
-    if cfg.decoder == "parallel"
-    else "An autoregressive decoder writes one word at a time, each time looking at the vector and at the words "
-    "it already wrote."
-)
+if cfg.decoder == "autoregressive":
+    decoder_text = (
+        f"An autoregressive {decoder_name} decoder writes one word at a time, each time looking at the vector "
+        "and at the words it already wrote."
+    )
+elif cfg.decoder_cell == "transformer":
+    decoder_text = (
+        "A parallel decoder predicts every position at once: position *i* reads its part of the vector and says "
+        "which word is there."
+    )
+else:
+    decoder_text = (
+        f"A parallel {decoder_name} decoder is fed the vector at every position and runs along the positions"
+        f"{' in both directions' if cfg.bidirectional else ''}, then says which word is at each, all at once: no "
+        "position sees the words chosen at the others."
+    )
 calibration_text = (
     " After training, each word piece got one more number, a bias added to its score, fitted over the whole "
     "vocabulary (training only ever compared a word with a sample of the others): sampling then rarely "
     "wanders into pieces the training text never used."
     if cfg.output_bias
     else ""
+)
+strategy = ae.default_decoding.get("strategy", "greedy")
+greedy_text = (
+    "- *Greedy*: always take the most likely word. This checkpoint's reconstruction (its figures above, its "
+    "map, the Compare page) is greedy."
+    if strategy == "greedy"
+    else "- *Greedy*: always take the most likely word. The Compare page uses it for every checkpoint; this "
+    f"checkpoint's own decoding ({strategy}, below) is what its figures above and its map call its reconstruction."
 )
 st.markdown(f"""
 **Tokens.** A sentence is cut into word pieces by the tokenizer of *all-MiniLM-L6-v2* (lower case, so
@@ -118,9 +145,7 @@ capitals are lost before anything is learned). Characters it does not know (emoj
 best is the word.{calibration_text}
 
 **Decoding strategies.**
-- *Greedy*: always take the most likely word. The Compare page and the figures of most checkpoints use it;
-  the two-part default's own decoding (rerank with its check, below) is what its Reconstruct rows, map and
-  figures above call its reconstruction.
+{greedy_text}
 - *Sampling with temperature T*: draw words at random by their probability. T < 1 sharpens toward greedy,
   T > 1 flattens and makes other words more likely; it shows how sure the model is.
 - *top-k / top-p*: sample only among the k most likely words / the smallest set holding p of the probability.

@@ -213,7 +213,9 @@ def temperature_section(sentences: list[str], seed: int) -> None:
     st.html(html_table(["position", "greedy", "p(greedy)", "top alternatives at this T"], rows, numeric=(0, 2)))
     outputs = "output" if view.distinct == 1 else "outputs"
     st.markdown(f"**{view.distinct} distinct {outputs} in {len(view.samples)} samples at T = {temperature:g}**")
-    rows = [[f"seed {s}", diff_html(view.target, text)] for s, text in view.samples.items()]
+    rows = [
+        [f'<span class="ie-label">seed {s}</span>', diff_html(view.target, text)] for s, text in view.samples.items()
+    ]
     st.html(html_table(["seed", "sample"], rows))
 
 
