@@ -84,7 +84,7 @@ if colour == "words":  # a number: one trace, a colour scale
     groups = [(None, table.index)]
 else:
     groups = [(value, table.index[table.colour == value]) for value in order if (table.colour == value).any()]
-palette = px.colors.qualitative.Dark24  # 24 distinct colours, none pale on white
+palette = px.colors.qualitative.D3 + ["#222222", "#393b79"]  # 12 distinct colours, none pale on white
 for i, (value, rows) in enumerate(groups):
     numeric = value is None
     fig.add_scattergl(
