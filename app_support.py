@@ -18,7 +18,7 @@ import invemb_core as ie
 from invemb_core.clusters import cluster_centroids, cluster_keywords
 from invemb_core.data import read_sentences
 from invemb_core.projection import Projection, list_projections, load_projection
-from invemb_core.report import word_diff
+from invemb_core.report import join_words, word_diff
 
 CHECKPOINT_KEY = "checkpoint"
 
@@ -213,11 +213,9 @@ def md_escape(text: str) -> str:
 def diff_html(target: str, output: str) -> str:
     """``output`` as HTML with its word-level difference from ``target``: new words highlighted, missing
     words struck through in grey. Every word is HTML-escaped."""
-    parts = []
-    for op, word in word_diff(target, output):
-        w = html.escape(word)
-        parts.append(w if op == "same" else f'<span class="ie-{op}">{w}</span>')
-    return f'<span class="ie-diff">{" ".join(parts) or "<i>(empty)</i>"}</span>'
+    ops = word_diff(target, output)
+    parts = [html.escape(w) if op == "same" else f'<span class="ie-{op}">{html.escape(w)}</span>' for op, w in ops]
+    return f'<span class="ie-diff">{join_words([w for _, w in ops], parts) or "<i>(empty)</i>"}</span>'
 
 
 def html_table(

@@ -9,6 +9,7 @@ Plain data in, a pandas table out; nothing here draws anything.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,10 +24,33 @@ if TYPE_CHECKING:
     from .autoencoder import Autoencoder
 
 
+PUNCTUATION = re.compile(r"[.,;:!?]+")
+
+
+def split_words(text: str) -> list[str]:
+    """Words as the diff sees them: split at spaces, with a word's trailing punctuation ("stage." ->
+    "stage", ".") as a word of its own, so that a changed full stop does not make the word before it new."""
+    words = []
+    for w in text.split():
+        stem = w.rstrip(".,;:!?")
+        words += [stem, w[len(stem) :]] if stem and stem != w else [w]
+    return words
+
+
+def join_words(words: Sequence[str], shown: Sequence[str] | None = None) -> str:
+    """Words from ``split_words`` back into text: a space between words, none before punctuation.
+    ``shown``: what to write for each word (e.g. the word marked up), by default the words themselves."""
+    out = []
+    for i, (w, s) in enumerate(zip(words, shown if shown is not None else words)):
+        out.append(s if i == 0 or PUNCTUATION.fullmatch(w) else " " + s)
+    return "".join(out)
+
+
 def word_diff(target: str, output: str) -> list[tuple[str, str]]:
     """A word-level diff of ``output`` against ``target``: (op, word) pairs in reading order, op one of
-    "same", "new" (in the output, not in the target at that place) and "missing" (in the target only)."""
-    ref, out = target.split(), output.split()
+    "same", "new" (in the output, not in the target at that place) and "missing" (in the target only).
+    Words are those of ``split_words``: punctuation counts as a word of its own."""
+    ref, out = split_words(target), split_words(output)
     ops: list[tuple[str, str]] = []
     for tag, a0, a1, b0, b1 in difflib.SequenceMatcher(a=ref, b=out, autojunk=False).get_opcodes():
         if tag == "equal":
@@ -39,9 +63,8 @@ def word_diff(target: str, output: str) -> list[tuple[str, str]]:
 
 def mark_differences(target: str, output: str, *, left: str = "«", right: str = "»") -> str:
     """``output`` with the words that are not in ``target`` (in order) wrapped in markers; plain text."""
-    return " ".join(
-        w if op == "same" else f"{left}{w}{right}" for op, w in word_diff(target, output) if op != "missing"
-    )
+    kept = [(op, w) for op, w in word_diff(target, output) if op != "missing"]
+    return join_words([w for _, w in kept], [w if op == "same" else f"{left}{w}{right}" for op, w in kept])
 
 
 def default_decodings(

@@ -10,6 +10,10 @@ def test_mark_differences_marks_only_the_words_not_in_the_target():
     assert mark_differences("a dog runs", "a dog runs") == "a dog runs"
     assert mark_differences("a dog runs", "a cat runs fast") == "a «cat» runs «fast»"
     assert mark_differences("a dog", "") == ""
+    # Punctuation is a word of its own: a changed full stop does not make the word before it new.
+    assert mark_differences("a dog on a stage [UNK].", "a dog on a stage.") == "a dog on a stage."
+    assert mark_differences("a dog runs.", "a dog runs!") == "a dog runs«!»"
+    assert mark_differences("it costs 3.5 dollars", "it costs 3.5 dollars") == "it costs 3.5 dollars"
 
 
 @pytest.mark.parametrize("fixture", ["tiny_ae", "tiny_ar_ae"])
