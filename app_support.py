@@ -189,6 +189,13 @@ def split_lines(text: str, *, max_sentences: int = 20) -> list[str]:
     return lines[:max_sentences]
 
 
+def pick_line(sentences: Sequence[str], key: str, where=st) -> int:
+    """A "Sentence" selectbox over the lines (in ``where``, e.g. a column); returns the chosen line's index.
+    Its options are the lines themselves, so when the text changes the choice starts again at the first."""
+    labels = [f"{i + 1}: {s[:80]}" for i, s in enumerate(sentences)]
+    return labels.index(where.selectbox("Sentence", labels, key=key))
+
+
 # ---- showing user text safely: never as Markdown, only escaped HTML or plain-text elements -------------
 
 DIFF_CSS = """<style>

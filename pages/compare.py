@@ -14,6 +14,7 @@ from app_support import (
     example_sentences,
     html_table,
     load_model,
+    pick_line,
     split_lines,
     stamp,
     warn_about_input,
@@ -120,8 +121,7 @@ st.caption(
     "notices that the text no longer leads back to the vector and writes from the meaning, so the text turns "
     "into a paraphrase before it turns into nonsense."
 )
-labels = [f"{i + 1}: {s[:80]}" for i, s in enumerate(sentences)]  # the lines themselves: follows the text
-which = labels.index(st.selectbox("Sentence", labels, key="cmp_which"))
+which = pick_line(sentences, "cmp_which")
 noisy = {path: noise_rows(path, stamp(path), sentences[which]) for path in models}
 target = next(iter(results.values())).target.iloc[which]
 rows = []

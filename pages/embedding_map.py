@@ -164,19 +164,20 @@ fig.update_layout(
 event = st.plotly_chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
 
 if placed is not None:
+    targets = [ae.normalize(sentence) for sentence in placed.sentence]
     st.html(
         html_table(
             ["#", "your sentence", "decoded", "exact", "x", "y"],
             [
                 [
                     str(r["#"]),
-                    html.escape(ae.normalize(r.sentence)),
-                    diff_html(ae.normalize(r.sentence), r.reconstruction),
-                    "✓" if ae.normalize(r.sentence) == r.reconstruction else "✗",
+                    html.escape(target),
+                    diff_html(target, r.reconstruction),
+                    "✓" if target == r.reconstruction else "✗",
                     f"{r.x:.2f}",
                     f"{r.y:.2f}",
                 ]
-                for _, r in placed.iterrows()
+                for target, (_, r) in zip(targets, placed.iterrows())
             ],
             numeric=(0, 3, 4, 5),
         )

@@ -13,6 +13,7 @@ from app_support import (
     example_sentences,
     html_table,
     load_model,
+    pick_line,
     split_lines,
     stamp,
     warn_about_input,
@@ -170,9 +171,7 @@ def temperature_section(sentences: list[str], seed: int) -> None:
         "continues the word before it."
     )
     c1, c2, c3, c4 = st.columns([3, 2, 2, 1])
-    # The options are the lines themselves: when the text changes, the choice starts again at the first.
-    labels = [f"{i + 1}: {s[:80]}" for i, s in enumerate(sentences)]
-    which = labels.index(c1.selectbox("Sentence", labels, key="rec_which"))
+    which = pick_line(sentences, "rec_which", c1)
     temperature = c2.slider("Temperature", 0.1, 2.0, 1.0, 0.1, key="rec_temperature")
     keep = None
     if ae.meaning_size:
