@@ -3,8 +3,10 @@
 import streamlit as st
 
 from app_support import CHECKPOINT_KEY, checkpoint_description, checkpoints, md_escape
+from invemb_core.jobs import note_interaction
 
 st.set_page_config(page_title="InvEmb: invertible sentence embeddings", page_icon="🔁", layout="wide")
+note_interaction()  # a Train-page run pauses while anyone uses the app (the Train page's refresh is a fragment)
 
 pages = [
     st.Page("pages/reconstruct.py", title="Reconstruct", icon=":material/replay:", default=True),

@@ -219,11 +219,13 @@ TRAINING_PRESET = "InvEmb's default design (small)"
 
 @contextmanager
 def training_in_background(on: bool):
-    """While the block runs, a Train-page run trains as the page starts it (its own process, niced,
-    one thread) in a temporary runs folder the server also uses; stopped afterwards. Yields a callable
-    that returns how many evaluations the run has written (proof that it trained meanwhile)."""
+    """While the block runs, a Train-page run trains as the page starts it (its own process under
+    supervise.py: one thread, lowest priority, stopped while the app is used) in a temporary runs
+    folder the server also uses; stopped afterwards. Yields a callable that returns how many
+    evaluations the run has written and the CPU seconds its training process has used (proof that it
+    trained meanwhile)."""
     if not on:
-        yield lambda: 0
+        yield lambda: (0, 0.0)
         return
     from invemb_core import jobs
 
@@ -235,7 +237,13 @@ def training_in_background(on: bool):
         deadline = time.time() + 120
         while not jobs.read_events(job.path) and time.time() < deadline:
             time.sleep(1)  # until it has built its model and evaluated once: training proper
-        yield lambda: len(jobs.read_events(job.path))
+        trainer = Path(f"/proc/{job.pid}/task/{job.pid}/children").read_text().split()[0]  # under the supervisor
+
+        def progress() -> tuple[int, float]:
+            ticks = sum(map(int, Path(f"/proc/{trainer}/stat").read_text().rsplit(")", 1)[1].split()[11:13]))
+            return len(jobs.read_events(job.path)), ticks / os.sysconf("SC_CLK_TCK")
+
+        yield progress
     finally:
         jobs.stop_job(root)
         time.sleep(3)
@@ -280,7 +288,10 @@ def main() -> None:
             server.terminate()
             after = evaluations()
         if args.while_training:
-            print(f"While a Train-page run trained ({TRAINING_PRESET}): evaluations {before} -> {after}\n")
+            print(
+                f"While a Train-page run trained ({TRAINING_PRESET}): evaluations {before[0]} -> {after[0]}, "
+                f"{after[1] - before[1]:.0f} CPU seconds of training\n"
+            )
         print_felt(felt)
         return
     engine = engine_timings(args.repeats)  # first, while the machine is quiet

@@ -7,9 +7,12 @@ Everything lives in files, so every browser session (and a reloaded page) sees t
     with ``"done": true``; ``<runs>/.<name>.log``: the process's output (beside the run, because a
     checkpoint directory is replaced whole at every save);
   - ``<runs>/<name>/``: an ordinary checkpoint once the first save has happened.
-A job is a real ``invemb train`` run (same Trainer, same checkpoint format). It runs at low CPU
-priority on one thread, so the app's other pages stay responsive while it trains, and stops at its
-time budget or on ``stop_job`` (SIGINT: the trainer saves and exits).
+  - ``<runs>/.interacting``: touched by the app at every interaction while a job runs
+    (``note_interaction``); ``<runs>/.<name>.paused``: the seconds the run has been stopped for it.
+A job is a real ``invemb train`` run (same Trainer, same checkpoint format) under ``supervise.py``: on
+one thread, on CPU time nobody else wants, and stopped outright for ``STEP_ASIDE_SECONDS`` after every
+interaction, so the app's pages are as fast as without it. It stops at its time budget (wall clock,
+pauses included) or on ``stop_job`` (SIGINT: the trainer saves and exits).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from .config import ModelConfig, TrainConfig
 from .errors import InvEmbError
 
 ACTIVE = "active.json"
+INTERACTING = ".interacting"
+STEP_ASIDE_SECONDS = 2.0  # an interaction's script run plus the browser drawing its result
 MAX_BUDGET_MINUTES = 15.0  # a shared server is not a training cluster
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
@@ -158,13 +163,14 @@ def start_job(
     cmd = [sys.executable, "-m", "invemb_core.cli", "train", "--out", str(path), "--config", str(config)]
     cmd += ["--quiet", "--events", str(_side_file(path, "events.jsonl")), "--threads", "1"]
     cmd += ["--description", description]
+    supervisor = [sys.executable, str(Path(__file__).with_name("supervise.py")), "--watch", str(root / INTERACTING)]
+    supervisor += ["--seconds", str(STEP_ASIDE_SECONDS), "--paused-file", str(_side_file(path, "paused")), "--"]
     with open(_side_file(path, "log"), "w") as log:
         proc = subprocess.Popen(
-            cmd,
+            supervisor + cmd,  # stops the run while anyone uses the app; see supervise.py
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_lowest_priority,  # below the app: its pages stay responsive
             env={**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"},
         )
     job = Job(name, path, proc.pid, time.time(), train_cfg.time_budget_minutes)
@@ -176,14 +182,15 @@ def start_job(
     return job
 
 
-def _lowest_priority() -> None:
-    """In the training process, before it starts: run only on CPU time nobody else wants (Linux's
-    SCHED_IDLE), else at the lowest nice level, so that a run never slows the app's pages down."""
-    os.nice(19)
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):  # not Linux, or not allowed: the nice level stays
-        pass
+def note_interaction(root: str | Path | None = None) -> None:
+    """Say that someone is using the app now: a running job stops for the next ``STEP_ASIDE_SECONDS``
+    (supervise.py). Costs one stat when no job runs, so the app calls it at every script run."""
+    root = Path(root or runs_dir())
+    if (root / ACTIVE).exists():
+        try:
+            (root / INTERACTING).touch()
+        except OSError:  # a read-only runs folder: the job just keeps training
+            pass
 
 
 def stop_job(root: str | Path | None = None) -> bool:
@@ -219,6 +226,14 @@ def list_runs(root: str | Path | None = None) -> list[Path]:
     return sorted(found, key=lambda p: _side_file(p, "config.json").stat().st_mtime, reverse=True)
 
 
+def paused_seconds(path: str | Path) -> float:
+    """How long a run has been stopped so far while the app was in use."""
+    try:
+        return float(_side_file(Path(path), "paused").read_text())
+    except (OSError, ValueError):
+        return 0.0
+
+
 def log_tail(path: str | Path, *, lines: int = 20) -> str:
     """The last lines a run's process printed (where an error would be)."""
     try:
@@ -234,5 +249,5 @@ def delete_run(path: str | Path, *, root: str | Path | None = None) -> None:
     if job is not None and job.path.resolve() == path.resolve():
         raise InvEmbError(f"{path.name} is still training: stop it first")
     shutil.rmtree(path, ignore_errors=True)
-    for kind in ("config.json", "log", "events.jsonl"):
+    for kind in ("config.json", "log", "events.jsonl", "paused"):
         _side_file(path, kind).unlink(missing_ok=True)

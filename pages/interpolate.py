@@ -19,6 +19,7 @@ from app_support import (
     warn_about_input,
 )
 from invemb_core.interpolate import path
+from invemb_core.jobs import note_interaction
 from invemb_core.projection import Projection
 
 st.title("Interpolate")
@@ -81,6 +82,7 @@ def path_table(alphas: list[float], texts: list[str]) -> str:
 def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
     """Sentences A and B, the decoded path and its map. A fragment: changing A reruns this part only (the
     corpus picker above and the arithmetic below are not sent again)."""
+    note_interaction()  # a fragment's rerun skips app.py, which says so for full reruns
     c1, c2 = st.columns(2)
     a = c1.text_input("Sentence A", "A dog runs through the snow.", key="interp_a", max_chars=2000)
     b = c2.text_input("Sentence B", "Two women are drinking coffee in a cafe.", key="interp_b", max_chars=2000)

@@ -20,6 +20,7 @@ from app_support import (
 )
 from invemb_core import InvEmbError
 from invemb_core.alternatives import TemperatureView, temperature_view
+from invemb_core.jobs import note_interaction
 from invemb_core.report import compare_decodings, default_decodings
 
 st.title("Reconstruct")
@@ -162,6 +163,7 @@ def temperature_view_of(
 @st.fragment
 def temperature_section(sentences: list[str], seed: int) -> None:
     """Reruns on its own when its widgets change: the reconstructions above are not decoded again."""
+    note_interaction()  # a fragment's rerun skips app.py, which says so for full reruns
     st.subheader("What temperature does")
     st.caption(
         "At every position the decoder gives a probability to each of its 30,522 word pieces. Sampling divides "

@@ -13,8 +13,8 @@ from invemb_core import jobs
 
 st.title("Train")
 st.caption(
-    "A real `invemb train` run on a small slice of Multi30k, in a background process on one core at low "
-    "priority, written under runs/. One run at a time per server: everyone sees the same run and can watch it. "
+    "A real `invemb train` run on a small slice of Multi30k, in a background process on one core that pauses "
+    "while anyone uses the other pages (its budget counts the pauses), written under runs/. One run at a time per server: everyone sees the same run and can watch it. "
     "When it ends, pick it in the sidebar to use it on every other page."
 )
 
@@ -50,7 +50,11 @@ def live() -> None:
     if running:
         left = running.budget_minutes * 60 - (time.time() - running.started)
         c1, c2 = st.columns([4, 1])
-        c1.info(f"Training {name}: {len(events)} evaluations so far, about {max(left, 0):.0f} s of its budget left.")
+        paused = jobs.paused_seconds(path)
+        aside = f" It has paused {paused:.0f} s while the app was in use." if paused >= 1 else ""
+        c1.info(
+            f"Training {name}: {len(events)} evaluations so far, about {max(left, 0):.0f} s of its budget left.{aside}"
+        )
         if c2.button("Stop", key="train_stop", type="primary"):
             jobs.stop_job()
     else:

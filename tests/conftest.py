@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,13 @@ def app_checkpoints(tmp_path_factory):
     mp.setenv("INVEMB_CHECKPOINTS", str(root))
     yield root
     mp.undo()
+
+
+def wait_for(condition, timeout: float = 120.0, every: float = 0.02) -> bool:
+    """Poll ``condition`` until it is true (True) or ``timeout`` seconds have passed (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return False

@@ -2,9 +2,9 @@
 stops it, and the run becomes a loadable checkpoint; the job rules hold for every client."""
 
 import os
-import time
 
 import pytest
+from conftest import wait_for
 from streamlit.testing.v1 import AppTest
 
 import invemb_core as ie
@@ -20,13 +20,9 @@ def runs(tmp_path, monkeypatch, app_checkpoints):
     jobs.stop_job(tmp_path / "runs")
 
 
-def wait_for(condition, timeout=120.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.5)
-    return False
+def children(pid: int) -> list[int]:
+    """The job's training process, under its supervisor."""
+    return [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]
 
 
 def test_train_page_starts_watches_stops_and_the_run_loads(runs):
@@ -66,7 +62,8 @@ def test_job_rules(runs):
         jobs.start_job("../evil", cfg, ie.TrainConfig(max_sentences=10, time_budget_minutes=1), root=runs)
     job = jobs.start_job("first", cfg, ie.TrainConfig(max_sentences=50, time_budget_minutes=1, eval_every=5), root=runs)
     if hasattr(os, "SCHED_IDLE"):  # the run takes only CPU time the app does not want
-        assert os.sched_getscheduler(job.pid) == os.SCHED_IDLE
+        assert wait_for(lambda: children(job.pid), timeout=10)
+        assert os.sched_getscheduler(children(job.pid)[0]) == os.SCHED_IDLE
     with pytest.raises(ie.InvEmbError, match="already going"):
         jobs.start_job("second", cfg, ie.TrainConfig(max_sentences=10, time_budget_minutes=1), root=runs)
     with pytest.raises(ie.InvEmbError, match="still training"):

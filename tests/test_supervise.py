@@ -1,0 +1,76 @@
+"""supervise.py: a Train-page run is stopped while the app is in use, continued after, and never left
+stopped; signals reach it and it runs at the lowest priority."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import wait_for
+
+import invemb_core
+
+SUPERVISE = Path(invemb_core.__file__).with_name("supervise.py")
+pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads process states from /proc")
+
+
+def state(pid: int) -> str:
+    """R/S (running or sleeping), T (stopped) or Z/X (gone), as /proc says."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "X"
+
+
+@pytest.fixture
+def supervised(tmp_path):
+    """A supervisor over a 30-second sleep: (supervisor, command's pid, watched file, paused file)."""
+    watch, paused = tmp_path / "interacting", tmp_path / "paused"
+    cmd = [sys.executable, str(SUPERVISE), "--watch", str(watch), "--seconds", "0.5", "--paused-file", str(paused)]
+    proc = subprocess.Popen([*cmd, "--", sys.executable, "-c", "import time; time.sleep(30)"])
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    assert wait_for(lambda: children.read_text().split())
+    child = int(children.read_text().split()[0])
+    yield proc, child, watch, paused
+    for pid in (proc.pid, child):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
+def test_the_command_stops_while_the_app_is_used_and_continues_after(supervised):
+    proc, child, watch, paused = supervised
+    assert state(child) in "RS"
+    if hasattr(os, "SCHED_IDLE"):
+        assert os.sched_getscheduler(child) == os.SCHED_IDLE
+    watch.touch()
+    start = time.monotonic()
+    assert wait_for(lambda: state(child) == "T", timeout=0.4)  # stopped within a few polls
+    assert wait_for(lambda: state(child) in "RS", timeout=2.0)  # continued once the touch is 0.5 s old
+    assert time.monotonic() - start >= 0.45
+    assert 0.3 <= float(paused.read_text()) <= 1.0
+    assert proc.poll() is None
+
+
+def test_signals_reach_a_stopped_command(supervised):
+    proc, child, watch, _ = supervised
+    watch.touch()
+    assert wait_for(lambda: state(child) == "T", timeout=0.4)
+    proc.send_signal(signal.SIGINT)  # what stop_job sends
+    assert proc.wait(timeout=5) != 0  # the sleep ended by KeyboardInterrupt, and its code came back
+    assert state(child) in "ZX"
+
+
+def test_a_command_is_never_left_stopped_when_the_supervisor_dies(supervised):
+    proc, child, watch, _ = supervised
+    for _ in range(10):  # keep it stopped while the supervisor is killed
+        watch.touch()
+        time.sleep(0.03)
+    assert state(child) == "T"
+    os.kill(proc.pid, signal.SIGKILL)
+    assert wait_for(lambda: state(child) in "RS", timeout=2.0)
