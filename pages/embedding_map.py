@@ -28,6 +28,10 @@ from app_support import (
 )
 
 HOVER_CHARS = 120
+# Up to this many sentences the map is drawn as SVG, above it with WebGL. The figure is drawn anew at every
+# interaction (streamlit gives a changed figure a new element), and a new WebGL layer costs ~150-250 ms in
+# a browser without a GPU, more than 2,010 SVG points (BENCHMARKS.md, "Felt speed"); 29k points need WebGL.
+SVG_POINTS = 5_000
 
 st.title("Embedding map")
 ae = current_model()
@@ -85,9 +89,10 @@ if colour == "words":  # a number: one trace, a colour scale
 else:
     groups = [(value, table.index[table.colour == value]) for value in order if (table.colour == value).any()]
 palette = px.colors.qualitative.D3 + ["#222222", "#393b79"]  # 12 distinct colours, none pale on white
+scatter = fig.add_scatter if len(table) <= SVG_POINTS else fig.add_scattergl
 for i, (value, rows) in enumerate(groups):
     numeric = value is None
-    fig.add_scattergl(
+    scatter(
         x=table.x[rows].to_numpy(np.float32),
         y=table.y[rows].to_numpy(np.float32),
         mode="markers",
@@ -106,7 +111,7 @@ for i, (value, rows) in enumerate(groups):
     trace_rows.append(rows.to_numpy())
 if hits is not None and hits.any():  # search matches: red rings on top, in every colouring
     rows = table.index[hits]
-    fig.add_scattergl(
+    scatter(
         x=table.x[rows].to_numpy(np.float32),
         y=table.y[rows].to_numpy(np.float32),
         mode="markers",
@@ -141,7 +146,7 @@ if mine:
     warn_about_input(ae, mine)
     try:
         placed = place(current_checkpoint(), stamp(current_checkpoint()), name, tuple(mine))
-        fig.add_scattergl(  # added last, so drawn on top of the corpus
+        fig.add_scatter(  # added last and as SVG, so drawn on top of the corpus
             x=placed.x,
             y=placed.y,
             mode="markers+text",
