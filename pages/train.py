@@ -52,9 +52,8 @@ def live() -> None:
         c1, c2 = st.columns([4, 1])
         paused = jobs.paused_seconds(path)
         aside = f" It has paused {paused:.0f} s while the app was in use." if paused >= 1 else ""
-        c1.info(
-            f"Training {name}: {len(events)} evaluations so far, about {max(left, 0):.0f} s of its budget left.{aside}"
-        )
+        count = f"{len(events)} evaluation" + ("" if len(events) == 1 else "s")
+        c1.info(f"Training {name}: {count} so far, about {max(left, 0):.0f} s of its budget left.{aside}")
         if c2.button("Stop", key="train_stop", type="primary"):
             jobs.stop_job()
     else:
