@@ -32,8 +32,11 @@ PR_SET_PDEATHSIG = 1
 
 
 def _lowest_priority() -> None:
-    """In the command's process, before it starts: the lowest CPU priority there is, and continue
-    (SIGCONT) when this supervisor dies."""
+    """In the command's process, before it starts: the lowest CPU priority there is, continue (SIGCONT)
+    when this supervisor dies, and take SIGINT and SIGTERM as usual (a shell starts background jobs with
+    SIGINT ignored, and a Python command would then never see the Ctrl-C this supervisor passes on)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.nice(19)
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))

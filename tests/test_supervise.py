@@ -30,7 +30,9 @@ def supervised(tmp_path):
     """A supervisor over a 30-second sleep: (supervisor, command's pid, watched file, paused file)."""
     watch, paused = tmp_path / "interacting", tmp_path / "paused"
     cmd = [sys.executable, str(SUPERVISE), "--watch", str(watch), "--seconds", "0.5", "--paused-file", str(paused)]
-    proc = subprocess.Popen([*cmd, "--", sys.executable, "-c", "import time; time.sleep(30)"])
+    # Started with SIGINT ignored, as a shell starts a background job: the command must still get it.
+    ignore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731
+    proc = subprocess.Popen([*cmd, "--", sys.executable, "-c", "import time; time.sleep(30)"], preexec_fn=ignore_sigint)
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     assert wait_for(lambda: children.read_text().split())
     child = int(children.read_text().split()[0])
