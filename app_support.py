@@ -21,6 +21,11 @@ from invemb_core.projection import Projection, list_projections, load_projection
 from invemb_core.report import join_words, word_diff
 
 CHECKPOINT_KEY = "checkpoint"
+# Up to this many sentences the map is drawn as SVG, above it with WebGL. The figure is drawn anew at every
+# interaction (streamlit gives a changed figure a new element), and in a browser without a GPU its two new
+# WebGL contexts cost 55-140 ms apiece, more than 2,010 SVG points (BENCHMARKS.md, "Felt speed"); 29k
+# points need WebGL.
+SVG_POINTS = 5_000
 
 
 def _leave_legacy_navigation() -> None:

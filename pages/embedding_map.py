@@ -11,6 +11,7 @@ import streamlit as st
 
 import invemb_core as ie
 from app_support import (
+    SVG_POINTS,
     box_centres,
     cluster_summary,
     current_checkpoint,
@@ -28,10 +29,6 @@ from app_support import (
 )
 
 HOVER_CHARS = 120
-# Up to this many sentences the map is drawn as SVG, above it with WebGL. The figure is drawn anew at every
-# interaction (streamlit gives a changed figure a new element), and a new WebGL layer costs ~150-250 ms in
-# a browser without a GPU, more than 2,010 SVG points (BENCHMARKS.md, "Felt speed"); 29k points need WebGL.
-SVG_POINTS = 5_000
 
 st.title("Embedding map")
 ae = current_model()
@@ -146,7 +143,7 @@ if mine:
     warn_about_input(ae, mine)
     try:
         placed = place(current_checkpoint(), stamp(current_checkpoint()), name, tuple(mine))
-        fig.add_scatter(  # added last and as SVG, so drawn on top of the corpus
+        scatter(  # added last and drawn like the corpus (WebGL draws above SVG), so on top of it
             x=placed.x,
             y=placed.y,
             mode="markers+text",

@@ -4,6 +4,7 @@ The app runs against a checkpoints/ folder holding the tiny committed checkpoint
 """
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from conftest import TINY_CHECKPOINT as TINY
 from streamlit.testing.v1 import AppTest
 
+import app_support
 from app_support import box_centres, cluster_summary, load_map, load_model, selected_rows  # noqa: F401
 
 PAGES = [
@@ -160,6 +162,17 @@ def test_map_places_sentences_and_searches():
     for colour in ["split", "exact", "cluster", "words"]:
         at.radio(key="map_colour").set_value(colour).run()
         assert not at.exception
+
+
+@pytest.mark.parametrize("svg_points, kind", [(5_000, "scatter"), (0, "scattergl")])
+def test_map_stars_are_drawn_on_top_as_svg_or_webgl(monkeypatch, svg_points, kind):
+    monkeypatch.setattr(app_support, "SVG_POINTS", svg_points)  # the tiny map as a small or a large one
+    at = app("pages/embedding_map.py")
+    at.text_input(key="map_search").set_value("a").run()
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    assert not at.exception and len(traces) > 2
+    assert traces[-1]["name"] == "yours"  # added last, and drawn like the corpus: WebGL draws above SVG
+    assert {t["type"] for t in traces} == {kind}
 
 
 def test_map_hostile_own_sentences():
