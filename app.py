@@ -6,17 +6,19 @@ from app_support import CHECKPOINT_KEY, checkpoint_description, checkpoints, md_
 from invemb_core.jobs import note_interaction
 
 st.set_page_config(page_title="InvEmb: invertible sentence embeddings", page_icon="🔁", layout="wide")
-note_interaction()  # a Train-page run pauses while anyone uses the app (the Train page's refresh is a fragment)
 
+train = st.Page("pages/train.py", title="Train", icon=":material/model_training:")
 pages = [
     st.Page("pages/reconstruct.py", title="Reconstruct", icon=":material/replay:", default=True),
     st.Page("pages/interpolate.py", title="Interpolate", icon=":material/linear_scale:"),
     st.Page("pages/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
     st.Page("pages/compare.py", title="Compare designs", icon=":material/compare:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    train,
     st.Page("pages/model_card.py", title="Model", icon=":material/info:"),
 ]
 navigation = st.navigation(pages)
+if navigation is not train:
+    note_interaction()  # a Train-page run pauses while anyone uses the other pages
 
 with st.sidebar:
     found = checkpoints()

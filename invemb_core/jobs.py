@@ -8,7 +8,8 @@ Everything lives in files, so every browser session (and a reloaded page) sees t
     checkpoint directory is replaced whole at every save);
   - ``<runs>/<name>/``: an ordinary checkpoint once the first save has happened.
   - ``<runs>/.interacting``: touched by the app at every interaction while a job runs
-    (``note_interaction``); ``<runs>/.<name>.paused``: the seconds the run has been stopped for it.
+    (``note_interaction``); ``<runs>/.<name>.paused``: the seconds the run has been stopped for it;
+    ``<runs>/.<name>.stopped``: there if the run was stopped by hand (``stop_job``).
 A job is a real ``invemb train`` run (same Trainer, same checkpoint format) under ``supervise.py``: on
 one thread, on CPU time nobody else wants, and stopped outright for ``STEP_ASIDE_SECONDS`` after every
 interaction, so the app's pages are as fast as without it. It stops at its time budget (wall clock,
@@ -198,8 +199,14 @@ def stop_job(root: str | Path | None = None) -> bool:
     job = active_job(root)
     if job is None:
         return False
+    _side_file(job.path, "stopped").touch()
     os.kill(job.pid, signal.SIGINT)
     return True
+
+
+def was_stopped(path: str | Path) -> bool:
+    """Whether a run ended by ``stop_job`` (rather than at its time budget)."""
+    return _side_file(Path(path), "stopped").exists()
 
 
 def read_events(path: str | Path) -> list[dict]:
@@ -249,5 +256,5 @@ def delete_run(path: str | Path, *, root: str | Path | None = None) -> None:
     if job is not None and job.path.resolve() == path.resolve():
         raise InvEmbError(f"{path.name} is still training: stop it first")
     shutil.rmtree(path, ignore_errors=True)
-    for kind in ("config.json", "log", "events.jsonl", "paused"):
+    for kind in ("config.json", "log", "events.jsonl", "paused", "stopped"):
         _side_file(path, kind).unlink(missing_ok=True)

@@ -14,7 +14,7 @@ from invemb_core import jobs
 st.title("Train")
 st.caption(
     "A real `invemb train` run on a small slice of Multi30k, in a background process on one core that pauses "
-    "while anyone uses the other pages (its budget counts the pauses), written under runs/. One run at a time per server: everyone sees the same run and can watch it. "
+    "while anyone uses the other pages (pauses count against its time budget), written under runs/. One run at a time per server: everyone sees the same run and can watch it. "
     "When it ends, pick it in the sidebar to use it on every other page."
 )
 
@@ -42,24 +42,33 @@ if job is None:
 def live() -> None:
     """The running (or last watched) run's curves and sample reconstructions, refreshed every 2 s."""
     running = jobs.active_job()
-    path = str(running.path) if running else st.session_state.get("train_watching")
+    if st.session_state.get("train_was_running", running is not None) != (running is not None):
+        st.session_state.train_was_running = running is not None
+        st.rerun()  # a run started or ended: the whole page (form, runs list) and the sidebar change
+    st.session_state.train_was_running = running is not None
+    if running:  # watched from here, whoever started it: its result stays on this page when it ends
+        st.session_state.train_watching = str(running.path)
+    path = st.session_state.get("train_watching")
     if not path:
         return
     events = jobs.read_events(path)
     name = path.rsplit("/", 1)[-1]
+    evaluations = sum("train_loss" in e for e in events)
     if running:
         left = running.budget_minutes * 60 - (time.time() - running.started)
         c1, c2 = st.columns([4, 1])
         paused = jobs.paused_seconds(path)
-        aside = f" It has paused {paused:.0f} s while the app was in use." if paused >= 1 else ""
-        count = f"{len(events)} evaluation" + ("" if len(events) == 1 else "s")
-        c1.info(f"Training {name}: {count} so far, about {max(left, 0):.0f} s of its budget left.{aside}")
+        aside = f" It has paused {paused:.0f} s while the other pages were in use." if paused >= 1 else ""
+        count = f"{evaluations} evaluation" + ("" if evaluations == 1 else "s")
+        budget = f"about {left:.0f} s of its budget left" if left >= 1 else "its budget is used: evaluating and saving"
+        c1.info(f"Training {name}: {count} so far, {budget}.{aside}")
         if c2.button("Stop", key="train_stop", type="primary"):
             jobs.stop_job()
     else:
         done = events and events[-1].get("done")
         if done:
-            st.success(f"{name} finished after {events[-1]['step']} steps. Pick runs/{name} in the sidebar to use it.")
+            ended = "was stopped and saved" if jobs.was_stopped(path) else "used its time budget"
+            st.success(f"{name} {ended} after {events[-1]['step']} steps. Pick runs/{name} in the sidebar to use it.")
         else:
             st.warning(f"{name} is not running and did not finish. Its last output:")
             st.code(jobs.log_tail(path) or "(no output)")
@@ -73,10 +82,10 @@ def live() -> None:
     fig.add_scatter(x=curve.step, y=curve.exact_match, name="val exact match")
     fig.update_layout(
         height=320,
-        margin=dict(l=0, r=0, t=10, b=0),
+        margin=dict(l=0, r=0, t=30, b=0),
         xaxis_title="step",
         yaxis=dict(title="accuracy", range=[0, 1]),
-        yaxis2=dict(title="loss", overlaying="y", side="right", rangemode="tozero"),
+        yaxis2=dict(title="loss", overlaying="y", side="right", rangemode="tozero", showgrid=False, tickformat=".1f"),
         legend=dict(orientation="h"),
     )
     st.plotly_chart(fig, key="train_curve")
@@ -94,7 +103,12 @@ if not runs:
     st.caption("No runs yet.")
 for run in runs:
     events = jobs.read_events(run)
-    status = "training" if job and job.path == run else ("finished" if events and events[-1].get("done") else "stopped")
+    if job and job.path == run:
+        status = "training"
+    elif events and events[-1].get("done"):
+        status = "stopped by hand" if jobs.was_stopped(run) else "finished (time budget used)"
+    else:
+        status = "did not finish"
     curve = [e for e in events if "exact_match" in e]
     exact = f", val exact {curve[-1]['exact_match']:.2f} at step {curve[-1]['step']}" if curve else ""
     c1, c2 = st.columns([5, 1])

@@ -47,7 +47,8 @@ def test_train_page_starts_watches_stops_and_the_run_loads(runs):
     ae = ie.load(job.path)
     assert ae.reconstruct(["a dog runs on the beach"])
     at.run()
-    assert not at.exception and any("finished" in s.value for s in at.success)
+    assert not at.exception and any("tiny was stopped and saved" in s.value for s in at.success)
+    assert any(t.value.startswith("tiny: stopped by hand") for t in at.text)
 
 
 def test_job_rules(runs):
