@@ -69,6 +69,8 @@ else:
     named = {"exact": table.exact.map({True: "reconstructed exactly", False: "differs"}), "split": table.split}
     table["colour"] = named[colour] if colour in named else table[colour]
     order = sorted(table.colour.unique()) if colour != "words" else None
+    if colour == "exact":
+        order = ["reconstructed exactly", "differs"]  # the few that differ drawn last, on top
 hits = None
 if query.strip():
     hits = table.sentence.str.contains(query.strip(), case=False, regex=False)
@@ -86,7 +88,8 @@ if colour == "words":  # a number: one trace, a colour scale
 else:
     groups = [(value, table.index[table.colour == value]) for value in order if (table.colour == value).any()]
 palette = px.colors.qualitative.D3 + ["#222222", "#393b79"]  # 12 distinct colours, none pale on white
-scatter = fig.add_scatter if len(table) <= SVG_POINTS else fig.add_scattergl
+svg = len(table) <= SVG_POINTS
+scatter = fig.add_scatter if svg else fig.add_scattergl
 for i, (value, rows) in enumerate(groups):
     numeric = value is None
     scatter(
@@ -150,10 +153,12 @@ if mine:
             name="yours",
             text=[str(i) for i in placed["#"]],
             textposition="top right",
-            textfont=dict(size=15, color="black"),
+            # A white halo keeps the numbers readable over dense clusters (SVG text only).
+            textfont=dict(size=15, color="black", **({"shadow": "auto"} if svg else {})),
             hovertext=[html.escape(s[:HOVER_CHARS]) for s in mine],
             hoverinfo="text",
             marker=dict(symbol="star", size=20, color="gold", line=dict(width=1.5, color="black")),
+            unselected=dict(marker=dict(opacity=1), textfont=dict(color="black")),  # a selection never dims them
         )
     except ie.InvEmbError as e:
         st.error(str(e))

@@ -87,7 +87,9 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
     a = c1.text_input("Sentence A", "A dog runs through the snow.", key="interp_a", max_chars=2000)
     b = c2.text_input("Sentence B", "Two women are drinking coffee in a cafe.", key="interp_b", max_chars=2000)
     c3, c4, c5 = st.columns(3)
-    steps = c3.slider("Steps", 2, 21, 7, key="interp_steps")
+    steps = c3.slider(
+        "Points on the path", 2, 21, 7, key="interp_steps", help="A and B included: 7 points are A, 5 between, B"
+    )
     method = c4.radio(
         "Path",
         ["slerp", "lerp"],
@@ -121,13 +123,15 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
         if compare:
             st.markdown(f"**This checkpoint ({current_checkpoint().rsplit('/', 1)[-1]})**")
         st.html(path_table(alphas, texts))
-        st.caption(f"{len(set(texts))} distinct sentences along {steps} steps.")
+        st.caption(f"{len(set(texts))} distinct sentences among {steps} points.")
     if right is not None:
         with right:
             st.markdown("**A plain autoencoder (checkpoints/plain), same pair**")
             plain_alphas, plain_texts, _ = walk(plain_path, stamp(plain_path), a, b, steps, method, strategy)
+            if strategy == "beam" and not load_model(plain_path, stamp(plain_path)).supports_beam:
+                st.caption("Greedy here: a parallel decoder writes every position at once, so it has no beam search.")
             st.html(path_table(plain_alphas, plain_texts))
-            st.caption(f"{len(set(plain_texts))} distinct sentences along {steps} steps.")
+            st.caption(f"{len(set(plain_texts))} distinct sentences among {steps} points.")
 
     with st.expander("lerp or slerp? And why a plain autoencoder's midpoints are word salad"):
         st.markdown(

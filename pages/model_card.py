@@ -57,7 +57,7 @@ for name, m in metrics.items():
         st.caption(f"{how} of the first {n:,} sentences of 5-30 words{calibrated}" if n else how)
         cols = st.columns(4)
         cols[0].metric("Exact match", f"{m['exact_match']:.3f}")
-        cols[1].metric("Token accuracy", f"{m['token_accuracy']:.4f}")
+        cols[1].metric("Token accuracy", f"{m['token_accuracy']:.3f}")
         cols[2].metric("BLEU", f"{m['bleu']:.1f}")
         if "semantic_cosine" in m:
             cols[3].metric("Semantic cosine", f"{m['semantic_cosine']:.3f}")
@@ -65,7 +65,14 @@ for name, m in metrics.items():
             by_length = pd.DataFrame(m["by_length"]).T.rename_axis("words")
             names = {"token_accuracy": "token accuracy", "exact_match": "exact match", "bleu": "BLEU", "n": "sentences"}
             by_length = by_length.rename(columns=names)
-            st.dataframe(by_length.round(3), key=f"model_len_{name}")
+            three = st.column_config.NumberColumn(format="%.3f")
+            formats = {
+                "token accuracy": three,
+                "exact match": three,
+                "BLEU": st.column_config.NumberColumn(format="%.1f"),
+            }
+            formats["sentences"] = st.column_config.NumberColumn(format="%d")
+            st.dataframe(by_length, key=f"model_len_{name}", column_config=formats)
 st.caption("All figures for the shipped checkpoints, with the commands that produce them, are in BENCHMARKS.md.")
 
 with st.expander("Full configuration"):
