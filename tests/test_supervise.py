@@ -29,13 +29,16 @@ def state(pid: int) -> str:
 def supervised(tmp_path):
     """A supervisor over a 30-second sleep: (supervisor, command's pid, watched file, paused file)."""
     watch, paused = tmp_path / "interacting", tmp_path / "paused"
-    cmd = [sys.executable, str(SUPERVISE), "--watch", str(watch), "--seconds", "0.5", "--paused-file", str(paused)]
+    cmd = [sys.executable, str(SUPERVISE), "--watch", str(watch), "--seconds", "1", "--paused-file", str(paused)]
     # Started with SIGINT ignored, as a shell starts a background job: the command must still get it.
     ignore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731
     proc = subprocess.Popen([*cmd, "--", sys.executable, "-c", "import time; time.sleep(30)"], preexec_fn=ignore_sigint)
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
-    assert wait_for(lambda: children.read_text().split())
+    assert wait_for(lambda: children.read_text().split(), timeout=10)
     child = int(children.read_text().split()[0])
+    cmdline = Path(f"/proc/{child}/cmdline")
+    assert wait_for(lambda: b"time.sleep(30)" in cmdline.read_bytes(), timeout=10)  # started, not just forked
+    time.sleep(0.2)  # the supervisor's loop runs once its Popen has returned
     yield proc, child, watch, paused
     for pid in (proc.pid, child):
         try:
@@ -52,17 +55,17 @@ def test_the_command_stops_while_the_app_is_used_and_continues_after(supervised)
         assert os.sched_getscheduler(child) == os.SCHED_IDLE
     watch.touch()
     start = time.monotonic()
-    assert wait_for(lambda: state(child) == "T", timeout=0.4)  # stopped within a few polls
-    assert wait_for(lambda: state(child) in "RS", timeout=2.0)  # continued once the touch is 0.5 s old
-    assert time.monotonic() - start >= 0.45
-    assert 0.3 <= float(paused.read_text()) <= 1.0
+    assert wait_for(lambda: state(child) == "T", timeout=0.8)  # stopped within a few polls (every 25 ms)
+    assert wait_for(lambda: state(child) in "RS", timeout=5.0)  # continued once the touch is 1 s old
+    assert time.monotonic() - start >= 0.95
+    assert 0.5 <= float(paused.read_text()) <= 2.0
     assert proc.poll() is None
 
 
 def test_signals_reach_a_stopped_command(supervised):
     proc, child, watch, _ = supervised
     watch.touch()
-    assert wait_for(lambda: state(child) == "T", timeout=0.4)
+    assert wait_for(lambda: state(child) == "T", timeout=0.8)
     proc.send_signal(signal.SIGINT)  # what stop_job sends
     assert proc.wait(timeout=5) != 0  # the sleep ended by KeyboardInterrupt, and its code came back
     assert state(child) in "ZX"
@@ -70,9 +73,7 @@ def test_signals_reach_a_stopped_command(supervised):
 
 def test_a_command_is_never_left_stopped_when_the_supervisor_dies(supervised):
     proc, child, watch, _ = supervised
-    for _ in range(10):  # keep it stopped while the supervisor is killed
-        watch.touch()
-        time.sleep(0.03)
-    assert state(child) == "T"
-    os.kill(proc.pid, signal.SIGKILL)
-    assert wait_for(lambda: state(child) in "RS", timeout=2.0)
+    watch.touch()
+    assert wait_for(lambda: state(child) == "T", timeout=0.8)
+    os.kill(proc.pid, signal.SIGKILL)  # while the touch still holds it stopped
+    assert wait_for(lambda: state(child) in "RS", timeout=0.8)  # continued by the kernel, not by the clock
