@@ -8,9 +8,10 @@ and, while FILE was touched less than ``--seconds`` ago, stops it outright (SIGS
 a run never competes with a page that is being drawn: not even a training step that was already under
 way, and not for the memory bandwidth or the sibling hyper-thread that a low priority still takes.
 
-SIGINT and SIGTERM are passed on, and the command is continued so that it can act on them (save and exit). If this
-process dies, the kernel continues the command (``PR_SET_PDEATHSIG``), so a run is never left stopped.
-The exit code is the command's. ``--paused-file`` gets the seconds spent stopped so far, after every pause.
+SIGINT and SIGTERM are passed on, and the command is continued so that it can act on them (save and
+exit). If this process dies, the kernel continues the command (``PR_SET_PDEATHSIG``), so a run is never
+left stopped. The exit code is the command's. ``--paused-file`` gets the seconds spent stopped so far,
+after every pause.
 
 Run as a script, not as ``-m invemb_core.supervise``: it imports nothing but the standard library, so
 it costs ~10 MB and no start-up time beside the run it watches.

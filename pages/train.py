@@ -14,7 +14,8 @@ from invemb_core import jobs
 st.title("Train")
 st.caption(
     "A real `invemb train` run on a small slice of Multi30k, in a background process on one core that pauses "
-    "while anyone uses the other pages (pauses count against its time budget), written under runs/. One run at a time per server: everyone sees the same run and can watch it. "
+    "while anyone uses the other pages (pauses count against its time budget), written under runs/. "
+    "One run at a time per server: everyone sees the same run and can watch it. "
     "When it ends, pick it in the sidebar to use it on every other page."
 )
 
