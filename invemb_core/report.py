@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from .autoencoder import Autoencoder
 
 
-PUNCTUATION = re.compile(r"[.,;:!?]+")
+PUNCTUATION_MARKS = ".,;:!?"
+PUNCTUATION = re.compile(f"[{re.escape(PUNCTUATION_MARKS)}]+")
 
 
 def split_words(text: str) -> list[str]:
@@ -32,7 +33,7 @@ def split_words(text: str) -> list[str]:
     "stage", ".") as a word of its own, so that a changed full stop does not make the word before it new."""
     words = []
     for w in text.split():
-        stem = w.rstrip(".,;:!?")
+        stem = w.rstrip(PUNCTUATION_MARKS)
         words += [stem, w[len(stem) :]] if stem and stem != w else [w]
     return words
 

@@ -43,10 +43,10 @@ if job is None:
 def live() -> None:
     """The running (or last watched) run's curves and sample reconstructions, refreshed every 2 s."""
     running = jobs.active_job()
-    if st.session_state.get("train_was_running", running is not None) != (running is not None):
-        st.session_state.train_was_running = running is not None
-        st.rerun()  # a run started or ended: the whole page (form, runs list) and the sidebar change
+    was_running = st.session_state.get("train_was_running", running is not None)
     st.session_state.train_was_running = running is not None
+    if was_running != (running is not None):
+        st.rerun()  # a run started or ended: the whole page (form, runs list) and the sidebar change
     if running:  # watched from here, whoever started it: its result stays on this page when it ends
         st.session_state.train_watching = str(running.path)
     path = st.session_state.get("train_watching")
