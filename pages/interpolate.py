@@ -78,6 +78,37 @@ def path_table(alphas: list[float], texts: list[str]) -> str:
     return html_table(["", "α", "decoded"], rows, numeric=(1,), widths=("4.5rem", "3.5rem", None))
 
 
+def path_figure(projection: Projection, Z, texts: list[str]) -> go.Figure:
+    """The path on the checkpoint's map, over a sketch of its corpus; A and B labelled."""
+    xy = projection.place(Z)
+    labels = ["A"] + [""] * (len(texts) - 2) + ["B"]
+    fig = go.Figure()
+    # The backdrop: every 4th corpus point (its shape, not every point), no hover texts, drawn as SVG: in
+    # a browser without a GPU a WebGL layer costs ~150 ms more to draw at every interaction (BENCHMARKS.md).
+    fig.add_scatter(
+        x=projection.table.x[::4].round(2),
+        y=projection.table.y[::4].round(2),
+        mode="markers",
+        name="corpus",
+        marker=dict(size=4, color="lightgrey"),
+        hoverinfo="skip",
+    )
+    fig.add_scatter(
+        x=xy[:, 0].round(3),
+        y=xy[:, 1].round(3),
+        mode="lines+markers+text",
+        name="path",
+        text=labels,
+        textposition="top center",
+        textfont=dict(size=16, color="black"),
+        hovertext=[html.escape(t[:120]) for t in texts],  # plotly reads tags in hover text
+        hoverinfo="text",
+        marker=dict(size=10, color=list(range(len(texts))), colorscale="Viridis", line=dict(width=1, color="black")),
+    )
+    fig.update_layout(height=420, margin=dict(l=0, r=0, t=10, b=0), showlegend=False)
+    return fig
+
+
 @st.fragment
 def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
     """Sentences A and B, the decoded path and its map. A fragment: changing A reruns this part only (the
@@ -116,22 +147,27 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
         st.error(str(e))
         return
 
+    # Everything is computed before anything is drawn: the browser drawing a table while the server decodes
+    # would take one of the two cores from torch's two threads (BENCHMARKS.md, "Felt speed").
     plain_path = checkpoint_named("plain")
-    compare = plain_path is not None and plain_path != current_checkpoint()
-    left, right = st.columns(2) if compare else (st.container(), None)
+    plain = None
+    if plain_path is not None and plain_path != current_checkpoint():
+        plain = walk(plain_path, stamp(plain_path), a, b, steps, method, strategy)
+    fig = path_figure(projection, Z, texts) if projection is not None else None
+
+    left, right = st.columns(2) if plain is not None else (st.container(), None)
     with left:
-        if compare:
+        if plain is not None:
             st.markdown(f"**This checkpoint ({current_checkpoint().rsplit('/', 1)[-1]})**")
         st.html(path_table(alphas, texts))
         st.caption(f"{len(set(texts))} distinct sentences among {steps} points.")
     if right is not None:
         with right:
             st.markdown("**A plain autoencoder (checkpoints/plain), same pair**")
-            plain_alphas, plain_texts, _ = walk(plain_path, stamp(plain_path), a, b, steps, method, strategy)
             if strategy == "beam" and not load_model(plain_path, stamp(plain_path)).supports_beam:
                 st.caption("Greedy here: a parallel decoder writes every position at once, so it has no beam search.")
-            st.html(path_table(plain_alphas, plain_texts))
-            st.caption(f"{len(set(plain_texts))} distinct sentences among {steps} points.")
+            st.html(path_table(plain[0], plain[1]))
+            st.caption(f"{len(set(plain[1]))} distinct sentences among {steps} points.")
 
     with st.expander("lerp or slerp? And why a plain autoencoder's midpoints are word salad"):
         st.markdown(
@@ -150,35 +186,7 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
             "Pick *greedy* to see what the averaged wording code gives."
         )
 
-    if projection is not None:
-        xy = projection.place(Z)
-        labels = ["A"] + [""] * (len(texts) - 2) + ["B"]
-        fig = go.Figure()
-        # The backdrop: every 4th corpus point (its shape, not every point), no hover texts, drawn as SVG: in
-        # a browser without a GPU a WebGL layer costs ~150 ms more to draw at every interaction (BENCHMARKS.md).
-        fig.add_scatter(
-            x=projection.table.x[::4].round(2),
-            y=projection.table.y[::4].round(2),
-            mode="markers",
-            name="corpus",
-            marker=dict(size=4, color="lightgrey"),
-            hoverinfo="skip",
-        )
-        fig.add_scatter(
-            x=xy[:, 0].round(3),
-            y=xy[:, 1].round(3),
-            mode="lines+markers+text",
-            name="path",
-            text=labels,
-            textposition="top center",
-            textfont=dict(size=16, color="black"),
-            hovertext=[html.escape(t[:120]) for t in texts],  # plotly reads tags in hover text
-            hoverinfo="text",
-            marker=dict(
-                size=10, color=list(range(len(texts))), colorscale="Viridis", line=dict(width=1, color="black")
-            ),
-        )
-        fig.update_layout(height=420, margin=dict(l=0, r=0, t=10, b=0), showlegend=False)
+    if fig is not None:
         st.plotly_chart(fig, key="interp_map")
 
 
