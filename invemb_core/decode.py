@@ -120,6 +120,21 @@ def autoregressive_decode(
     )[0]
 
 
+def draws_randomly(sampling: Mapping[str, Any]) -> bool:
+    """Whether ``sample_next_token`` with these arguments draws (else it takes the argmax)."""
+    return sampling.get("temperature", 1.0) != 0.0 and sampling.get("top_k", 0) != 1
+
+
+def same_settings(samplings: Sequence[Mapping[str, Any]]) -> list[list[int]]:
+    """Indices of ``samplings`` grouped by everything but their generator: decodings that sample alike.
+    ``sample_next_token`` treats every row on its own, so a group's rows can be drawn in one call."""
+    groups: dict[tuple, list[int]] = {}
+    for i, sampling in enumerate(samplings):
+        key = tuple(sorted((k, repr(v)) for k, v in sampling.items() if k != "generator"))
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
 def autoregressive_decode_many(
     step: StepFn,
     *,
@@ -147,6 +162,7 @@ def autoregressive_decode_many(
     prev = torch.full((D * B, 1), bos, dtype=torch.long)
     done = torch.zeros(D * B, dtype=torch.bool)
     active = torch.arange(D * B)  # rows the decoder still computes
+    groups = same_settings(samplings)
     state = None
     for _ in range(max_length + 1):
         if reorder is None:
@@ -154,18 +170,24 @@ def autoregressive_decode_many(
             logits = logits[active]
         else:
             logits, state = step(prev[active], state, active)  # (A, V)
-        nxt = torch.full((D * B,), eos, dtype=torch.long)
-        owner = active // B  # which decoding each computed row belongs to
-        for i, sampling in enumerate(samplings):
-            mine = (owner == i).nonzero().squeeze(1)
-            if len(mine) == 0:
-                continue
-            uniform = None
-            if sampling.get("temperature", 1.0) != 0.0 and sampling.get("top_k", 0) != 1:
+        # active is sorted and decoding-major: each decoding's computed rows are one slice of it.
+        bounds = torch.searchsorted(active, torch.arange(D + 1) * B).tolist()
+        uniforms: dict[int, torch.Tensor] = {}
+        for i, sampling in enumerate(samplings):  # in order: decodings may share a generator
+            if bounds[i] < bounds[i + 1] and draws_randomly(sampling):
                 # Every row of the decoding draws, ended or not: a seed's outputs never depend on
                 # which rows are still running.
-                uniform = torch.rand(B, generator=sampling.get("generator"))[active[mine] - i * B]
-            nxt[active[mine]] = sample_next_token(logits[mine], **sampling, uniform=uniform)
+                where = active[bounds[i] : bounds[i + 1]] - i * B
+                uniforms[i] = torch.rand(B, generator=sampling.get("generator"))[where]
+        nxt = torch.full((D * B,), eos, dtype=torch.long)
+        for members in groups:  # decodings that sample alike draw in one call, each row as it would alone
+            present = [i for i in members if bounds[i] < bounds[i + 1]]
+            if not present:
+                continue
+            rows = torch.cat([torch.arange(bounds[i], bounds[i + 1]) for i in present])
+            settings = {k: v for k, v in samplings[present[0]].items() if k != "generator"}
+            uniform = torch.cat([uniforms[i] for i in present]) if present[0] in uniforms else None
+            nxt[active[rows]] = sample_next_token(logits[rows], **settings, uniform=uniform)
         nxt = nxt.masked_fill(done, eos)
         prev = torch.cat([prev, nxt.view(-1, 1)], dim=1)
         done |= nxt == eos

@@ -66,16 +66,22 @@ def _pick_closest(
     V: torch.Tensor,
 ) -> None:
     """For ``rows``, draw ``cfg.num_candidates - 1`` samples and keep whichever of them and the current
-    choice (the greedy output, whose re-encoded vector is ``V[row]``) re-encodes closest. In place."""
+    choice (the greedy output, whose re-encoded vector is ``V[row]``) re-encodes closest. In place.
+
+    Only texts not seen yet are encoded: at a low temperature most samples repeat the greedy output
+    (of their row or of another), whose vectors are already in ``V``."""
     unk = ae.codec.vocab.unk
     samples = ae._decode_draws(Z[rows], ae._draws(cfg)[1:], max_length)
     K = 1 + len(samples)
-    options = [c or [unk] for i, row in enumerate(rows) for c in (chosen[row], *(s[i] for s in samples))]
-    drawn = ae.encode_ids([c for j, c in enumerate(options) if j % K]).view(len(rows), K - 1, -1)
-    W = torch.cat([V[rows, None], drawn], dim=1)  # the greedy outputs' vectors are already known
+    options = [tuple(c or [unk]) for i, row in enumerate(rows) for c in (chosen[row], *(s[i] for s in samples))]
+    known = {tuple(c or [unk]): V[r] for r, c in enumerate(chosen)}
+    fresh = list(dict.fromkeys(c for c in options if c not in known))
+    if fresh:
+        known.update(zip(fresh, ae.encode_ids(fresh)))
+    W = torch.stack([known[c] for c in options]).view(len(rows), K, -1)
     best, _ = dec.closest(W, Z[rows])
     for i, (row, k) in enumerate(zip(rows, best.tolist())):
-        chosen[row], V[row] = options[i * K + k], W[i, k]
+        chosen[row], V[row] = list(options[i * K + k]), W[i, k]
 
 
 def verify_meaning(

@@ -22,6 +22,8 @@ from invemb_core.interpolate import path
 from invemb_core.jobs import note_interaction
 from invemb_core.projection import Projection
 
+BACKDROP_POINTS = 250  # corpus points behind the path: enough to show the map's shape
+
 st.title("Interpolate")
 st.caption(
     "Decode evenly spaced points on the way from A's vector to B's. Highlighted words are new at that step; "
@@ -83,11 +85,13 @@ def path_figure(projection: Projection, Z, texts: list[str]) -> go.Figure:
     xy = projection.place(Z)
     labels = ["A"] + [""] * (len(texts) - 2) + ["B"]
     fig = go.Figure()
-    # The backdrop: every 4th corpus point (its shape, not every point), no hover texts, drawn as SVG: in
-    # a browser without a GPU a WebGL layer costs ~150 ms more to draw at every interaction (BENCHMARKS.md).
+    # The backdrop: about BACKDROP_POINTS corpus points (its shape, not every point), no hover texts, drawn
+    # as SVG: in a browser without a GPU a WebGL layer costs ~150 ms more to draw at every interaction, and
+    # every SVG point costs too (250 instead of 500: 30 ms less; BENCHMARKS.md, "Felt speed").
+    every = -(-len(projection.table) // BACKDROP_POINTS)
     fig.add_scatter(
-        x=projection.table.x[::4].round(2),
-        y=projection.table.y[::4].round(2),
+        x=projection.table.x[::every].round(2),
+        y=projection.table.y[::every].round(2),
         mode="markers",
         name="corpus",
         marker=dict(size=4, color="lightgrey"),

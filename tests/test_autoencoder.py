@@ -81,6 +81,23 @@ def test_rerank_never_moves_away_from_the_target(tiny_ar_ae, corpus):
     assert bool((cos(reranked) >= cos(greedy) - 1e-5).all())
 
 
+def test_rerank_encodes_each_new_candidate_once(tiny_ar_ae, corpus, monkeypatch):
+    Z = tiny_ar_ae.encode(corpus[:6])
+    Z = Z + 0.5 * Z.roll(1, dims=0)  # between sentences: no greedy output comes back, every row is reranked
+    # (a cold temperature: most samples repeat the greedy output)
+    greedy = [tuple(ids) for ids in tiny_ar_ae.decode_ids(Z)]
+    encoded: list[list[tuple]] = []
+    encode_ids = tiny_ar_ae.encode_ids
+    monkeypatch.setattr(
+        tiny_ar_ae, "encode_ids", lambda ids: encoded.append([tuple(r) for r in ids]) or encode_ids(ids)
+    )
+    tiny_ar_ae.decode_ids(Z, strategy="rerank", num_candidates=6, temperature=0.02, seed=0)
+    first, *samples = encoded
+    assert first == greedy  # the greedy outputs, as the rows' first candidates
+    drawn = [row for call in samples for row in call]
+    assert len(drawn) == len(set(drawn)) and not set(drawn) & set(greedy)  # samples repeating one: not again
+
+
 @pytest.mark.parametrize("fixture", ["tiny_ae", "tiny_ar_ae", "tiny_gru_ae"])
 def test_decoding_many_at_once_equals_each_alone(request, fixture, corpus):
     ae = request.getfixturevalue(fixture)

@@ -142,6 +142,33 @@ def test_autoregressive_decodings_step_together_and_equal_each_alone():
     assert all(len(ids) <= 13 for out in many for ids in out)
 
 
+def test_decodings_that_sample_alike_draw_in_one_call_and_equal_each_alone(monkeypatch):
+    table = torch.randn(30, 30)
+    table[:, 1] += 1.5
+
+    def step(prev, state):
+        return table[prev[:, -1]] + 0.2 * prev.shape[1], state
+
+    g = lambda seed: torch.Generator().manual_seed(seed)
+    # As rerank asks: greedy and samples at one temperature, here with another setting in between.
+    alike = lambda: [
+        {"temperature": 0.0},
+        {"temperature": 0.5, "generator": g(1)},
+        {"temperature": 1.5, "top_k": 5, "generator": g(2)},
+        {"temperature": 0.5, "generator": g(3)},
+        {"temperature": 0.5, "generator": g(4)},
+    ]
+    calls: list[int] = []
+    sample = dec.sample_next_token
+    monkeypatch.setattr(
+        dec, "sample_next_token", lambda logits, **kw: calls.append(len(logits)) or sample(logits, **kw)
+    )
+    many = dec.autoregressive_decode_many(step, batch_size=4, bos=0, eos=1, max_length=12, samplings=alike())
+    assert calls[:3] == [4, 3 * 4, 4]  # first step: greedy, the three T=0.5 decodings together, top-k
+    alone = [dec.autoregressive_decode(step, batch_size=4, bos=0, eos=1, max_length=12, **s) for s in alike()]
+    assert many == alone
+
+
 def test_dropping_ended_rows_changes_no_output_and_computes_fewer_rows():
     table = torch.randn(30, 30)
     table[:, 1] += 1.5
