@@ -26,6 +26,7 @@ CHECKPOINT_KEY = "checkpoint"
 # WebGL contexts cost 55-140 ms apiece, more than 2,010 SVG points (BENCHMARKS.md, "Felt speed"); 29k
 # points need WebGL.
 SVG_POINTS = 5_000
+BACKDROP_POINTS = 250  # corpus points drawn behind Interpolate's path: enough to show the map's shape
 
 
 def _leave_legacy_navigation() -> None:

@@ -9,7 +9,8 @@ Felt interactions, in headless Chromium at 1,400 px: the page is instrumented be
 wrapper around its WebSocket and a MutationObserver, timestamps from the page's own clock). After the
 action (a text box committed with Ctrl+Enter / Enter, as a user does) we wait until the page is idle,
 then read: the moment the browser sent the rerun request; the last message from the server (the
-script has finished and every element has arrived); the last change to the page (everything drawn).
+script has finished and every element has arrived); the last change to the page, and the moment the
+browser was next idle after it (everything drawn: layout, paint and charts).
 Reported: action -> script finished, action -> rendered, and the bytes the server sent.
 
 For the profile of where the time goes, the same interactions are also timed as whole-page reruns
@@ -134,8 +135,12 @@ INSTRUMENT = """
     send(data) { state.sent.push(performance.now()); return super.send(data); }
   }
   window.WebSocket = Timed;
-  new MutationObserver(() => { state.mutation = performance.now(); })
-    .observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+  // idle: when the browser was next idle after the last DOM change (drawn, canvas charts included).
+  new MutationObserver(() => {
+    const t = performance.now();
+    state.mutation = t;
+    requestIdleCallback(() => { if (state.mutation === t) state.idle = performance.now(); });
+  }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
 })();
 """
 IDLE_MS = 800  # no server message for this long and no "Running..." widget: the run is over
@@ -203,7 +208,7 @@ def felt_interactions(browser, base_url: str, repeats: int, only: str = "") -> d
                 continue  # the first includes warming this page's caches
             start = s["sent"][0]
             finished.append(s["recv"][-1] - start)
-            rendered.append(max(s["mutation"], s["recv"][-1]) - start)
+            rendered.append(max(s["mutation"], s.get("idle", 0), s["recv"][-1]) - start)
             kbytes.append(s["bytes"] / 1000)
         page.close()
         out[name] = {

@@ -1,12 +1,13 @@
 """Interpolate: walk from sentence A to sentence B in vector space and read every step; A - B + C."""
 
-import html
-
-import plotly.graph_objects as go
+import altair as alt
+import pandas as pd
 import streamlit as st
+import torch
 
 import invemb_core as ie
 from app_support import (
+    BACKDROP_POINTS,
     arithmetic_text,
     checkpoint_named,
     current_checkpoint,
@@ -21,8 +22,6 @@ from app_support import (
 from invemb_core.interpolate import path
 from invemb_core.jobs import note_interaction
 from invemb_core.projection import Projection
-
-BACKDROP_POINTS = 250  # corpus points behind the path: enough to show the map's shape
 
 st.title("Interpolate")
 st.caption(
@@ -80,37 +79,34 @@ def path_table(alphas: list[float], texts: list[str]) -> str:
     return html_table(["", "α", "decoded"], rows, numeric=(1,), widths=("4.5rem", "3.5rem", None))
 
 
-def path_figure(projection: Projection, Z, texts: list[str]) -> go.Figure:
-    """The path on the checkpoint's map, over a sketch of its corpus; A and B labelled."""
-    xy = projection.place(Z)
-    labels = ["A"] + [""] * (len(texts) - 2) + ["B"]
-    fig = go.Figure()
-    # The backdrop: about BACKDROP_POINTS corpus points (its shape, not every point), no hover texts, drawn
-    # as SVG: in a browser without a GPU a WebGL layer costs ~150 ms more to draw at every interaction, and
-    # every SVG point costs too (250 instead of 500: 30 ms less; BENCHMARKS.md, "Felt speed").
+def path_chart(projection: Projection, Z: torch.Tensor, texts: list[str]) -> alt.LayerChart:
+    """The path on the checkpoint's map, over a sketch of its corpus; A and B labelled, each point's text on
+    hover. Vega-Lite draws it on one canvas: plotly's SVG took ~100 ms more of the browser's time at every
+    interaction, a WebGL plotly more still (BENCHMARKS.md, "Felt speed")."""
     every = -(-len(projection.table) // BACKDROP_POINTS)
-    fig.add_scatter(
-        x=projection.table.x[::every].round(2),
-        y=projection.table.y[::every].round(2),
-        mode="markers",
-        name="corpus",
-        marker=dict(size=4, color="lightgrey"),
-        hoverinfo="skip",
+    corpus = projection.table[["x", "y"]].iloc[::every].round(2)
+    xy = projection.place(Z)
+    points = pd.DataFrame(
+        {
+            "x": xy[:, 0].round(3),
+            "y": xy[:, 1].round(3),
+            "order": range(len(texts)),
+            "point": ["A"] + [f"step {i}" for i in range(1, len(texts) - 1)] + ["B"],
+            "label": ["A"] + [""] * (len(texts) - 2) + ["B"],
+            "decoded": [t[:120] for t in texts],  # shown as text (vega escapes tooltips)
+        }
     )
-    fig.add_scatter(
-        x=xy[:, 0].round(3),
-        y=xy[:, 1].round(3),
-        mode="lines+markers+text",
-        name="path",
-        text=labels,
-        textposition="top center",
-        textfont=dict(size=16, color="black"),
-        hovertext=[html.escape(t[:120]) for t in texts],  # plotly reads tags in hover text
-        hoverinfo="text",
-        marker=dict(size=10, color=list(range(len(texts))), colorscale="Viridis", line=dict(width=1, color="black")),
+    x = alt.X("x:Q", axis=None, scale=alt.Scale(zero=False))
+    y = alt.Y("y:Q", axis=None, scale=alt.Scale(zero=False))
+    backdrop = alt.Chart(corpus).mark_circle(size=18, color="#c4c4c4", opacity=1, tooltip=False).encode(x, y)
+    path_ = alt.Chart(points).encode(x, y)
+    line = path_.mark_line(color="black", strokeWidth=1.5, tooltip=False).encode(order="order:Q")
+    dots = path_.mark_point(size=130, filled=True, opacity=1, stroke="black", strokeWidth=1).encode(
+        color=alt.Color("order:Q", scale=alt.Scale(scheme="viridis"), legend=None),
+        tooltip=[alt.Tooltip("point:N", title="point"), alt.Tooltip("decoded:N", title="decoded")],
     )
-    fig.update_layout(height=420, margin=dict(l=0, r=0, t=10, b=0), showlegend=False)
-    return fig
+    labels = path_.mark_text(dy=-16, fontSize=16, fontWeight="bold", tooltip=False).encode(text="label:N")
+    return (backdrop + line + dots + labels).properties(height=420)
 
 
 @st.fragment
@@ -157,7 +153,7 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
     plain = None
     if plain_path is not None and plain_path != current_checkpoint():
         plain = walk(plain_path, stamp(plain_path), a, b, steps, method, strategy)
-    fig = path_figure(projection, Z, texts) if projection is not None else None
+    chart = path_chart(projection, Z, texts) if projection is not None else None
 
     left, right = st.columns(2) if plain is not None else (st.container(), None)
     with left:
@@ -190,8 +186,8 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
             "Pick *greedy* to see what the averaged wording code gives."
         )
 
-    if fig is not None:
-        st.plotly_chart(fig, key="interp_map")
+    if chart is not None:
+        st.altair_chart(chart, key="interp_map", width="stretch")
 
 
 walk_section(ae, projection)

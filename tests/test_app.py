@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TINY_CHECKPOINT as TINY
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 import app_support
@@ -138,6 +139,11 @@ def test_interpolate_table_has_one_row_per_step_and_arithmetic_decodes():
     assert blocks(at)[0].count("<tr>") == 1 + 7
     assert "<b>A</b>" in blocks(at)[0] and "<b>B</b>" in blocks(at)[0]
     assert at.text  # the arithmetic result
+    (chart,) = at.get("vega_lite_chart")  # the path on the map over a sketch of the corpus
+    backdrop, path = (convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.proto.datasets)
+    assert list(path.point) == ["A", *(f"step {i}" for i in range(1, 6)), "B"]
+    assert list(path.label) == ["A", "", "", "", "", "", "B"]
+    assert 0 < len(backdrop) <= app_support.BACKDROP_POINTS
 
 
 @pytest.mark.parametrize("text", ["", "<script>alert(1)</script>", "x" * 10_000])
