@@ -195,11 +195,20 @@ def split_lines(text: str, *, max_sentences: int = 20) -> list[str]:
     return lines[:max_sentences]
 
 
+def line_labels(sentences: Sequence[str]) -> list[str]:
+    return [f"{i + 1}: {s[:80]}" for i, s in enumerate(sentences)]
+
+
 def pick_line(sentences: Sequence[str], key: str, where=st) -> int:
     """A "Sentence" selectbox over the lines (in ``where``, e.g. a column); returns the chosen line's index.
     Its options are the lines themselves, so when the text changes the choice starts again at the first."""
-    labels = [f"{i + 1}: {s[:80]}" for i, s in enumerate(sentences)]
-    return labels.index(where.selectbox("Sentence", labels, key=key))
+    return line_index(sentences, where.selectbox("Sentence", line_labels(sentences), key=key))
+
+
+def line_index(sentences: Sequence[str], label: str | None) -> int:
+    """The index of the line a ``pick_line`` label names; the first line if it names none of them (yet)."""
+    labels = line_labels(sentences)
+    return labels.index(label) if label in labels else 0
 
 
 # ---- showing user text safely: never as Markdown, only escaped HTML or plain-text elements -------------

@@ -12,6 +12,7 @@ from app_support import (
     diff_html,
     example_sentences,
     html_table,
+    line_index,
     load_model,
     pick_line,
     split_lines,
@@ -116,8 +117,41 @@ def reconstructions(sentences: list[str], decodings: dict, keep: float | None) -
     return pd.concat(blocks, ignore_index=True)
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def temperature_view_of(
+    checkpoint: str, written: float, sentence: str, keep: float | None, temperature: float, samples: int, seed: int
+) -> TemperatureView:
+    return temperature_view(
+        load_model(checkpoint, written), sentence, temperature=temperature, samples=samples, seed=seed, keep=keep
+    )
+
+
+# The temperature section's widgets and their defaults; the section reads them, and a full run computes
+# its view before drawing anything (below).
+TEMPERATURE = {"rec_temperature": 1.0, "rec_temp_keep": 0.0, "rec_samples": 6}
+
+
+def chosen_view(sentences: list[str], seed: int) -> TemperatureView:
+    """The temperature section's view as its widgets stand (their last values, else their defaults)."""
+    state = {key: st.session_state.get(key, default) for key, default in TEMPERATURE.items()}
+    which = line_index(sentences, st.session_state.get("rec_which"))
+    keep = state["rec_temp_keep"] if ae.meaning_size and state["rec_temp_keep"] != 1.0 else None
+    return temperature_view_of(
+        current_checkpoint(),
+        stamp(current_checkpoint()),
+        sentences[which],
+        keep,
+        float(state["rec_temperature"]),
+        int(state["rec_samples"]),
+        seed,
+    )
+
+
 try:
     table = reconstructions(sentences, decodings, keep)
+    # Decoded before anything is drawn: the browser drawing these tables while the server decodes the section
+    # below would take a core from torch (BENCHMARKS.md, "Felt speed"). The section then finds it cached.
+    chosen_view(sentences, int(seed))
 except InvEmbError as e:
     st.error(str(e))
     st.stop()
@@ -151,15 +185,6 @@ st.caption(
 st.download_button("Download CSV", table.to_csv(index=False), "reconstructions.csv", "text/csv", key="rec_csv")
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def temperature_view_of(
-    checkpoint: str, written: float, sentence: str, keep: float | None, temperature: float, samples: int, seed: int
-) -> TemperatureView:
-    return temperature_view(
-        load_model(checkpoint, written), sentence, temperature=temperature, samples=samples, seed=seed, keep=keep
-    )
-
-
 @st.fragment
 def temperature_section(sentences: list[str], seed: int) -> None:
     """Reruns on its own when its widgets change: the reconstructions above are not decoded again."""
@@ -173,31 +198,26 @@ def temperature_section(sentences: list[str], seed: int) -> None:
         "continues the word before it."
     )
     c1, c2, c3, c4 = st.columns([3, 2, 2, 1])
-    which = pick_line(sentences, "rec_which", c1)
-    temperature = c2.slider("Temperature", 0.1, 2.0, 1.0, 0.1, key="rec_temperature")
-    keep = None
+    pick_line(sentences, "rec_which", c1)
+    c2.slider("Temperature", 0.1, 2.0, TEMPERATURE["rec_temperature"], 0.1, key="rec_temperature")
     if ae.meaning_size:
-        keep = c3.slider(
+        c3.slider(
             "Wording kept (this section)",
             0.0,
             1.0,
-            0.0,
+            TEMPERATURE["rec_temp_keep"],
             0.05,
             key="rec_temp_keep",
             help="With all of the wording the decoder is almost certain of every word (p close to 1), so "
             "sampling copies the sentence. With the meaning only (0) it hesitates between paraphrases.",
         )
-        keep = None if keep == 1.0 else keep
-    samples = c4.number_input("Samples", 2, 12, 6, key="rec_samples")
-    view = temperature_view_of(
-        current_checkpoint(),
-        stamp(current_checkpoint()),
-        sentences[which],
-        keep,
-        float(temperature),
-        int(samples),
-        seed,
-    )
+    c4.number_input("Samples", 2, 12, TEMPERATURE["rec_samples"], key="rec_samples")
+    try:
+        view = chosen_view(sentences, seed)
+    except InvEmbError as e:
+        st.error(str(e))
+        return
+    temperature = st.session_state.rec_temperature
     # An HTML table, like the others on the page: drawn at once (a data grid fills in its cells later).
     rows = [
         [
