@@ -21,11 +21,6 @@ from invemb_core.projection import Projection, list_projections, load_projection
 from invemb_core.report import join_words, word_diff
 
 CHECKPOINT_KEY = "checkpoint"
-# Up to this many sentences the map is drawn as SVG, above it with WebGL. The figure is drawn anew at every
-# interaction (streamlit gives a changed figure a new element), and in a browser without a GPU its two new
-# WebGL contexts cost 55-140 ms apiece, more than 2,010 SVG points (BENCHMARKS.md, "Felt speed"); 29k
-# points need WebGL.
-SVG_POINTS = 5_000
 BACKDROP_POINTS = 250  # corpus points drawn behind Interpolate's path: enough to show the map's shape
 
 
@@ -262,22 +257,18 @@ def html_table(
     return f'{DIFF_CSS}<table class="ie-table{fixed}">{cols}<tr>{head}</tr>{body}</table>'
 
 
-def selected_rows(points: Sequence[dict], trace_rows: Sequence[Sequence[int]]) -> list[int]:
-    """A plotly selection (``st.plotly_chart(..., on_select="rerun")``: one dict per point, naming its trace
-    ``curve_number`` and its position there ``point_index``) -> the corpus rows it holds, sorted.
-    ``trace_rows[t]`` lists the rows of trace t's points; points of later traces (your stars) are ignored."""
-    return sorted(
-        {
-            int(trace_rows[p["curve_number"]][p["point_index"]])
-            for p in points
-            if p.get("curve_number", len(trace_rows)) < len(trace_rows) and "point_index" in p
-        }
-    )
+def rows_in_box(table: pd.DataFrame, box: dict) -> list[int]:
+    """The rows of a map's ``table`` (x, y columns) inside a box selection (``{"x": [a, b], "y": [c, d]}``, as
+    an interval selection of ``st.altair_chart(..., on_select="rerun")`` gives it), in table order."""
+    if "x" not in box or "y" not in box:
+        return []
+    (x0, x1), (y0, y1) = sorted(box["x"]), sorted(box["y"])
+    return table.index[table.x.between(x0, x1) & table.y.between(y0, y1)].tolist()
 
 
-def box_centres(boxes: Sequence[dict]) -> list[tuple[float, float]]:
-    """The centre (x, y) of each box of a plotly selection (``event.selection.box``: x and y ranges)."""
-    return [((b["x"][0] + b["x"][1]) / 2, (b["y"][0] + b["y"][1]) / 2) for b in boxes if "x" in b and "y" in b]
+def box_centre(box: dict) -> tuple[float, float]:
+    """The centre (x, y) of a box selection."""
+    return (box["x"][0] + box["x"][1]) / 2, (box["y"][0] + box["y"][1]) / 2
 
 
 def describe_characters(chars: Sequence[str], *, limit: int = 6) -> str:

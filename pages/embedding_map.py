@@ -3,16 +3,14 @@ decoded; search it, place your own sentences, select points, drag a box anywhere
 
 import html
 
+import altair as alt
 import numpy as np
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
 import invemb_core as ie
 from app_support import (
-    SVG_POINTS,
-    box_centres,
+    box_centre,
     cluster_summary,
     current_checkpoint,
     current_model,
@@ -21,7 +19,7 @@ from app_support import (
     load_map,
     load_model,
     map_names,
-    selected_rows,
+    rows_in_box,
     split_lines,
     spot_text,
     stamp,
@@ -46,7 +44,8 @@ table = projection.table.copy()
 clusters = cluster_summary(current_checkpoint(), projection.name)
 st.caption(
     f"UMAP of {len(table):,} sentence vectors: nearby points have similar vectors. Hover for the sentence; "
-    "drag a box (or pick the lasso) to select; a box over an empty area decodes its centre (below)."
+    "click a point or drag a box to select (double-click clears); a box over an empty area decodes its centre "
+    "(below)."
 )
 
 c1, c2, c3 = st.columns([1, 2, 2])
@@ -75,52 +74,6 @@ hits = None
 if query.strip():
     hits = table.sentence.str.contains(query.strip(), case=False, regex=False)
     st.text(f"{int(hits.sum())} sentences contain the search text (red rings).")
-# Hover: the sentence, and its reconstruction only where it differs (most come back exactly): every byte
-# here is sent again at each interaction.
-hover = table.sentence.str.slice(0, HOVER_CHARS).map(html.escape)
-differs = ~table.exact.astype(bool)
-hover[differs] += "<br><i>decoded:</i> " + table.reconstruction[differs].str.slice(0, HOVER_CHARS).map(html.escape)
-
-fig = go.Figure()
-trace_rows: list[np.ndarray] = []  # per trace, the table rows of its points: a selection names trace and point
-if colour == "words":  # a number: one trace, a colour scale
-    groups = [(None, table.index)]
-else:
-    groups = [(value, table.index[table.colour == value]) for value in order if (table.colour == value).any()]
-palette = px.colors.qualitative.D3 + ["#222222", "#393b79"]  # 12 distinct colours, none pale on white
-svg = len(table) <= SVG_POINTS
-scatter = fig.add_scatter if svg else fig.add_scattergl
-for i, (value, rows) in enumerate(groups):
-    numeric = value is None
-    scatter(
-        x=table.x[rows].to_numpy(np.float32),
-        y=table.y[rows].to_numpy(np.float32),
-        mode="markers",
-        name="sentences" if numeric else str(value),
-        showlegend=not numeric,
-        hovertext=hover[rows].tolist(),
-        hoverinfo="text",
-        marker=dict(
-            size=5.0,
-            color=table.words[rows].to_numpy(np.int16) if numeric else palette[i % len(palette)],
-            colorscale="Viridis" if numeric else None,
-            showscale=numeric,
-            colorbar=dict(title="words", len=0.6, y=0.7) if numeric else None,
-        ),
-    )
-    trace_rows.append(rows.to_numpy())
-if hits is not None and hits.any():  # search matches: red rings on top, in every colouring
-    rows = table.index[hits]
-    scatter(
-        x=table.x[rows].to_numpy(np.float32),
-        y=table.y[rows].to_numpy(np.float32),
-        mode="markers",
-        name="search matches",
-        hovertext=hover[rows].tolist(),
-        hoverinfo="text",
-        marker=dict(size=11, color="rgba(0,0,0,0)", line=dict(width=2, color="red")),
-    )
-    trace_rows.append(rows.to_numpy())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -146,29 +99,92 @@ if mine:
     warn_about_input(ae, mine)
     try:
         placed = place(current_checkpoint(), stamp(current_checkpoint()), name, tuple(mine))
-        scatter(  # added last and drawn like the corpus (WebGL draws above SVG), so on top of it
-            x=placed.x,
-            y=placed.y,
-            mode="markers+text",
-            name="yours",
-            text=[str(i) for i in placed["#"]],
-            textposition="top right",
-            # A white halo keeps the numbers readable over dense clusters (SVG text only).
-            textfont=dict(size=15, color="black", **({"shadow": "auto"} if svg else {})),
-            hovertext=[html.escape(s[:HOVER_CHARS]) for s in mine],
-            hoverinfo="text",
-            marker=dict(symbol="star", size=20, color="gold", line=dict(width=1.5, color="black")),
-            unselected=dict(marker=dict(opacity=1), textfont=dict(color="black")),  # a selection never dims them
-        )
     except ie.InvEmbError as e:
         st.error(str(e))
-fig.update_layout(
-    height=640,
-    margin=dict(l=0, r=0, t=10, b=0),
-    legend=dict(orientation="h", yanchor="top", y=-0.06, x=0, title_text=""),
-    dragmode="select",
+
+# 12 distinct colours (D3's ten, then two dark ones), none pale on white
+CATEGORY_COLOURS = (
+    "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf #222222 #393b79".split()
 )
-event = st.plotly_chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
+STAR = "M0,-1L.225,-.309L.951,-.309L.363,.118L.588,.809L0,.382L-.588,.809L-.363,.118L-.951,-.309L-.225,-.309Z"
+
+
+def map_chart(table: pd.DataFrame, order: list | None, hits: pd.Series | None, placed: pd.DataFrame | None):
+    """The corpus coloured as chosen, search matches ringed in red and your sentences as numbered stars on top.
+    Vega-Lite draws it on one canvas: plotly drew each point as an SVG element, ~250 ms of the browser's time
+    at every interaction for 2,010 points (BENCHMARKS.md, "Felt speed")."""
+    # Hover: the sentence, and its reconstruction where it differs (most come back exactly).
+    corpus = pd.DataFrame(
+        {
+            "row": table.index,
+            "x": table.x.astype(np.float32),
+            "y": table.y.astype(np.float32),
+            "colour": table.colour,
+            "sentence": table.sentence.str.slice(0, HOVER_CHARS),
+            "decoded": table.reconstruction.str.slice(0, HOVER_CHARS).where(~table.exact.astype(bool), "(exactly)"),
+        }
+    )
+    if order is not None:  # the last category drawn last, on top (e.g. "differs")
+        corpus = corpus.iloc[np.argsort(corpus.colour.map({v: i for i, v in enumerate(order)}), kind="stable")]
+    x = alt.X("x:Q", scale=alt.Scale(zero=False), title="x")
+    y = alt.Y("y:Q", scale=alt.Scale(zero=False), title="y")
+    if order is None:  # a number (sentence length): one colour scale
+        colour = alt.Color("colour:Q", scale=alt.Scale(scheme="viridis"), legend=alt.Legend(title="words"))
+    else:
+        colour = alt.Color(
+            "colour:N",
+            sort=order,
+            scale=alt.Scale(
+                domain=order, range=[CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(order))]
+            ),
+            legend=alt.Legend(orient="bottom", columns=4, labelLimit=0, title=None, symbolSize=80),
+        )
+    box, pick = (
+        alt.selection_interval(name="box", encodings=["x", "y"]),
+        alt.selection_point(name="pick", fields=["row"]),
+    )
+    layers = [
+        alt.Chart(corpus)
+        .mark_circle(size=22)
+        .encode(
+            x,
+            y,
+            color=colour,
+            opacity=alt.condition(box & pick, alt.value(0.9), alt.value(0.2)),  # a selection dims the rest
+            tooltip=["sentence:N", "decoded:N"],
+        )
+        .add_params(box, pick)
+    ]
+    if hits is not None and hits.any():
+        rings = corpus[corpus.row.isin(table.index[hits])]
+        layers.append(
+            alt.Chart(rings)
+            .mark_point(size=130, filled=False, color="red", strokeWidth=2, opacity=1)
+            .encode(x, y, tooltip=["sentence:N", "decoded:N"])
+        )
+    if placed is not None:
+        stars = placed.assign(label=placed["#"].astype(str), sentence=placed.sentence.str.slice(0, HOVER_CHARS))
+        at = alt.Chart(stars).encode(x, y)
+        layers += [
+            at.mark_point(
+                shape=STAR, size=700, filled=True, fill="gold", stroke="black", strokeWidth=1.5, opacity=1
+            ).encode(tooltip=[alt.Tooltip("sentence:N", title="your sentence")]),
+            # A white halo keeps the numbers readable over dense clusters.
+            at.mark_text(
+                dx=13, dy=-13, fontSize=15, fontWeight="bold", stroke="white", strokeWidth=4, tooltip=False
+            ).encode(text="label:N"),
+            at.mark_text(dx=13, dy=-13, fontSize=15, fontWeight="bold", tooltip=False).encode(text="label:N"),
+        ]
+    return alt.layer(*layers).properties(height=640, usermeta={"embedOptions": {"renderer": "canvas"}})
+
+
+event = st.altair_chart(
+    map_chart(table, order, hits, placed),
+    key="map_chart",
+    on_select="rerun",
+    selection_mode=["box", "pick"],
+    width="stretch",
+)
 
 if placed is not None:
     targets = [ae.normalize(sentence) for sentence in placed.sentence]
@@ -190,11 +206,12 @@ if placed is not None:
         )
     )
 
-# A selection names each point by trace and position (not by customdata: numpy arrays there come back
-# from the browser as dicts); a box with no sentence in it picks the spot at its centre.
-selection = event.selection if event and event.selection else {"points": [], "box": []}
-rows = selected_rows(selection["points"], trace_rows)
-spots = box_centres(selection["box"])
+# A click selects a point (its row), a box its x and y ranges: the rows inside it are found here, and a box with
+# no sentence in it picks the spot at its centre.
+selection = event.selection if event and event.selection else {}
+box = selection.get("box") or {}
+rows = sorted({int(p["row"]) for p in selection.get("pick") or [] if "row" in p}) or rows_in_box(table, box)
+spots = [box_centre(box)] if box and not rows else []
 if rows:
     st.subheader(f"{len(rows)} selected" + (" (the first 50 shown)" if len(rows) > 50 else ""))
     shown = projection.table.loc[rows[:50]]

@@ -14,7 +14,7 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 import app_support
-from app_support import box_centres, cluster_summary, load_map, load_model, selected_rows  # noqa: F401
+from app_support import box_centre, cluster_summary, load_map, load_model, rows_in_box  # noqa: F401
 
 PAGES = [
     "pages/reconstruct.py",
@@ -170,15 +170,20 @@ def test_map_places_sentences_and_searches():
         assert not at.exception
 
 
-@pytest.mark.parametrize("svg_points, kind", [(5_000, "scatter"), (0, "scattergl")])
-def test_map_stars_are_drawn_on_top_as_svg_or_webgl(monkeypatch, svg_points, kind):
-    monkeypatch.setattr(app_support, "SVG_POINTS", svg_points)  # the tiny map as a small or a large one
+def test_map_draws_the_corpus_then_search_rings_then_your_stars_on_one_canvas():
     at = app("pages/embedding_map.py")
     at.text_input(key="map_search").set_value("a").run()
-    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
-    assert not at.exception and len(traces) > 2
-    assert traces[-1]["name"] == "yours"  # added last, and drawn like the corpus: WebGL draws above SVG
-    assert {t["type"] for t in traces} == {kind}
+    assert not at.exception
+    (chart,) = at.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["circle", "point", "point", "text", "text"]  # corpus, rings, stars, halo, numbers: on top
+    assert spec["layer"][2]["mark"]["fill"] == "gold"
+    params = spec.get("params") or spec["layer"][0]["params"]  # altair lifts a layer's params to the top
+    assert [p["name"] for p in params] == ["box", "pick"]  # drag selects a box, a click picks a point
+    assert spec["usermeta"]["embedOptions"]["renderer"] == "canvas"  # no element per point
+    corpus = convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
+    assert len(corpus) == len(load_map(str(TINY)).table)
 
 
 def test_map_hostile_own_sentences():
@@ -213,18 +218,14 @@ def test_map_names_clusters_and_decodes_their_centres():
         assert isinstance(centre, str) and html.escape(centre) in shown
 
 
-def test_a_selection_names_corpus_rows_by_trace_and_point_and_boxes_by_their_centre():
-    trace_rows = [[10, 11, 12], [20, 21]]
-    points = [
-        {"curve_number": 0, "point_index": 2, "x": 1.0, "y": 2.0},
-        {"curve_number": 1, "point_index": 0, "x": 3.0, "y": 4.0},
-        {"curve_number": 1, "point_index": 0, "x": 3.0, "y": 4.0},  # the same point twice
-        {"curve_number": 2, "point_index": 0, "x": 9.0, "y": 9.0},  # a star
-    ]
-    assert selected_rows(points, trace_rows) == [12, 20]
-    assert selected_rows([], trace_rows) == []
-    assert box_centres([{"xref": "x", "yref": "y", "x": [1.0, 2.0], "y": [4.0, 3.0]}]) == [(1.5, 3.5)]
-    assert box_centres([]) == []
+def test_a_box_selects_the_rows_inside_it_and_has_a_centre():
+    import pandas as pd
+
+    table = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [0.0, 1.0, 5.0, 1.5]}, index=[10, 11, 12, 13])
+    assert rows_in_box(table, {"x": [3.5, 0.5], "y": [0.5, 2.0]}) == [11, 13]  # either way round
+    assert rows_in_box(table, {"x": [5.0, 6.0], "y": [0.0, 1.0]}) == []
+    assert rows_in_box(table, {}) == []  # no box
+    assert box_centre({"x": [1.0, 2.0], "y": [4.0, 3.0]}) == (1.5, 3.5)
 
 
 def test_map_far_spot_says_so():

@@ -192,12 +192,11 @@ def test_selecting_points_and_an_empty_area_on_the_map_in_a_real_browser(tmp_pat
     selects none and decodes the spot at its centre. The selection is what the browser sends back, which
     AppTest cannot produce."""
 
-    def box_centre(page) -> tuple[float, float]:
-        box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
-        return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    def canvas(page) -> dict:
+        return page.locator(".vega-embed canvas").first.bounding_box()  # the plot area, its axes and legend
 
     def drag(page, x0: float, y0: float, x1: float, y1: float) -> None:
-        box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+        box = canvas(page)
         page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
         page.mouse.down()
         page.mouse.move(box["x"] + x1 * box["width"], box["y"] + y1 * box["height"], steps=8)
@@ -208,13 +207,14 @@ def test_selecting_points_and_an_empty_area_on_the_map_in_a_real_browser(tmp_pat
     def exceptions(page) -> list[str]:
         return [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
 
-    with tiny_app_page(tmp_path, PAGES["embedding_map"], ready=".js-plotly-plot .nsewdrag") as page:
+    with tiny_app_page(tmp_path, PAGES["embedding_map"], ready=".vega-embed canvas") as page:
         # The empty area first: a drag inside an existing selection would move that selection.
-        drag(page, 0.04, 0.80, 0.12, 0.92)  # an empty area near a corner (of the tiny map)
+        drag(page, 0.08, 0.60, 0.14, 0.68)  # an empty area near the plot's lower left corner (of the tiny map)
         spot = page.get_by_text("The spot you picked").count()
         errors = exceptions(page)
-        page.mouse.dblclick(*box_centre(page))  # clears the selection
-        drag(page, 0.02, 0.02, 0.98, 0.98)  # everything
+        box = canvas(page)
+        page.mouse.dblclick(box["x"] + 0.5 * box["width"], box["y"] + 0.3 * box["height"])  # clears the selection
+        drag(page, 0.10, 0.03, 0.99, 0.72)  # most of the plot area (inside its axes)
         everything = page.get_by_text(re.compile(r"^\d+ selected")).count()
         errors += exceptions(page)
     assert not errors, errors
