@@ -179,11 +179,7 @@ def map_chart(table: pd.DataFrame, order: list | None, hits: pd.Series | None, p
 
 
 event = st.altair_chart(
-    map_chart(table, order, hits, placed),
-    key="map_chart",
-    on_select="rerun",
-    selection_mode=["box", "pick"],
-    width="stretch",
+    map_chart(table, order, hits, placed), key="map_chart", on_select="rerun", selection_mode=["box", "pick"]
 )
 
 if placed is not None:

@@ -81,8 +81,8 @@ def path_table(alphas: list[float], texts: list[str]) -> str:
 
 def path_chart(projection: Projection, Z: torch.Tensor, texts: list[str]) -> alt.LayerChart:
     """The path on the checkpoint's map, over a sketch of its corpus; A and B labelled, each point's text on
-    hover. Vega-Lite draws it on one canvas: plotly's SVG took ~100 ms more of the browser's time at every
-    interaction, a WebGL plotly more still (BENCHMARKS.md, "Felt speed")."""
+    hover. Drawn by Vega-Lite (a few hundred SVG marks): plotly's SVG took ~100 ms more of the browser's time at
+    every interaction (BENCHMARKS.md, "Felt speed")."""
     every = -(-len(projection.table) // BACKDROP_POINTS)
     corpus = projection.table[["x", "y"]].iloc[::every].round(2)
     xy = projection.place(Z)
@@ -187,7 +187,7 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
         )
 
     if chart is not None:
-        st.altair_chart(chart, key="interp_map", width="stretch")
+        st.altair_chart(chart, key="interp_map")
 
 
 walk_section(ae, projection)
