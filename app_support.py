@@ -221,6 +221,11 @@ DIFF_CSS = """<style>
 </style>"""
 
 
+def shorten(text: str, limit: int = 120) -> str:
+    """At most ``limit`` characters, an ellipsis marking a cut (hover texts: one is drawn per point)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def md_escape(text: str) -> str:
     """Text from outside the app's code (a checkpoint's description) made inert for Markdown elements:
     every Markdown/HTML punctuation character backslash-escaped."""
@@ -293,7 +298,8 @@ def warn_about_input(ae: ie.Autoencoder, sentences: Sequence[str], names: Sequen
     cut = [names[i] for i, t in enumerate(truncated) if t]
     if cut:
         st.warning(
-            f"Sentence {', '.join(cut)} {'is' if len(cut) == 1 else 'are'} longer than {ae.config.max_length} "
+            f"{'Sentence' if len(cut) == 1 else 'Sentences'} {', '.join(cut)} {'is' if len(cut) == 1 else 'are'} "
+            f"longer than {ae.config.max_length} "
             "word pieces: only the beginning is encoded."
         )
     unknown = list(dict.fromkeys(c for s in sentences for c in ae.codec.unknown_characters(s)))

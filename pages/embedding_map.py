@@ -20,13 +20,14 @@ from app_support import (
     load_model,
     map_names,
     rows_in_box,
+    shorten,
     split_lines,
     spot_text,
     stamp,
     warn_about_input,
 )
 
-HOVER_CHARS = 120
+FAR = 10  # a spot this many typical spacings from the nearest sentence is far from all of them
 
 st.title("Embedding map")
 ae = current_model()
@@ -120,8 +121,8 @@ def map_chart(table: pd.DataFrame, order: list | None, hits: pd.Series | None, p
             "x": table.x.astype(np.float32),
             "y": table.y.astype(np.float32),
             "colour": table.colour,
-            "sentence": table.sentence.str.slice(0, HOVER_CHARS),
-            "decoded": table.reconstruction.str.slice(0, HOVER_CHARS).where(~table.exact.astype(bool), "(exactly)"),
+            "sentence": table.sentence.map(shorten),
+            "decoded": table.reconstruction.map(shorten).where(~table.exact.astype(bool), "(exactly)"),
         }
     )
     if order is not None:  # the last category drawn last, on top (e.g. "differs")
@@ -129,7 +130,7 @@ def map_chart(table: pd.DataFrame, order: list | None, hits: pd.Series | None, p
     x = alt.X("x:Q", scale=alt.Scale(zero=False), title="x")
     y = alt.Y("y:Q", scale=alt.Scale(zero=False), title="y")
     if order is None:  # a number (sentence length): one colour scale
-        colour = alt.Color("colour:Q", scale=alt.Scale(scheme="viridis"), legend=alt.Legend(title="words"))
+        colour = alt.Color("colour:Q", scale=alt.Scale(scheme="viridis"), legend=alt.Legend(title="length (words)"))
     else:
         colour = alt.Color(
             "colour:N",
@@ -137,11 +138,12 @@ def map_chart(table: pd.DataFrame, order: list | None, hits: pd.Series | None, p
             scale=alt.Scale(
                 domain=order, range=[CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(order))]
             ),
-            legend=alt.Legend(orient="bottom", columns=4, labelLimit=0, title=None, symbolSize=80),
+            legend=alt.Legend(orient="bottom", columns=4, labelLimit=0, title=None, symbolSize=90, labelFontSize=13),
         )
-    box, pick = (
-        alt.selection_interval(name="box", encodings=["x", "y"]),
-        alt.selection_point(name="pick", fields=["row"]),
+    box = alt.selection_interval(name="box", encodings=["x", "y"])
+    # A click picks a corpus point (or its search ring); a click on a star or on empty space picks nothing.
+    pick = alt.selection_point(
+        name="pick", fields=["row"], on="click[event.item && event.item.datum && isValid(event.item.datum.row)]"
     )
     layers = [
         alt.Chart(corpus)
@@ -163,7 +165,11 @@ def map_chart(table: pd.DataFrame, order: list | None, hits: pd.Series | None, p
             .encode(x, y, tooltip=["sentence:N", "decoded:N"])
         )
     if placed is not None:
-        stars = placed.assign(label=placed["#"].astype(str), sentence=placed.sentence.str.slice(0, HOVER_CHARS))
+        stars = placed.assign(
+            label=placed["#"].astype(str),
+            sentence=placed.sentence.map(shorten),
+            decoded=placed.reconstruction.map(shorten),
+        )
         at = alt.Chart(stars).encode(x, y)
         layers += [
             at.mark_point(
@@ -175,7 +181,11 @@ def map_chart(table: pd.DataFrame, order: list | None, hits: pd.Series | None, p
             ).encode(text="label:N"),
             at.mark_text(dx=13, dy=-13, fontSize=15, fontWeight="bold", tooltip=False).encode(text="label:N"),
         ]
-    return alt.layer(*layers).properties(height=640, usermeta={"embedOptions": {"renderer": "canvas"}})
+    return (
+        alt.layer(*layers)
+        .properties(height=640, usermeta={"embedOptions": {"renderer": "canvas"}})
+        .configure_axis(labelFontSize=12, titleFontSize=13)  # readable on a projector
+    )
 
 
 event = st.altair_chart(
@@ -184,6 +194,7 @@ event = st.altair_chart(
 
 if placed is not None:
     targets = [ae.normalize(sentence) for sentence in placed.sentence]
+    st.markdown("**Your sentences** (the stars)")
     st.html(
         html_table(
             ["#", "your sentence", "decoded", "exact", "x", "y"],
@@ -258,7 +269,7 @@ else:
 nearest = projection.distance_to_nearest(float(x), float(y))
 typical = projection.typical_spacing()
 st.text(spot_text(current_checkpoint(), stamp(current_checkpoint()), name, float(x), float(y)))
-if nearest > 3 * typical:
+if nearest > FAR * typical:
     st.warning(
         f"This spot is far from every sentence (the nearest is {nearest:.1f} away; neighbouring sentences are "
         f"typically {typical:.2f} apart). Its vector is still the weighted mean of the nearest sentences' vectors, "

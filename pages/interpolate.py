@@ -16,6 +16,7 @@ from app_support import (
     html_table,
     load_map,
     load_model,
+    shorten,
     stamp,
     warn_about_input,
 )
@@ -65,6 +66,11 @@ def walk(
     return [float(x) for x in alphas], model.decode(Z, strategy=decoding), Z
 
 
+def distinct_caption(texts: list[str]) -> str:
+    distinct = len(set(texts))
+    return f"{distinct} distinct {'sentence' if distinct == 1 else 'sentences'} among {len(texts)} points."
+
+
 def path_table(alphas: list[float], texts: list[str]) -> str:
     rows = []
     for i, (alpha, text) in enumerate(zip(alphas, texts)):
@@ -93,7 +99,7 @@ def path_chart(projection: Projection, Z: torch.Tensor, texts: list[str]) -> alt
             "order": range(len(texts)),
             "point": ["A"] + [f"step {i}" for i in range(1, len(texts) - 1)] + ["B"],
             "label": ["A"] + [""] * (len(texts) - 2) + ["B"],
-            "decoded": [t[:120] for t in texts],  # shown as text (vega escapes tooltips)
+            "decoded": [shorten(t) for t in texts],  # shown as text (vega escapes tooltips)
         }
     )
     x = alt.X("x:Q", axis=None, scale=alt.Scale(zero=False))
@@ -160,14 +166,14 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
         if plain is not None:
             st.markdown(f"**This checkpoint ({current_checkpoint().rsplit('/', 1)[-1]})**")
         st.html(path_table(alphas, texts))
-        st.caption(f"{len(set(texts))} distinct sentences among {steps} points.")
+        st.caption(distinct_caption(texts))
     if right is not None:
         with right:
             st.markdown("**A plain autoencoder (checkpoints/plain), same pair**")
             if strategy == "beam" and not load_model(plain_path, stamp(plain_path)).supports_beam:
                 st.caption("Greedy here: a parallel decoder writes every position at once, so it has no beam search.")
             st.html(path_table(plain[0], plain[1]))
-            st.caption(f"{len(set(plain[1]))} distinct sentences among {steps} points.")
+            st.caption(distinct_caption(plain[1]))
 
     with st.expander("lerp or slerp? And why a plain autoencoder's midpoints are word salad"):
         st.markdown(
@@ -187,7 +193,13 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
         )
 
     if chart is not None:
+        st.caption(
+            "The path's vectors on this checkpoint's map (a UMAP of its corpus, grey), from A (dark) to B "
+            "(yellow). Hover a point for what it decodes to."
+        )
         st.altair_chart(chart, key="interp_map")
+    else:
+        st.caption("This checkpoint ships no map, so the path is not drawn (make one with `invemb project`).")
 
 
 walk_section(ae, projection)

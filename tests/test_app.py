@@ -181,6 +181,7 @@ def test_map_draws_the_corpus_then_search_rings_then_your_stars_on_one_canvas():
     assert spec["layer"][2]["mark"]["fill"] == "gold"
     params = spec.get("params") or spec["layer"][0]["params"]  # altair lifts a layer's params to the top
     assert [p["name"] for p in params] == ["box", "pick"]  # drag selects a box, a click picks a point
+    assert "isValid(event.item.datum.row)" in params[1]["select"]["on"]  # only a point with a row: not a star
     assert spec["usermeta"]["embedOptions"]["renderer"] == "canvas"  # no element per point
     corpus = convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
     assert len(corpus) == len(load_map(str(TINY)).table)
