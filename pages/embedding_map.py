@@ -174,7 +174,7 @@ def map_chart(table: pd.DataFrame, order: list | None, hits: pd.Series | None, p
         layers += [
             at.mark_point(
                 shape=STAR, size=700, filled=True, fill="gold", stroke="black", strokeWidth=1.5, opacity=1
-            ).encode(tooltip=[alt.Tooltip("sentence:N", title="your sentence")]),
+            ).encode(tooltip=[alt.Tooltip("sentence:N", title="your sentence"), "decoded:N"]),
             # A white halo keeps the numbers readable over dense clusters.
             at.mark_text(
                 dx=13, dy=-13, fontSize=15, fontWeight="bold", stroke="white", strokeWidth=4, tooltip=False

@@ -179,6 +179,7 @@ def test_map_draws_the_corpus_then_search_rings_then_your_stars_on_one_canvas():
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
     assert marks == ["circle", "point", "point", "text", "text"]  # corpus, rings, stars, halo, numbers: on top
     assert spec["layer"][2]["mark"]["fill"] == "gold"
+    assert [t["field"] for t in spec["layer"][2]["encoding"]["tooltip"]] == ["sentence", "decoded"]
     params = spec.get("params") or spec["layer"][0]["params"]  # altair lifts a layer's params to the top
     assert [p["name"] for p in params] == ["box", "pick"]  # drag selects a box, a click picks a point
     assert "isValid(event.item.datum.row)" in params[1]["select"]["on"]  # only a point with a row: not a star
