@@ -78,11 +78,14 @@ def supervise(
             child.send_signal(signal.SIGSTOP)
             stopped_at = time.monotonic()
         elif not fresh and stopped_at is not None:
-            child.send_signal(signal.SIGCONT)
             paused += time.monotonic() - stopped_at
             stopped_at = None
-            if paused_file is not None:
-                paused_file.write_text(f"{paused:.1f}\n")
+            if paused_file is not None:  # written before the command goes on: whoever sees it run can read it
+                try:
+                    paused_file.write_text(f"{paused:.1f}\n")
+                except OSError:
+                    pass  # a side file never keeps the command stopped
+            child.send_signal(signal.SIGCONT)
         time.sleep(poll)
     return child.returncode
 
