@@ -29,7 +29,7 @@ def state(pid: int) -> str:
 def supervised(tmp_path):
     """A supervisor over a 30-second sleep: (supervisor, command's pid, watched file, paused file)."""
     watch, paused = tmp_path / "interacting", tmp_path / "paused"
-    cmd = [sys.executable, str(SUPERVISE), "--watch", str(watch), "--seconds", "1", "--paused-file", str(paused)]
+    cmd = [sys.executable, str(SUPERVISE), "--watch", str(watch), "--seconds", "2", "--paused-file", str(paused)]
     # Started with SIGINT ignored, as a shell starts a background job: the command must still get it.
     ignore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731
     proc = subprocess.Popen([*cmd, "--", sys.executable, "-c", "import time; time.sleep(30)"], preexec_fn=ignore_sigint)
@@ -55,17 +55,19 @@ def test_the_command_stops_while_the_app_is_used_and_continues_after(supervised)
         assert os.sched_getscheduler(child) == os.SCHED_IDLE
     watch.touch()
     start = time.monotonic()
-    assert wait_for(lambda: state(child) == "T", timeout=0.8)  # stopped within a few polls (every 25 ms)
-    assert wait_for(lambda: state(child) in "RS", timeout=5.0)  # continued once the touch is 1 s old
-    assert time.monotonic() - start >= 0.95
-    assert 0.5 <= float(paused.read_text()) <= 2.0
+    # Stopped within a few polls (every 25 ms): on a loaded machine the lowest-priority command may take a
+    # while to be scheduled even to stop, so the window is 2 s.
+    assert wait_for(lambda: state(child) == "T", timeout=1.8)
+    assert wait_for(lambda: state(child) in "RS", timeout=5.0)  # continued once the touch is 2 s old
+    assert time.monotonic() - start >= 1.9
+    assert 1.0 <= float(paused.read_text()) <= 3.0
     assert proc.poll() is None
 
 
 def test_signals_reach_a_stopped_command(supervised):
     proc, child, watch, _ = supervised
     watch.touch()
-    assert wait_for(lambda: state(child) == "T", timeout=0.8)
+    assert wait_for(lambda: state(child) == "T", timeout=1.8)
     proc.send_signal(signal.SIGINT)  # what stop_job sends
     assert proc.wait(timeout=5) != 0  # the sleep ended by KeyboardInterrupt, and its code came back
     assert state(child) in "ZX"
@@ -74,6 +76,6 @@ def test_signals_reach_a_stopped_command(supervised):
 def test_a_command_is_never_left_stopped_when_the_supervisor_dies(supervised):
     proc, child, watch, _ = supervised
     watch.touch()
-    assert wait_for(lambda: state(child) == "T", timeout=0.8)
+    assert wait_for(lambda: state(child) == "T", timeout=1.8)
     os.kill(proc.pid, signal.SIGKILL)  # while the touch still holds it stopped
     assert wait_for(lambda: state(child) in "RS", timeout=0.8)  # continued by the kernel, not by the clock
