@@ -171,15 +171,14 @@ def map_chart(table: pd.DataFrame, order: list | None, hits: pd.Series | None, p
             decoded=placed.reconstruction.map(shorten),
         )
         at = alt.Chart(stars).encode(x, y)
+        number = dict(dx=13, dy=-13, fontSize=15, fontWeight="bold", tooltip=False)
         layers += [
             at.mark_point(
                 shape=STAR, size=700, filled=True, fill="gold", stroke="black", strokeWidth=1.5, opacity=1
             ).encode(tooltip=[alt.Tooltip("sentence:N", title="your sentence"), "decoded:N"]),
-            # A white halo keeps the numbers readable over dense clusters.
-            at.mark_text(
-                dx=13, dy=-13, fontSize=15, fontWeight="bold", stroke="white", strokeWidth=4, tooltip=False
-            ).encode(text="label:N"),
-            at.mark_text(dx=13, dy=-13, fontSize=15, fontWeight="bold", tooltip=False).encode(text="label:N"),
+            # The numbers over a white halo of themselves: readable over dense clusters.
+            at.mark_text(**number, stroke="white", strokeWidth=4).encode(text="label:N"),
+            at.mark_text(**number).encode(text="label:N"),
         ]
     return (
         alt.layer(*layers)
