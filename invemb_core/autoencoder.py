@@ -19,6 +19,7 @@ from .config import DecodeConfig, ModelConfig
 from .data import collate
 from .errors import InvEmbError
 from .model import SentenceAutoencoder
+from .repetition import DEFAULT_MIN_PHRASE
 from .rerank import rerank, verify_meaning
 from .text import TextCodec, Vocabulary, clean_text, load_token_embeddings, resolve_model_dir
 from .twopart import TwoPartAutoencoder, keep_wording
@@ -217,20 +218,24 @@ class Autoencoder:
         if not self.supports_beam and any(c.strategy == "beam" for c in configs.values()):
             raise InvEmbError("beam search needs an autoregressive decoder; this checkpoint's is parallel")
         out: dict[str, list[list[int]]] = {}
-        by_length: dict[int, list[str]] = {}
+        by_length: dict[tuple[int, int], list[str]] = {}
         for name, cfg in configs.items():
             max_length = self._max_length(cfg)
             if cfg.strategy == "beam":
-                out[name] = [ids for z in Z.split(DECODE_BATCH) for ids in self._beam(z, cfg.beam_size, max_length)]
+                out[name] = [
+                    ids
+                    for z in Z.split(DECODE_BATCH)
+                    for ids in self._beam(z, cfg.beam_size, max_length, loop_guard=cfg.loop_guard)
+                ]
             else:
-                by_length.setdefault(max_length, []).append(name)
-        for max_length, names in by_length.items():
+                by_length.setdefault((max_length, cfg.loop_guard), []).append(name)
+        for (max_length, loop_guard), names in by_length.items():
             # One batched pass for every sampling decoding and the greedy pass they share (the greedy
             # decoding's, and each rerank's first candidate); then, for rerank, samples where needed.
             greedy = any(configs[n].strategy != "sample" for n in names)
             draws: dict[tuple, dict[str, Any]] = {("greedy",): {"temperature": 0.0}} if greedy else {}
             draws.update({("sample", n): self._draws(configs[n])[0] for n in names if configs[n].strategy == "sample"})
-            decoded = dict(zip(draws, self._decode_draws(Z, list(draws.values()), max_length)))
+            decoded = dict(zip(draws, self._decode_draws(Z, list(draws.values()), max_length, loop_guard=loop_guard)))
             for name in names:
                 cfg = configs[name]
                 ids = list(decoded[("sample", name) if cfg.strategy == "sample" else ("greedy",)])  # own copy
@@ -267,8 +272,11 @@ class Autoencoder:
         ]
         return samples if cfg.strategy == "sample" else [greedy, *samples]
 
-    def _decode_draws(self, Z: torch.Tensor, draws: list[dict[str, Any]], max_length: int) -> list[list[list[int]]]:
-        """One list of ids per row of ``Z`` for each draw, the decoder run once per batch for all draws."""
+    def _decode_draws(
+        self, Z: torch.Tensor, draws: list[dict[str, Any]], max_length: int, *, loop_guard: int = DEFAULT_MIN_PHRASE
+    ) -> list[list[list[int]]]:
+        """One list of ids per row of ``Z`` for each draw, the decoder run once per batch for all draws.
+        ``loop_guard``: see ``DecodeConfig`` (autoregressive decoders only)."""
         out: list[list[list[int]]] = [[] for _ in draws]
         for z in Z.split(DECODE_BATCH):
             if self.model.autoregressive:
@@ -281,6 +289,7 @@ class Autoencoder:
                     max_length=max_length,
                     samplings=draws,
                     reorder=dec.reorder_state,
+                    loop_guard=loop_guard,
                 )
             else:
                 vectors = self.model.output_vectors(z, max_length + 1)  # cheap; the logits are not
@@ -294,7 +303,9 @@ class Autoencoder:
                 acc += [ids[:max_length] for ids in rows]  # a row with no end token is cut at the maximum
         return out
 
-    def _beam(self, z: torch.Tensor, beam_size: int, max_length: int) -> list[list[int]]:
+    def _beam(
+        self, z: torch.Tensor, beam_size: int, max_length: int, *, loop_guard: int = DEFAULT_MIN_PHRASE
+    ) -> list[list[int]]:
         zk = z.repeat_interleave(beam_size, dim=0)
         rows = dec.beam_search(
             lambda prev, state: self.model.step(zk, prev, state),
@@ -304,6 +315,7 @@ class Autoencoder:
             bos=self.codec.vocab.bos,
             eos=self.codec.vocab.eos,
             max_length=max_length,
+            loop_guard=loop_guard,
         )
         return [ids[:max_length] for ids in rows]
 

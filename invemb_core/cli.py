@@ -81,6 +81,7 @@ def _add_decode_flags(parser: argparse.ArgumentParser) -> None:
             "two-part vectors: write failing rows with beam search of this width (0 = same decoding)",
         ),
         ("verify-margin", float, "two-part vectors: a failing row keeps its first text if it is this much closer"),
+        ("loop-guard", int, "never write a phrase of this many+ pieces three times in a row; 0 = off (default 3)"),
     ]:
         group.add_argument("--" + name, dest=name.replace("-", "_"), type=kind, default=None, help=help_text)
 
@@ -212,6 +213,15 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_data(args: argparse.Namespace) -> None:
+    from .english import build_english
+
+    summary = build_english(args.source, args.out, seed=args.seed)
+    mix = ", ".join(f"{name} {n:,}" for name, n in summary.per_source.items())
+    print(f"wrote {summary.train} ({summary.train_sentences:,} sentences: {mix})")
+    print(f"wrote {summary.heldout} ({summary.heldout_sentences:,} held-out sentences, never trained on)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="invemb", description="Invertible sentence embeddings: train, evaluate and use sentence autoencoders."
@@ -283,6 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="val-test", help="the map's name: projection-NAME.* in the checkpoint")
     p.add_argument("--seed", type=int, default=0, help="UMAP random state")
     p.set_defaults(func=cmd_project)
+
+    p = sub.add_parser("data", help="build a training corpus from the sources the repository carries")
+    p.add_argument("corpus", choices=("english",), help="english: the general-English mix (data/english)")
+    p.add_argument("--source", default=None, help="folder of source files (default: data/english/sources)")
+    p.add_argument("--out", default=None, help="where train.en.gz and heldout.en.gz go (default: data/english)")
+    p.add_argument("--seed", type=int, default=0, help="which lines of each source the mix keeps")
+    p.set_defaults(func=cmd_data)
 
     p = sub.add_parser(
         "calibrate", help="fit the output layer's per-piece bias with the full softmax (better sampling), in place"

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeVar
 
 from .errors import InvEmbError
+from .repetition import DEFAULT_MIN_PHRASE
 
 ENCODERS = ("transformer", "gru", "lstm", "rnn")
 DECODERS = ("parallel", "autoregressive")
@@ -154,6 +155,9 @@ class TrainConfig:
     # > 0: after training, fit the output layer's per-piece bias with the full softmax on this many
     # training sentences (calibration.py): sampled softmax leaves the vocabulary's tail too likely.
     calibration_sentences: int = 0
+    # A checkpoint directory to start from (fine-tuning): its weights and model config replace a fresh
+    # model's, and the model flags are ignored. "" = train from scratch.
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         _check_choice("loss", self.loss, LOSSES)
@@ -215,6 +219,9 @@ class DecodeConfig:
     fallback_beam: int = 0
     verify_margin: float = 2.0
     max_length: int | None = None  # defaults to the model's max_length
+    # Autoregressive decoders: never write a phrase of this many or more word pieces three times in a row
+    # (repetition.py); 0 = off.
+    loop_guard: int = DEFAULT_MIN_PHRASE
 
     def __post_init__(self) -> None:
         _check_choice("strategy", self.strategy, STRATEGIES)
@@ -236,3 +243,5 @@ class DecodeConfig:
             raise InvEmbError(f"verify_margin is a difference of cosines in [0, 2], got {self.verify_margin}")
         if self.max_length is not None:
             _check_positive(max_length=self.max_length)
+        if self.loop_guard < 0:
+            raise InvEmbError(f"loop_guard must be >= 0 (0: off), got {self.loop_guard}")

@@ -14,6 +14,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .repetition import guard_logits
+
 StepFn = Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]]
 ReorderFn = Callable[[Any, torch.Tensor], Any]
 
@@ -144,6 +146,7 @@ def autoregressive_decode_many(
     max_length: int,
     samplings: Sequence[Mapping[str, Any]],
     reorder: ReorderFn | None = None,
+    loop_guard: int = 0,
 ) -> list[list[list[int]]]:
     """Several decodings at once, one per dict of ``sample_next_token`` arguments.
 
@@ -156,7 +159,8 @@ def autoregressive_decode_many(
     ended are dropped: ``step(prev, state, rows)`` is then called for the rows still decoding only
     (``rows``: their indices among all rows), which saves most of the work once short sentences end.
     Every row still draws its random number at every step, so seeded outputs do not depend on which
-    other rows are still running.
+    other rows are still running. ``loop_guard`` > 0: no row writes a phrase of that many or more
+    pieces three times in a row (``repetition.guard_logits``).
     """
     D, B = len(samplings), batch_size
     prev = torch.full((D * B, 1), bos, dtype=torch.long)
@@ -170,6 +174,7 @@ def autoregressive_decode_many(
             logits = logits[active]
         else:
             logits, state = step(prev[active], state, active)  # (A, V)
+        logits = guard_logits(logits, prev[active, 1:], loop_guard)
         # active is sorted and decoding-major: each decoding's computed rows are one slice of it.
         bounds = torch.searchsorted(active, torch.arange(D + 1) * B).tolist()
         uniforms: dict[int, torch.Tensor] = {}
@@ -212,10 +217,12 @@ def beam_search(
     eos: int,
     max_length: int,
     length_penalty: float = 1.0,
+    loop_guard: int = 0,
 ) -> list[list[int]]:
     """Keep the ``beam_size`` best prefixes per sentence; ``step`` sees B*K rows (sentence-major).
 
     Finished hypotheses are scored by log-probability / length**length_penalty. ``beam_size=1`` is greedy.
+    ``loop_guard``: as in ``autoregressive_decode_many``.
     """
     B, K = batch_size, beam_size
     prev = torch.full((B * K, 1), bos, dtype=torch.long)
@@ -226,6 +233,7 @@ def beam_search(
     state = None
     for _ in range(max_length + 1):
         logits, state = step(prev, state)  # (B*K, V)
+        logits = guard_logits(logits, prev[:, 1:], loop_guard)
         logp = F.log_softmax(logits.float(), dim=-1).view(B, K, -1)
         V = logp.shape[-1]
         # A finished hypothesis may only extend with eos, at no cost, so it keeps its score.

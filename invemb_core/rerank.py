@@ -71,7 +71,7 @@ def _pick_closest(
     Only texts not seen yet are encoded: at a low temperature most samples repeat the greedy output
     (of their row or of another), whose vectors are already in ``V``."""
     unk = ae.codec.vocab.unk
-    samples = ae._decode_draws(Z[rows], ae._draws(cfg)[1:], max_length)
+    samples = ae._decode_draws(Z[rows], ae._draws(cfg)[1:], max_length, loop_guard=cfg.loop_guard)
     K = 1 + len(samples)
     options = [tuple(c or [unk]) for i, row in enumerate(rows) for c in (chosen[row], *(s[i] for s in samples))]
     known = {tuple(c or [unk]): V[r] for r, c in enumerate(chosen)}
@@ -106,7 +106,12 @@ def verify_meaning(
     if not weak:
         return
     if cfg.fallback_beam:
-        fallback = {"strategy": "beam", "beam_size": cfg.fallback_beam, "max_length": cfg.max_length}
+        fallback = {
+            "strategy": "beam",
+            "beam_size": cfg.fallback_beam,
+            "max_length": cfg.max_length,
+            "loop_guard": cfg.loop_guard,
+        }
     else:
         fallback = {**asdict(cfg), "verify": 0.0, "verify_wording": 0.0}
     redo = ae.decode_ids(ae.meaning(Z[weak]), **fallback)

@@ -114,11 +114,13 @@ class Trainer:
             max_words=train_cfg.max_words,
             limit=train_cfg.eval_sentences,
         )
-        self.ae = (
-            checkpoint.load(self.out_dir)
-            if saved
-            else Autoencoder.build(model_cfg, corpus=self._lines(), seed=train_cfg.seed)
-        )
+        if saved:
+            self.ae = checkpoint.load(self.out_dir)
+        elif train_cfg.init_from:
+            self.ae = self._start_from(train_cfg.init_from)
+            self.model_cfg = self.ae.config
+        else:
+            self.ae = Autoencoder.build(model_cfg, corpus=self._lines(), seed=train_cfg.seed)
         if description:  # one line on what this checkpoint is, shown by the app
             self.ae.info["description"] = description
         if default_decoding:  # what decode() / reconstruct() use when no strategy is given
@@ -151,6 +153,16 @@ class Trainer:
         if saved:
             self._restore(*saved)
         self._stop = False
+
+    @staticmethod
+    def _start_from(directory: str) -> Autoencoder:
+        """A saved checkpoint's model, to fine-tune: its weights and default decoding, none of its records
+        (``train_config.init_from`` says where it started)."""
+        ae = checkpoint.load(directory)
+        ae.info = {key: ae.info[key] for key in ("description", "decoding") if key in ae.info}
+        if getattr(ae.model, "output_bias", None) is not None:
+            ae.model.output_bias.zero_()  # trained without it; calibration (if asked) fits it afresh at the end
+        return ae
 
     def _lines(self) -> Iterator[str]:
         """The training corpus, streamed from its files (used when it is not held in memory)."""

@@ -72,3 +72,25 @@ def test_semantic_loss_sends_gradient_through_gumbel_softmax(tmp_path, corpus):
 def test_resume_without_a_run_is_a_clear_error(tmp_path, corpus):
     with pytest.raises(ie.InvEmbError, match="nothing to resume"):
         Trainer(tiny_config(), _train_cfg(tmp_path, corpus), tmp_path / "none", resume=True)
+
+
+def test_init_from_fine_tunes_a_saved_checkpoint_and_keeps_its_model(tmp_path, corpus):
+    cfg = _train_cfg(tmp_path, corpus, max_steps=4)
+    base = Trainer(tiny_config(), cfg, tmp_path / "base", progress=False, log=lambda s: None).run()
+    tuned_cfg = _train_cfg(tmp_path, corpus, max_steps=2, eval_every=2, init_from=str(tmp_path / "base"))
+    other_model = tiny_config(hidden_size=16)  # ignored: the checkpoint's model config wins
+    t = Trainer(other_model, tuned_cfg, tmp_path / "tuned", progress=False, log=lambda s: None)
+    start = _weights(t.ae)
+    for k, v in _weights(base).items():  # it starts from the saved (fp16) weights, not fresh ones
+        torch.testing.assert_close(start[k], v.half().float(), msg=k)
+    t.run()
+    tuned = ie.load(tmp_path / "tuned")
+    assert tuned.config.hidden_size == 32 and tuned.info["train_config"]["init_from"] == str(tmp_path / "base")
+    assert [h["step"] for h in tuned.info["history"]] == [2]  # its own record, none of the base's
+    assert any(not torch.equal(v, start[k]) for k, v in _weights(tuned).items())
+
+
+def test_init_from_a_missing_checkpoint_is_a_clear_error(tmp_path, corpus):
+    cfg = _train_cfg(tmp_path, corpus, init_from=str(tmp_path / "nowhere"))
+    with pytest.raises(ie.InvEmbError, match="nowhere"):
+        Trainer(tiny_config(), cfg, tmp_path / "x", progress=False, log=lambda s: None)
