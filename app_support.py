@@ -17,6 +17,7 @@ import streamlit as st
 import invemb_core as ie
 from invemb_core.clusters import cluster_centroids, cluster_keywords
 from invemb_core.data import read_sentences
+from invemb_core.english import english_dir
 from invemb_core.projection import Projection, list_projections, load_projection
 from invemb_core.report import join_words, word_diff
 
@@ -83,6 +84,13 @@ def map_names(path: str) -> list[str]:
 @st.cache_data(show_spinner=False)
 def example_sentences(split: str = "multi30k:test_2016_flickr", limit: int = 200) -> list[str]:
     return read_sentences(split, min_words=5, max_words=30, limit=limit)
+
+
+@st.cache_data(show_spinner=False)
+def everyday_sentences() -> list[str]:
+    """Sentences a user would type (news, questions, requests, idioms...): the hand-written part of the
+    typed-sentence dev set, which no checkpoint trains on."""
+    return read_sentences(str(english_dir() / "typed_handwritten.txt"))
 
 
 def checkpoints() -> list[Path]:

@@ -41,9 +41,12 @@ if train:
     cores = f" on {threads} CPU thread{'s' if threads > 1 else ''}" if threads else " on this project's 2-core CPU"
     run = f", {history[-1]['step']:,} steps in {history[-1]['minutes']:.0f} minutes{cores}" if history else ""
     source = {"minilm": "all-MiniLM-L6-v2's", "random": "random"}.get(cfg.embedding_source, cfg.embedding_source)
+    corpora = ", ".join(dict.fromkeys(train.get("train_data", [])))  # a corpus listed twice weighs double
+    start = train.get("init_from")
+    tuned = f"Fine-tuned from {md_escape(start.rstrip('/').rsplit('/', 1)[-1])} on" if start else "Trained on"
     st.caption(
         f"Token embeddings: {source} ({'frozen' if cfg.freeze_embeddings else 'trained'}). "
-        f"Trained on {', '.join(train.get('train_data', []))} ({train.get('min_words')}-{train.get('max_words')} words){run}."
+        f"{tuned} {md_escape(corpora)} ({train.get('min_words')}-{train.get('max_words')} words){run}."
     )
 
 metrics = ae.info.get("metrics", {})

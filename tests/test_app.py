@@ -14,7 +14,7 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 import app_support
-from app_support import box_centre, cluster_summary, load_map, load_model, rows_in_box  # noqa: F401
+from app_support import box_centre, cluster_summary, everyday_sentences, load_map, load_model, rows_in_box  # noqa: F401
 
 PAGES = [
     "pages/reconstruct.py",
@@ -203,6 +203,11 @@ def test_pick_examples_and_use_map_sentences_as_a():
     at = app("pages/reconstruct.py")
     at.button(key="rec_examples").click().run()
     assert not at.exception and len(blocks(at)) == 3 + 2  # and the temperature section's two tables
+    captions = at.text_area(key="rec_text").value
+    at.button(key="rec_everyday").click().run()
+    everyday = at.text_area(key="rec_text").value.splitlines()
+    assert not at.exception and len(everyday) == 3 and everyday != captions.splitlines()
+    assert all(line in everyday_sentences() for line in everyday)
     at = app("pages/interpolate.py")
     choice = at.selectbox(key="interp_pick_a").options[1]
     at.selectbox(key="interp_pick_a").set_value(choice).run()

@@ -151,9 +151,9 @@ def test_rows_with_no_wording_code_draw_their_own_number_of_candidates(two_part,
     drawn = []
     real = two_part._decode_draws
 
-    def spy(z, draws, max_length):
+    def spy(z, draws, max_length, **kwargs):
         drawn.append((z.shape[0], len(draws)))
-        return real(z, draws, max_length)
+        return real(z, draws, max_length, **kwargs)
 
     monkeypatch.setattr(two_part, "_decode_draws", spy)
     kw = dict(strategy="rerank", temperature=0.5, max_length=6)
