@@ -32,7 +32,7 @@ import invemb_core as ie
 from invemb_core.data import read_sentences
 from invemb_core.english import english_dir
 from invemb_core.metrics import bleu, exact_match, semantic_cosine, token_accuracy
-from invemb_core.repetition import is_degenerate
+from invemb_core.repetition import DEFAULT_MIN_PHRASE, is_degenerate
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "multi30k"
 SEEDS = 5
@@ -71,24 +71,30 @@ def degenerate_share(ae: ie.Autoencoder, ids_out: list[list[int]], inputs: list[
     return sum(bad) / max(len(bad), 1)
 
 
-def measure(ae: ie.Autoencoder, sentences: list[str], judges: Judges, sample_limit: int) -> dict:
+def measure(
+    ae: ie.Autoencoder, sentences: list[str], judges: Judges, sample_limit: int, loop_guard: int = DEFAULT_MIN_PHRASE
+) -> dict:
     ids, _ = ae.tokenize(sentences)
     refs = [ae.codec.decode(r) for r in ids]
     Z = ae.encode_ids(ids)
     timings = {}
 
     start = time.perf_counter()
-    rec = ae.decode_ids(Z)
+    rec = ae.decode_ids(Z, loop_guard=loop_guard)
     timings["reconstruct_s_per_sentence"] = (time.perf_counter() - start) / len(ids)
     M = ae.meaning(Z)
     start = time.perf_counter()
-    mean_ids = ae.decode_ids(M)
+    mean_ids = ae.decode_ids(M, loop_guard=loop_guard)
     timings["meaning_only_s_per_sentence"] = (time.perf_counter() - start) / len(ids)
     mean_text = [ae.codec.decode(h) for h in mean_ids]
 
     n = min(sample_limit, len(ids))
     draws = ae.decode_ids_many(
-        M[:n], {f"seed{k}": {"strategy": "sample", "temperature": 1.0, "seed": k} for k in range(SEEDS)}
+        M[:n],
+        {
+            f"seed{k}": {"strategy": "sample", "temperature": 1.0, "seed": k, "loop_guard": loop_guard}
+            for k in range(SEEDS)
+        },
     )
     rows = list(zip(*draws.values()))  # per sentence, its samples
     flat_ids = [s for row in rows for s in row]
@@ -146,6 +152,7 @@ def main() -> None:
     parser.add_argument("--captions", type=int, default=1000, help="at most N captions per caption set")
     parser.add_argument("--samples", type=int, default=200, help="sentences per set sampled 5 times")
     parser.add_argument("--sets", nargs="*", default=None, help="only these sets (typed heldout test_2016 dev)")
+    parser.add_argument("--loop-guard", type=int, default=DEFAULT_MIN_PHRASE, help="DecodeConfig.loop_guard (0: off)")
     parser.add_argument("--no-mpnet", action="store_true", help="MiniLM's cosine only (no second judge)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--json", default=None, help="write the results here")
@@ -159,7 +166,7 @@ def main() -> None:
         if args.sets and name not in args.sets:
             continue
         start = time.perf_counter()
-        result["sets"][name] = measure(ae, sentences, judges, args.samples)
+        result["sets"][name] = measure(ae, sentences, judges, args.samples, args.loop_guard)
         print(f"{name} ({time.perf_counter() - start:.0f} s):", json.dumps(result["sets"][name], indent=1)[:2500])
     print(table(result))
     if args.json:
