@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data import within_words
+from .data import iter_lines, within_words
 from .errors import InvEmbError
 
 # The share of each source's training lines kept in the mix, and the register it brings.
@@ -63,14 +63,6 @@ class BuildSummary:
     train_sentences: int
     heldout_sentences: int
     per_source: dict[str, int]
-
-
-def _read(path: Path) -> list[str]:
-    try:
-        with gzip.open(path, "rt", encoding="utf-8", errors="replace") as f:
-            return [line.strip() for line in f if line.strip()]
-    except (OSError, EOFError) as e:
-        raise InvEmbError(f"could not read {path}: {e}") from e
 
 
 def _write(path: Path, sentences: Iterable[str]) -> None:
@@ -114,7 +106,7 @@ def build_english(
     heldout: list[str] = []
     per_source: dict[str, int] = {}
     for name, share in shares.items():
-        lines = [s for s in _read(src / f"{name}.en.gz") if within_words(s, MIN_WORDS, MAX_WORDS)]
+        lines = [s for s in iter_lines(str(src / f"{name}.en.gz")) if within_words(s, MIN_WORDS, MAX_WORDS)]
         held = [s for s in lines if is_heldout(s)]
         kept = [s for s in lines if not is_heldout(s) and s not in seen]
         kept = list(dict.fromkeys(kept))  # distinct, first occurrence
