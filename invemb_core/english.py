@@ -106,10 +106,11 @@ def build_english(
     heldout: list[str] = []
     per_source: dict[str, int] = {}
     for name, share in shares.items():
-        lines = [s for s in iter_lines(str(src / f"{name}.en.gz")) if within_words(s, MIN_WORDS, MAX_WORDS)]
-        held = [s for s in lines if is_heldout(s)]
-        kept = [s for s in lines if not is_heldout(s) and s not in seen]
-        kept = list(dict.fromkeys(kept))  # distinct, first occurrence
+        held, kept = [], []
+        for s in iter_lines(str(src / f"{name}.en.gz")):
+            if within_words(s, MIN_WORDS, MAX_WORDS):
+                (held if is_heldout(s) else kept).append(s)
+        kept = [s for s in dict.fromkeys(kept) if s not in seen]  # distinct, first occurrence, new to the mix
         rng.shuffle(kept)
         kept = kept[: round(share * len(kept))]
         seen.update(kept)
