@@ -4,9 +4,9 @@ A decoder that is unsure of a vector (a sentence far from anything it has read, 
 sentences) can fall into a loop: "the principle of the theory of the principle of the theory of the
 ..." until the length limit. The guard is a rule on logits, applied at every step of sampling, greedy
 and beam search: when the last ``L`` pieces repeat the ``L`` before them, for any ``L >= min_phrase``,
-the piece that would begin a third copy is disallowed. Two copies stay possible ("again and again" is
-English; "again and again and again and again" is a loop), and a sentence that never repeats a phrase
-twice in a row is decoded exactly as without the guard.
+the piece that would begin a third copy is disallowed. Two copies stay possible, phrases shorter than
+``min_phrase`` pieces are never stopped ("again and again and again": "and again" is two pieces), and a
+sentence that never repeats a phrase twice in a row is decoded exactly as without the guard.
 
 ``repeats_phrase`` and ``is_degenerate`` are the same idea on words, as the benchmarks measure it.
 """
@@ -23,7 +23,7 @@ DEFAULT_MIN_PHRASE = 3  # pieces: any phrase of three or more words is at least 
 def loop_bans(prev: torch.Tensor, min_phrase: int) -> tuple[torch.Tensor, torch.Tensor]:
     """For prefixes ``prev`` (N, t), the (row, piece) pairs that would start a third consecutive copy of
     a phrase of ``min_phrase`` or more pieces. Returns two index tensors of equal length."""
-    N, t = prev.shape
+    t = prev.shape[1]
     rows, pieces = [], []
     for length in range(max(1, min_phrase), t // 2 + 1):
         tail, before = prev[:, t - length :], prev[:, t - 2 * length : t - length]
