@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
+from .config import DecodeConfig
 from .errors import InvEmbError
 
 if TYPE_CHECKING:
@@ -109,10 +110,13 @@ def temperature_view(
     seed: int = 0,
     keep: float | None = None,
     k: int = 5,
+    min_p: float = DecodeConfig.min_p,
+    whole_words: bool = DecodeConfig.whole_words,
 ) -> TemperatureView:
     """Encode ``sentence`` (only its meaning and ``keep`` of its wording if ``keep`` is given, see
     ``Autoencoder.meaning``), then: the greedy output, the ``k`` most likely tokens at ``temperature``
-    along it, and ``samples`` samples at ``temperature`` with seeds ``seed``, ``seed + 1``, ...
+    along it (the model's own distribution), and ``samples`` samples at ``temperature`` with seeds
+    ``seed``, ``seed + 1``, ... under the sampling rules ``min_p`` and ``whole_words`` (``DecodeConfig``).
 
     The greedy pass and the samples are one batched decoding (``decode_ids_many``)."""
     if samples < 1:
@@ -122,7 +126,16 @@ def temperature_view(
         z = ae.meaning(z, keep=keep)
     draws = {"greedy": {"strategy": "greedy"}}
     draws.update(
-        {str(seed + i): {"strategy": "sample", "temperature": temperature, "seed": seed + i} for i in range(samples)}
+        {
+            str(seed + i): {
+                "strategy": "sample",
+                "temperature": temperature,
+                "seed": seed + i,
+                "min_p": min_p,
+                "whole_words": whole_words,
+            }
+            for i in range(samples)
+        }
     )
     ids = {name: rows[0] for name, rows in ae.decode_ids_many(z, draws).items()}
     greedy = ids.pop("greedy")

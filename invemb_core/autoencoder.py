@@ -18,6 +18,7 @@ from . import decode as dec
 from .config import DecodeConfig, ModelConfig
 from .data import collate
 from .errors import InvEmbError
+from .lexicon import Lexicon, load_words
 from .model import SentenceAutoencoder
 from .repetition import DEFAULT_MIN_PHRASE
 from .rerank import rerank, verify_meaning
@@ -252,21 +253,38 @@ class Autoencoder:
     def _max_length(self, cfg: DecodeConfig) -> int:
         return min(cfg.max_length or self.config.max_length, self.config.max_length)
 
-    @staticmethod
-    def _draws(cfg: DecodeConfig) -> list[dict[str, Any]]:
+    @property
+    def lexicon(self) -> Lexicon | None:
+        """The words sampling may spell (``lexicon.py``): the checkpoint's ``lexicon.txt.gz``, read on first
+        use; None for a checkpoint without one, a parallel decoder, or a model not loaded from disk."""
+        if not hasattr(self, "_lexicon"):
+            words = load_words(self.info["path"]) if self.info.get("path") and self.model.autoregressive else None
+            self._lexicon = None if words is None else Lexicon.for_codec(self.codec, words)
+        return self._lexicon
+
+    def set_lexicon(self, words: Iterable[Sequence[str]] | None) -> None:
+        """Use these words (each as its piece strings) for whole-word sampling; None: sample freely."""
+        self._lexicon = None if words is None else Lexicon.for_codec(self.codec, words)
+
+    def _draws(self, cfg: DecodeConfig) -> list[dict[str, Any]]:
         """The ``sample_next_token`` arguments of each pass a decoding needs: one, or for rerank the
-        greedy pass (so reranking can only move closer to the target vector) and num_candidates - 1 samples."""
+        greedy pass (so reranking can only move closer to the target vector) and num_candidates - 1 samples.
+        Sampled passes carry the lexicon when ``cfg.whole_words`` and the checkpoint has one."""
         greedy = {"temperature": 0.0}
         if cfg.strategy == "greedy":
             return [greedy]
         passes = 1 if cfg.strategy == "sample" else cfg.num_candidates - 1
         seeds = [None if cfg.seed is None else cfg.seed + i for i in range(passes)]
+        random = dec.draws_randomly({"temperature": cfg.temperature, "top_k": cfg.top_k})
+        lexicon = self.lexicon if cfg.whole_words and random else None
         samples = [
             {
                 "temperature": cfg.temperature,
                 "top_k": cfg.top_k,
                 "top_p": cfg.top_p,
+                "min_p": cfg.min_p,
                 "generator": None if seed is None else torch.Generator().manual_seed(seed),
+                **({"lexicon": lexicon} if lexicon is not None else {}),
             }
             for seed in seeds
         ]

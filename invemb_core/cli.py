@@ -1,4 +1,4 @@
-"""The ``invemb`` command line: train, eval, reconstruct, interpolate, encode, project.
+"""The ``invemb`` command line: train, eval, reconstruct, interpolate, encode, project, data, calibrate, lexicon.
 
 The only module that parses arguments. Every subcommand is a thin wrapper over the public API; user
 errors (``InvEmbError``) print one line on stderr and exit with status 2, never a traceback.
@@ -82,8 +82,16 @@ def _add_decode_flags(parser: argparse.ArgumentParser) -> None:
         ),
         ("verify-margin", float, "two-part vectors: a failing row keeps its first text if it is this much closer"),
         ("loop-guard", int, "never write a phrase of this many+ pieces three times in a row; 0 = off (default 3)"),
+        ("min-p", float, "sampling: drop pieces under this share of the most likely one's probability (default 0.1)"),
     ]:
         group.add_argument("--" + name, dest=name.replace("-", "_"), type=kind, default=None, help=help_text)
+    group.add_argument(
+        "--whole-words",
+        dest="whole_words",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="sampling: only spell words of the checkpoint's lexicon (default on, where it has one)",
+    )
 
 
 def _json_arg(text: str | None, flag: str) -> dict | None:
@@ -222,6 +230,13 @@ def cmd_data(args: argparse.Namespace) -> None:
     print(f"wrote {summary.heldout} ({summary.heldout_sentences:,} held-out sentences, never trained on)")
 
 
+def cmd_lexicon(args: argparse.Namespace) -> None:
+    from .lexicon import write_lexicon
+
+    path, n = write_lexicon(args.checkpoint, data=args.data, word_list=args.word_list, min_count=args.min_count)
+    print(f"wrote {path} ({n:,} words)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="invemb", description="Invertible sentence embeddings: train, evaluate and use sentence autoencoders."
@@ -312,6 +327,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="which sentences are drawn")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("lexicon", help="write the words sampling may spell (whole-word sampling) into a checkpoint")
+    with_checkpoint(p)
+    p.add_argument("--data", nargs="+", default=None, help="corpora to take words from (default: the checkpoint's own)")
+    p.add_argument(
+        "--word-list", default=None, help="also every word of this file, e.g. /usr/share/dict/american-english"
+    )
+    p.add_argument("--min-count", type=int, default=2, help="keep corpus words seen at least this often (default 2)")
+    p.set_defaults(func=cmd_lexicon)
     return parser
 
 

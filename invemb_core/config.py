@@ -200,6 +200,7 @@ class DecodeConfig:
     temperature: float = 1.0  # sample/rerank: 0 means argmax
     top_k: int = 0  # sample/rerank: keep the k most likely tokens; 0 = all
     top_p: float = 1.0  # sample/rerank: keep the smallest set with this much probability mass
+    min_p: float = 0.1  # sample/rerank: drop pieces less likely than min_p times the most likely one (min-p)
     beam_size: int = 5  # beam: hypotheses kept per sentence (autoregressive decoders)
     num_candidates: int = 8  # rerank: samples drawn, re-encoded, closest to the target kept
     # rerank, two-part vectors: rows with no wording code (``meaning(Z)``, ``from_meaning``) draw this many
@@ -222,6 +223,10 @@ class DecodeConfig:
     # Autoregressive decoders: never write a phrase of this many or more word pieces three times in a row
     # (repetition.py); 0 = off.
     loop_guard: int = DEFAULT_MIN_PHRASE
+    # Autoregressive decoders, sampled draws (sample, rerank's samples): pieces only spell words of the
+    # checkpoint's lexicon (lexicon.py: words of its training text), so no sample invents a word. Greedy and
+    # beam are never restricted. Checkpoints without a lexicon.txt.gz sample freely.
+    whole_words: bool = True
 
     def __post_init__(self) -> None:
         _check_choice("strategy", self.strategy, STRATEGIES)
@@ -231,6 +236,8 @@ class DecodeConfig:
             raise InvEmbError(f"top_k must be >= 0, got {self.top_k}")
         if not 0.0 < self.top_p <= 1.0:
             raise InvEmbError(f"top_p must be in (0, 1], got {self.top_p}")
+        if not 0.0 <= self.min_p < 1.0:
+            raise InvEmbError(f"min_p must be in [0, 1), got {self.min_p}")
         _check_positive(beam_size=self.beam_size, num_candidates=self.num_candidates)
         if self.meaning_candidates < 0:
             raise InvEmbError(f"meaning_candidates must be >= 0 (0: num_candidates), got {self.meaning_candidates}")

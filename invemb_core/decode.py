@@ -8,6 +8,7 @@ same output. ``temperature == 0`` means argmax; ``top_k=1`` is greedy.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -20,11 +21,15 @@ StepFn = Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]]
 ReorderFn = Callable[[Any, torch.Tensor], Any]
 
 
-def filter_logits(logits: torch.Tensor, *, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
-    """Mask (to -inf) all but the ``top_k`` best logits and outside the ``top_p`` nucleus. (..., V)."""
+def filter_logits(logits: torch.Tensor, *, top_k: int = 0, top_p: float = 1.0, min_p: float = 0.0) -> torch.Tensor:
+    """Mask (to -inf) all but the ``top_k`` best logits, those whose probability is under ``min_p`` times
+    the best one's (min-p sampling), and those outside the ``top_p`` nucleus. (..., V)."""
     if top_k > 0 and top_k < logits.shape[-1]:
         kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
+    if min_p > 0.0:  # p_i < min_p * p_max  <=>  logit_i < logit_max + log(min_p)
+        floor = logits.max(dim=-1, keepdim=True).values + math.log(min_p)
+        logits = logits.masked_fill(logits < floor, float("-inf"))
     if top_p < 1.0:
         sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
         probs = F.softmax(sorted_logits, dim=-1)
@@ -41,6 +46,7 @@ def sample_next_token(
     temperature: float = 1.0,
     top_k: int = 0,
     top_p: float = 1.0,
+    min_p: float = 0.0,
     generator: torch.Generator | None = None,
     uniform: torch.Tensor | None = None,
 ) -> torch.Tensor:
@@ -49,7 +55,7 @@ def sample_next_token(
     ``uniform`` (N,): the rows' random numbers in [0, 1), drawn by the caller instead of from ``generator``."""
     if temperature == 0.0 or top_k == 1:
         return logits.argmax(-1)
-    logits = filter_logits(logits / temperature, top_k=top_k, top_p=top_p)
+    logits = filter_logits(logits / temperature, top_k=top_k, top_p=top_p, min_p=min_p)
     probs = F.softmax(logits, dim=-1).reshape(-1, logits.shape[-1])  # (N, V)
     # Inverse-CDF sampling: one uniform per row, located in the cumulative distribution. Same
     # distribution as torch.multinomial, several times faster over a 30k vocabulary. side="right" never
@@ -160,7 +166,8 @@ def autoregressive_decode_many(
     (``rows``: their indices among all rows), which saves most of the work once short sentences end.
     Every row still draws its random number at every step, so seeded outputs do not depend on which
     other rows are still running. ``loop_guard`` > 0: no row writes a phrase of that many or more
-    pieces three times in a row (``repetition.guard_logits``).
+    pieces three times in a row (``repetition.guard_logits``). A sampling with a ``"lexicon"`` (a
+    ``lexicon.Lexicon``) only spells that lexicon's words.
     """
     D, B = len(samplings), batch_size
     prev = torch.full((D * B, 1), bos, dtype=torch.long)
@@ -190,9 +197,12 @@ def autoregressive_decode_many(
             if not present:
                 continue
             rows = torch.cat([torch.arange(bounds[i], bounds[i + 1]) for i in present])
-            settings = {k: v for k, v in samplings[present[0]].items() if k != "generator"}
+            settings = {k: v for k, v in samplings[present[0]].items() if k not in ("generator", "lexicon")}
             uniform = torch.cat([uniforms[i] for i in present]) if present[0] in uniforms else None
-            nxt[active[rows]] = sample_next_token(logits[rows], **settings, uniform=uniform)
+            group_logits = logits[rows]
+            if (lexicon := samplings[present[0]].get("lexicon")) is not None:
+                group_logits = lexicon.constrain(group_logits, prev[active[rows], 1:])
+            nxt[active[rows]] = sample_next_token(group_logits, **settings, uniform=uniform)
         nxt = nxt.masked_fill(done, eos)
         prev = torch.cat([prev, nxt.view(-1, 1)], dim=1)
         done |= nxt == eos

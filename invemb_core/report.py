@@ -18,6 +18,7 @@ import sacrebleu
 import torch
 import torch.nn.functional as F
 
+from .config import DecodeConfig
 from .errors import InvEmbError
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ def default_decodings(
     temperatures: Sequence[float] = (0.3, 0.7, 1.0, 1.5),
     top_k: int = 0,
     top_p: float = 1.0,
+    min_p: float = DecodeConfig.min_p,
+    whole_words: bool = DecodeConfig.whole_words,
     seed: int = 0,
     beam_size: int = 5,
     rerank_candidates: int = 8,
@@ -81,11 +84,12 @@ def default_decodings(
     """Greedy, beam (when the decoder allows it), sampling at each temperature, and rerank: the
     greedy output and ``rerank_candidates - 1`` samples at temperature 0.5, the one whose re-encoded
     vector is closest kept (0 leaves it out). Each temperature draws with its own seed (derived from
-    ``seed``), so one unlucky draw does not repeat in every column."""
+    ``seed``), so one unlucky draw does not repeat in every column. ``min_p`` and ``whole_words``: the
+    sampling rules of ``DecodeConfig`` (defaults: its own)."""
     out: dict[str, dict[str, Any]] = {"greedy": {"strategy": "greedy"}}
     if ae.supports_beam:
         out[f"beam {beam_size}"] = {"strategy": "beam", "beam_size": beam_size}
-    sampling = {"top_k": top_k, "top_p": top_p, "seed": seed}
+    sampling = {"top_k": top_k, "top_p": top_p, "min_p": min_p, "whole_words": whole_words, "seed": seed}
     for i, t in enumerate(temperatures):
         out[f"T={t:g}"] = {"strategy": "sample", "temperature": float(t), **sampling, "seed": seed + 1000 * (i + 1)}
     if rerank_candidates > 1:

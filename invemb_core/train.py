@@ -34,6 +34,7 @@ from .calibration import CalibrationConfig, calibrate
 from .config import DecodeConfig, ModelConfig, TrainConfig, from_dict
 from .data import Batch, collate, epoch_batches, iter_sentences, read_sentences, stream_chunks
 from .errors import InvEmbError
+from .lexicon import build_words, save_words
 from .losses import SemanticLoss
 from .metrics import evaluate, exact_match, token_accuracy
 from .model import padding_mask
@@ -438,6 +439,10 @@ class Trainer:
             }
         )
         self.save(metrics={"validation": metrics})
+        if self.model.autoregressive:  # the words whole-word sampling may spell (lexicon.py)
+            words = build_words(self.ae.codec, self._lines())
+            save_words(self.out_dir, words)
+            self.ae.set_lexicon(words)  # the model returned samples as the one loaded from disk will
         self._event({"done": True, "step": self.step, "minutes": round(self.elapsed / 60, 3), "validation": metrics})
         self.log(f"saved {self.out_dir} after {self.step} steps: val exact {metrics['exact_match']:.4f}")
         return self.ae

@@ -20,7 +20,7 @@ from app_support import (
     stamp,
     warn_about_input,
 )
-from invemb_core import InvEmbError
+from invemb_core import DecodeConfig, InvEmbError
 from invemb_core.alternatives import TemperatureView, temperature_view
 from invemb_core.jobs import note_interaction
 from invemb_core.report import compare_decodings, default_decodings
@@ -91,6 +91,22 @@ with right:
     c1, c2 = st.columns(2)
     top_k = c1.number_input("top-k (0 = off)", 0, 1000, 0, key="rec_topk")
     top_p = c2.slider("top-p", 0.05, 1.0, 1.0, 0.05, key="rec_topp")
+    c6, c7 = st.columns(2)
+    min_p = c6.slider(
+        "min-p",
+        0.0,
+        0.5,
+        DecodeConfig.min_p,
+        0.05,
+        key="rec_minp",
+        help="Drop pieces less likely than this share of the most likely one's probability. 0 = off",
+    )
+    whole_words = c7.toggle(
+        "Whole words",
+        value=DecodeConfig.whole_words,
+        key="rec_whole",
+        help="Samples only spell words the model read in training, never glued fragments like 'birdicle'",
+    )
     c3, c4, c5 = st.columns(3)
     seed = c3.number_input(
         "Seed", 0, 10**6, key="rec_seed", help="Each temperature draws with its own seed from this one"
@@ -112,7 +128,14 @@ if not sentences:
 
 warn_about_input(ae, sentences)
 decodings = default_decodings(
-    ae, temperatures=temperatures, top_k=int(top_k), top_p=float(top_p), seed=int(seed), rerank_candidates=int(rerank)
+    ae,
+    temperatures=temperatures,
+    top_k=int(top_k),
+    top_p=float(top_p),
+    min_p=float(min_p),
+    whole_words=bool(whole_words),
+    seed=int(seed),
+    rerank_candidates=int(rerank),
 )
 
 
@@ -134,10 +157,25 @@ def reconstructions(sentences: list[str], decodings: dict, keep: float | None) -
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def temperature_view_of(
-    checkpoint: str, written: float, sentence: str, keep: float | None, temperature: float, samples: int, seed: int
+    checkpoint: str,
+    written: float,
+    sentence: str,
+    keep: float | None,
+    temperature: float,
+    samples: int,
+    seed: int,
+    rules: tuple[float, bool],
 ) -> TemperatureView:
+    min_p, whole_words = rules
     return temperature_view(
-        load_model(checkpoint, written), sentence, temperature=temperature, samples=samples, seed=seed, keep=keep
+        load_model(checkpoint, written),
+        sentence,
+        temperature=temperature,
+        samples=samples,
+        seed=seed,
+        keep=keep,
+        min_p=min_p,
+        whole_words=whole_words,
     )
 
 
@@ -159,6 +197,10 @@ def chosen_view(sentences: list[str], seed: int) -> TemperatureView:
         float(state["rec_temperature"]),
         int(state["rec_samples"]),
         seed,
+        (
+            st.session_state.get("rec_minp", DecodeConfig.min_p),
+            st.session_state.get("rec_whole", DecodeConfig.whole_words),
+        ),
     )
 
 
@@ -210,7 +252,7 @@ def temperature_section(sentences: list[str], seed: int) -> None:
         "the scores by the temperature T before turning them into probabilities: T < 1 sharpens them toward the "
         "most likely piece, T > 1 spreads them over the alternatives. Below: the top pieces at each position of "
         "the greedy output, at the chosen T, and samples drawn with independent seeds. A piece written ##s "
-        "continues the word before it."
+        "continues the word before it. The samples follow the min-p and whole-words options above."
     )
     c1, c2, c3, c4 = st.columns([3, 2, 2, 1])
     pick_line(sentences, "rec_which", c1)

@@ -1,0 +1,232 @@
+"""Whole-word sampling: sampled word pieces only ever spell words the model has read.
+
+A WordPiece vocabulary writes a word as a start piece and continuation pieces ("bird", "##icle"). A
+sampler that draws one piece at a time can glue fragments no word has: "bird" + "##icle", "pap" +
+"##ua" + "##more" + "##e". The lexicon is the set of words of the training text (and, if given, of a
+word list), each as its piece sequence, kept in a prefix tree. While sampling, a row that is inside a
+word may only continue it along the tree; it may end the word (start another, write punctuation, end
+the sentence) only where the tree says a word ends; and a new word may only begin with a piece that
+begins some word. Numbers are words too ("1990", "19" + "##90s" only as seen); punctuation is free.
+
+It is a rule on logits, like the loop guard, for autoregressive decoders. ``DecodeConfig.whole_words``
+applies it to sampled draws (the ``sample`` strategy and rerank's samples); greedy and beam search, which
+must give back a typed sentence's own rare words, never use it. A checkpoint keeps its lexicon in
+``lexicon.txt.gz`` (one word per line, as its pieces); ``invemb lexicon`` writes it.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import torch
+
+from .errors import InvEmbError
+from .text import TextCodec
+
+LEXICON_FILE = "lexicon.txt.gz"
+_FREE, _BOUNDARY = -1, -2  # row states besides a node of the tree
+
+
+def _is_word_start(piece: str) -> bool:
+    return not piece.startswith("##") and piece[:1].isalnum()
+
+
+def words_of(codec: TextCodec, texts: Iterable[str], *, batch: int = 10_000) -> Counter[tuple[str, ...]]:
+    """How often each word (a tuple of piece strings: start piece, then ``##`` pieces) occurs in ``texts``.
+    Words begin with a letter or a digit; the split is the tokenizer's own (punctuation apart, lower case)."""
+    strings = codec.tokenizer.convert_ids_to_tokens
+    counts: Counter[tuple[str, ...]] = Counter()
+    chunk: list[str] = []
+
+    def flush() -> None:
+        for ids in codec.tokenizer_ids(chunk) if chunk else []:
+            word: list[str] = []
+            for piece in strings(ids):
+                if piece.startswith("##") and word:
+                    word.append(piece)
+                    continue
+                if word and _is_word_start(word[0]):
+                    counts[tuple(word)] += 1
+                word = [piece]
+            if word and _is_word_start(word[0]):
+                counts[tuple(word)] += 1
+        chunk.clear()
+
+    for text in texts:
+        if text.strip():
+            chunk.append(text)
+        if len(chunk) >= batch:
+            flush()
+    flush()
+    return counts
+
+
+def build_words(
+    codec: TextCodec, texts: Iterable[str], *, min_count: int = 2, word_list: Iterable[str] = ()
+) -> list[tuple[str, ...]]:
+    """The lexicon's words: those seen ``min_count`` times or more in ``texts``, plus every word of
+    ``word_list`` (lines of a dictionary such as Debian's wamerican), sorted."""
+    counts = words_of(codec, texts)
+    kept = {w for w, n in counts.items() if n >= min_count}
+    kept |= set(words_of(codec, word_list))
+    return sorted(kept)
+
+
+def save_words(directory: str | Path, words: Sequence[tuple[str, ...]]) -> Path:
+    path = Path(directory) / LEXICON_FILE
+    with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as f:
+        f.writelines(" ".join(w) + "\n" for w in words)
+    return path
+
+
+def load_words(directory: str | Path) -> list[tuple[str, ...]] | None:
+    """The words of a checkpoint's ``lexicon.txt.gz``, or None if it has none."""
+    path = Path(directory) / LEXICON_FILE
+    if not path.is_file():
+        return None
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return [tuple(line.split()) for line in f if line.strip()]
+    except (OSError, EOFError, UnicodeDecodeError) as e:
+        raise InvEmbError(f"{path} is not a readable gzip word list: {e}") from e
+
+
+def write_lexicon(
+    directory: str | Path | None, *, data: Sequence[str] | None = None, word_list: str | None = None, min_count: int = 2
+) -> tuple[Path, int]:
+    """Build a checkpoint's lexicon from the corpora it was trained on (``data``: other corpus specs) and
+    an optional word list file, and write it into the checkpoint. Returns the file and its word count."""
+    from .checkpoint import load
+    from .data import read_sentences
+
+    ae = load(directory)
+    specs = list(data or (ae.info.get("train_config") or {}).get("train_data") or ["multi30k:train"])
+    extra: list[str] = []
+    if word_list:
+        try:
+            extra = Path(word_list).read_text(encoding="utf-8", errors="replace").split()
+        except OSError as e:
+            raise InvEmbError(f"cannot read the word list {word_list}: {e}") from e
+    texts = (s for spec in dict.fromkeys(specs) for s in read_sentences(spec))
+    words = build_words(ae.codec, texts, min_count=min_count, word_list=extra)
+    return save_words(ae.info["path"], words), len(words)
+
+
+class Lexicon:
+    """A prefix tree over the local piece ids of known words, and the logit rule it implies.
+
+    Args:
+        piece_strings: the string of every local id (``TextCodec.token_strings()``).
+        words: each word as its piece strings; words with a piece outside the vocabulary are skipped.
+        eos: the end-of-sentence id (always allowed where a word may end).
+        allowed: the ids a decoder may emit at all (``TextCodec.output_candidates``); default all.
+    """
+
+    def __init__(
+        self,
+        piece_strings: Sequence[str],
+        words: Iterable[Sequence[str]],
+        *,
+        eos: int,
+        allowed: torch.Tensor | None = None,
+    ):
+        V = len(piece_strings)
+        local = {p: i for i, p in enumerate(piece_strings)}
+        self.vocab_size = V
+        self.is_start = torch.tensor([not p.startswith("##") for p in piece_strings])
+        self.starts_word = torch.tensor([_is_word_start(p) for p in piece_strings])
+        # The same as lists: state() looks pieces up one by one, which Python lists do far faster.
+        self._start, self._word_start = self.is_start.tolist(), self.starts_word.tolist()
+        # children[node] = {piece: child node}; node 0 is the root; terminal[node]: a word ends there.
+        children: list[dict[int, int]] = [{}]
+        terminal = [False]
+        self.size = 0
+        for word in words:
+            ids = [local.get(p) for p in word]
+            if not ids or any(i is None for i in ids) or not self._word_start[ids[0]]:
+                continue
+            node = 0
+            for i in ids:
+                if i not in children[node]:
+                    children[node][i] = len(children)
+                    children.append({})
+                    terminal.append(False)
+                node = children[node][i]
+            if not terminal[node]:
+                terminal[node] = True
+                self.size += 1
+        self._children = children
+        self._terminal = terminal
+        self._child_tensors: dict[int, torch.Tensor] = {}
+        # Where a word may end: punctuation, a piece that begins a word of the tree, or the end of the sentence.
+        boundary = self.is_start & ~self.starts_word
+        boundary[self._kids(0)] = True
+        boundary[eos] = True
+        if allowed is not None:
+            boundary &= allowed
+        self.boundary = boundary
+
+    @classmethod
+    def for_codec(cls, codec: TextCodec, words: Iterable[Sequence[str]]) -> Lexicon:
+        allowed = torch.zeros(codec.vocab.size, dtype=torch.bool)
+        allowed[codec.output_candidates()] = True
+        return cls(codec.token_strings(), words, eos=codec.vocab.eos, allowed=allowed)
+
+    def state(self, pieces: Sequence[int]) -> int:
+        """Where a prefix stands: a tree node (inside a word), ``_BOUNDARY`` (at the start, or after
+        punctuation) or ``_FREE`` (in a word the tree does not have: the prefix was not written under
+        this rule, so nothing is restricted)."""
+        last = len(pieces)
+        while last > 0 and not self._start[pieces[last - 1]]:
+            last -= 1
+        if last == 0:
+            return _BOUNDARY if not pieces else _FREE
+        first = pieces[last - 1]
+        if not self._word_start[first]:
+            return _BOUNDARY
+        node = 0
+        for piece in pieces[last - 1 :]:
+            node = self._children[node].get(piece, -1)
+            if node < 0:
+                return _FREE
+        return node
+
+    def _kids(self, node: int) -> torch.Tensor:
+        """The pieces that continue ``node``, as a tensor (made on first use: most nodes never are)."""
+        if node not in self._child_tensors:
+            self._child_tensors[node] = torch.tensor(sorted(self._children[node]), dtype=torch.long)
+        return self._child_tensors[node]
+
+    def allowed_next(self, prev: torch.Tensor) -> torch.Tensor:
+        """(N, t) prefixes -> (N, V) bool: the pieces each row may write next."""
+        allowed = torch.zeros(prev.shape[0], self.vocab_size, dtype=torch.bool)
+        free, boundary, rows, cols = [], [], [], []
+        for r, pieces in enumerate(prev.tolist()):
+            node = self.state(pieces)
+            if node == _FREE:
+                free.append(r)
+            elif node == _BOUNDARY or self._terminal[node]:
+                boundary.append(r)
+            if node >= 0 and self._children[node]:
+                kids = self._kids(node)
+                rows.append(torch.full((len(kids),), r, dtype=torch.long))
+                cols.append(kids)
+        if boundary:
+            allowed[boundary] = self.boundary
+        if free:
+            allowed[free] = True
+        if rows:
+            allowed[torch.cat(rows), torch.cat(cols)] = True
+        return allowed
+
+    def constrain(self, logits: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
+        """``logits`` (N, V) with every piece that would leave the lexicon at -inf. A row left with
+        nothing allowed (another rule, such as the loop guard, banned its only way on) keeps its logits."""
+        out = logits.masked_fill(~self.allowed_next(prev), float("-inf"))
+        dead = ~torch.isfinite(out).any(-1)
+        if bool(dead.any()):
+            out[dead] = logits[dead]
+        return out
