@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 from .config import STRATEGIES, DecodeConfig, ModelConfig, TrainConfig
@@ -22,8 +22,8 @@ def _add_config_flags(parser: argparse.ArgumentParser, cls: type, *, skip: tuple
         if f.name in skip:
             continue
         flag = "--" + f.name.replace("_", "-")
-        default = f.default if f.default is not f.default_factory else None  # type: ignore[misc]
-        help_text = f"{cls.__name__}.{f.name} (default: {default if default is not None else f.default_factory()})"  # type: ignore[misc]
+        default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+        help_text = f"{cls.__name__}.{f.name} (default: {default})"
         if isinstance(default, bool):
             parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         elif f.name == "train_data":
@@ -39,6 +39,12 @@ def _add_config_flags(parser: argparse.ArgumentParser, cls: type, *, skip: tuple
 
 def _config_from_args(cls: type, args: argparse.Namespace, base: dict | None = None):
     values = dict(base or {})
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise InvEmbError(
+            f"--config: unknown {cls.__name__} key(s) {', '.join(unknown)}; the keys are {', '.join(sorted(known))}"
+        )
     for f in fields(cls):
         value = getattr(args, f.name, None)
         if value is not None:
@@ -67,6 +73,7 @@ def _add_decode_flags(parser: argparse.ArgumentParser) -> None:
         ("top-p", float, "nucleus: keep this much probability mass (default 1.0)"),
         ("beam-size", int, "beam width, autoregressive decoders (default 5)"),
         ("num-candidates", int, "rerank: samples drawn and re-encoded (default 8)"),
+        ("meaning-candidates", int, "rerank: candidates for a vector with no wording code (0 = num-candidates)"),
         ("seed", int, "random seed for sampling (default 0)"),
         ("max-length", int, "maximum output word pieces (default: the model's)"),
         (
@@ -119,6 +126,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             base = json.loads(Path(args.config).read_text())
         except (OSError, json.JSONDecodeError) as e:
             raise InvEmbError(f"cannot read --config {args.config}: {e}") from e
+        if not isinstance(base, dict) or set(base) - {"model", "train"}:
+            raise InvEmbError(f"--config {args.config}: expected an object with 'model' and/or 'train' sections")
     model_cfg = _config_from_args(ModelConfig, args, base.get("model"))
     train_cfg = _config_from_args(TrainConfig, args, base.get("train"))
     train(

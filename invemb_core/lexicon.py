@@ -200,33 +200,46 @@ class Lexicon:
             self._child_tensors[node] = torch.tensor(sorted(self._children[node]), dtype=torch.long)
         return self._child_tensors[node]
 
-    def allowed_next(self, prev: torch.Tensor) -> torch.Tensor:
-        """(N, t) prefixes -> (N, V) bool: the pieces each row may write next."""
-        allowed = torch.zeros(prev.shape[0], self.vocab_size, dtype=torch.bool)
-        free, boundary, rows, cols = [], [], [], []
+    def _rows(self, prev: torch.Tensor) -> tuple[list[int], list[int], torch.Tensor, torch.Tensor]:
+        """Sort the rows of prefixes ``prev`` (N, t): those off the rule (free), those inside a word that
+        may not end there (their next piece must continue it), and the (row, piece) pairs that continue
+        a word. Every other row stands where a word may end."""
+        free, inside, rows, kids = [], [], [], []
         for r, pieces in enumerate(prev.tolist()):
             node = self.state(pieces)
             if node == _FREE:
                 free.append(r)
-            elif node == _BOUNDARY or self._terminal[node]:
-                boundary.append(r)
-            if node >= 0 and self._children[node]:
-                kids = self._kids(node)
-                rows.append(torch.full((len(kids),), r, dtype=torch.long))
-                cols.append(kids)
-        if boundary:
-            allowed[boundary] = self.boundary
-        if free:
-            allowed[free] = True
-        if rows:
-            allowed[torch.cat(rows), torch.cat(cols)] = True
+            elif node >= 0:
+                if not self._terminal[node]:
+                    inside.append(r)
+                if self._children[node]:
+                    rows.append(r)
+                    kids.append(self._kids(node))
+        counts = torch.tensor([len(k) for k in kids], dtype=torch.long)
+        cols = torch.cat(kids) if kids else torch.zeros(0, dtype=torch.long)
+        return free, inside, torch.tensor(rows, dtype=torch.long).repeat_interleave(counts), cols
+
+    def allowed_next(self, prev: torch.Tensor) -> torch.Tensor:
+        """(N, t) prefixes -> (N, V) bool: the pieces each row may write next."""
+        free, inside, rows, cols = self._rows(prev)
+        allowed = self.boundary.expand(prev.shape[0], -1).clone()
+        allowed[inside] = False
+        allowed[rows, cols] = True
+        allowed[free] = True
         return allowed
 
     def constrain(self, logits: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
-        """``logits`` (N, V) with every piece that would leave the lexicon at -inf. A row left with
-        nothing allowed (another rule, such as the loop guard, banned its only way on) keeps its logits."""
-        out = logits.masked_fill(~self.allowed_next(prev), float("-inf"))
-        dead = ~torch.isfinite(out).any(-1)
-        if bool(dead.any()):
-            out[dead] = logits[dead]
+        """``logits`` (N, V) with every piece that would leave the lexicon at -inf (a new tensor). A row
+        left with nothing allowed (another rule, such as the loop guard, banned its only way on) keeps its
+        logits. The same as ``logits.masked_fill(~allowed_next(prev), -inf)``, in one pass over (N, V)."""
+        free, inside, rows, cols = self._rows(prev)
+        out = logits.masked_fill(~self.boundary, float("-inf"))  # where a word may end: every row's rule
+        out[inside] = float("-inf")
+        out[rows, cols] = logits[rows, cols]
+        if free:
+            out[free] = logits[free]
+        if inside:
+            dead = [r for r, alive in zip(inside, torch.isfinite(out[inside]).any(-1).tolist()) if not alive]
+            if dead:
+                out[dead] = logits[dead]
         return out

@@ -94,3 +94,30 @@ def test_cli_eval_caption_files_must_align(tmp_path, capsys):
     argv = ["eval", "--checkpoint", str(TINY_CHECKPOINT), "--data", str(a), "--min-words", "1", "--no-semantic"]
     assert main(argv + ["--captions", str(a), str(b)]) == 2
     assert "one line per item" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"model": {"hiden_size": 3}}, "unknown ModelConfig key(s) hiden_size"),
+        ({"train": {"max_step": 3}}, "unknown TrainConfig key(s) max_step"),
+        ({"modle": {}}, "'model' and/or 'train' sections"),
+    ],
+)
+def test_cli_config_file_with_unknown_keys_is_a_clear_error(tmp_path, capsys, config, message):
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps(config))
+    assert main(["train", "--out", str(tmp_path / "run"), "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_help_shows_every_default_and_the_meaning_candidates_flag(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "MISSING" not in out and "(default: ['multi30k:train'])" in out
+    with pytest.raises(SystemExit):
+        main(["reconstruct", "--help"])
+    assert "--meaning-candidates" in capsys.readouterr().out

@@ -116,3 +116,14 @@ def test_whole_words_applies_to_samples_not_to_greedy(tiny_ar_ae):
         assert any(set(re.findall(r"\w+", t)) - {"a"} for t in free)
     finally:
         ae.set_lexicon(None)
+
+
+def test_constrain_masks_exactly_what_allowed_next_forbids():
+    lex = lexicon()
+    g = torch.Generator().manual_seed(0)
+    prev = torch.randint(3, len(PIECES), (64, 4), generator=g)
+    logits = torch.randn(64, len(PIECES), generator=g)
+    expected = logits.masked_fill(~lex.allowed_next(prev), float("-inf"))
+    dead = ~torch.isfinite(expected).any(-1)
+    expected[dead] = logits[dead]
+    assert torch.equal(lex.constrain(logits, prev), expected)
