@@ -3,8 +3,9 @@
     python bench/paraphrase.py --checkpoint checkpoints/default --json bench/results/paraphrase_default.json
 
 For each set (``test_2016`` captions, ``dev`` captions, ``typed`` sentences) and each sampling setting
-(T = 1, top-p 0.9 at T = 1, T = 0.7), five samples of the meaning (seeds 0-4), with whole-word sampling
-(``DecodeConfig.whole_words``, lexicon.py) off and on:
+(T = 1, top-p 0.9 at T = 1, T = 0.7), five samples of the meaning (seeds 0-4) under three sampling rules:
+``before`` (free: min-p 0, whole words off, as before issue 22), ``whole words`` (lexicon.py alone) and
+``default`` (``DecodeConfig``'s: min-p 0.1 and whole words):
 
 - **invented-word share**: of all sample words (runs of letters), those that are not English words:
   not in Debian's wamerican list (``/usr/share/dict/american-english``: ``apt-get install wamerican``),
@@ -13,8 +14,8 @@ For each set (``test_2016`` captions, ``dev`` captions, ``typed`` sentences) and
 - distinct samples of 5, MiniLM cosine of the samples to the input (and all-mpnet-base-v2's unless
   ``--no-mpnet``), seconds per sentence for the five.
 
-Then the meaning-only default decoding (``ae.decode(ae.meaning(Z))``, rerank) with whole words off and
-on: corpus BLEU, cosines, seconds per sentence. Nothing here trains.
+Then the meaning-only default decoding (``ae.decode(ae.meaning(Z))``, rerank: its samples follow the same
+rules) under ``before`` and ``default``: corpus BLEU, cosines, seconds per sentence. Nothing here trains.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ from invemb_core.metrics import bleu
 WORD_LIST = Path("/usr/share/dict/american-english")
 SEEDS = 5
 SETTINGS = {"T=1": {"temperature": 1.0}, "top-p 0.9": {"temperature": 1.0, "top_p": 0.9}, "T=0.7": {"temperature": 0.7}}
+# The sampling rules compared: as before issue 22, whole words alone, and the defaults (min-p 0.1 + whole words).
+RULES = {
+    "before": {"min_p": 0.0, "whole_words": False},
+    "whole words": {"min_p": 0.0, "whole_words": True},
+    "default": {},
+}
 
 
 def words(text: str) -> list[str]:
@@ -63,11 +70,9 @@ def invented(samples: list[str], inputs: list[str], known: set[str]) -> tuple[fl
     return bad / max(total, 1), with_bad / max(len(samples), 1), seen
 
 
-def sample_figures(ae, M, refs, known: dict[str, set[str]], judges: Judges, setting: dict, whole: bool) -> dict:
+def sample_figures(ae, M, refs, known: dict[str, set[str]], judges: Judges, setting: dict) -> dict:
     start = time.perf_counter()
-    draws = ae.decode_many(
-        M, {f"s{k}": {"strategy": "sample", "seed": k, "whole_words": whole, **setting} for k in range(SEEDS)}
-    )
+    draws = ae.decode_many(M, {f"s{k}": {"strategy": "sample", "seed": k, **setting} for k in range(SEEDS)})
     seconds = (time.perf_counter() - start) / len(refs)
     rows = list(zip(*draws.values()))
     flat = [s for row in rows for s in row]
@@ -83,11 +88,25 @@ def sample_figures(ae, M, refs, known: dict[str, set[str]], judges: Judges, sett
     return out
 
 
-def meaning_figures(ae, M, refs, judges: Judges, whole: bool) -> dict:
+def meaning_figures(ae, M, refs, judges: Judges, rules: dict) -> dict:
     start = time.perf_counter()
-    out = ae.decode(M, whole_words=whole)
+    out = ae.decode(M, **rules)
     seconds = (time.perf_counter() - start) / len(refs)
     return {"bleu": bleu(refs, out), "cosine": judges(refs, out), "s_per_sentence": seconds}
+
+
+def rule_cost(ae, sentences: list[str], repeats: int = 2) -> dict[str, float]:
+    """Seconds per sentence of the meaning-only default decoding, rules off (``before``) and on
+    (``default``), alternated ``repeats`` times in one run; medians."""
+    M = ae.meaning(ae.encode(sentences))
+    ae.lexicon  # noqa: B018 - read once, outside the timing
+    times: dict[str, list[float]] = {"before": [], "default": []}
+    for _ in range(repeats):
+        for rule in times:
+            start = time.perf_counter()
+            ae.decode(M, **RULES[rule])
+            times[rule].append((time.perf_counter() - start) / len(sentences))
+    return {rule: statistics.median(t) for rule, t in times.items()}
 
 
 def main() -> None:
@@ -99,7 +118,13 @@ def main() -> None:
     parser.add_argument("--skip-meaning", action="store_true", help="samples only (no meaning-only BLEU)")
     parser.add_argument("--no-mpnet", action="store_true", help="MiniLM's cosine only")
     parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--cost", type=int, default=0, help="only time the rules on N dev captions (meaning only)")
     args = parser.parse_args()
+    if args.cost:
+        ae = ie.load(args.checkpoint)
+        cost = rule_cost(ae, sets(500, args.cost)["dev"])
+        print(f"meaning-only default decoding, s/sentence: {cost} (x{cost['default'] / cost['before']:.2f})")
+        return
     if not WORD_LIST.is_file():
         raise SystemExit(f"{WORD_LIST} is missing: apt-get install wamerican")
     torch.manual_seed(0)
@@ -120,16 +145,15 @@ def main() -> None:
         M = ae.meaning(ae.encode(refs))
         entry: dict = {"n": len(refs), "samples": {}, "meaning_only": {}}
         for label, setting in SETTINGS.items():
-            for whole in (False, True):
-                key = f"{label}, whole words {'on' if whole else 'off'}"
+            for rule, rules in RULES.items():
                 n = min(args.samples, len(refs))
-                entry["samples"][key] = fig = sample_figures(ae, M[:n], refs[:n], known, judges, setting, whole)
-                print(name, key, {k: v for k, v in fig.items() if k not in ("rows",) and not k.startswith("ex")})
+                fig = sample_figures(ae, M[:n], refs[:n], known, judges, {**setting, **rules})
+                entry["samples"][f"{label}, {rule}"] = fig
+                print(name, label, rule, {k: v for k, v in fig.items() if k != "rows" and not k.startswith("ex")})
         if not args.skip_meaning:
-            for whole in (False, True):
-                key = f"whole words {'on' if whole else 'off'}"
-                entry["meaning_only"][key] = meaning_figures(ae, M, refs, judges, whole)
-                print(name, "meaning only", key, entry["meaning_only"][key])
+            for rule in ("before", "default"):
+                entry["meaning_only"][rule] = meaning_figures(ae, M, refs, judges, RULES[rule])
+                print(name, "meaning only", rule, entry["meaning_only"][rule])
         result["sets"][name] = entry
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))

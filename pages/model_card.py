@@ -138,6 +138,13 @@ calibration_text = (
     if cfg.output_bias
     else ""
 )
+lexicon_text = (
+    f"- *Whole words*: a sampled word may only be one of the {ae.lexicon.size:,} words of this checkpoint's "
+    "lexicon (its training text and an English word list), so samples never glue pieces into made-up words. "
+    "Greedy and beam search are never restricted: they give back a typed sentence's own rare words."
+    if ae.lexicon is not None
+    else ""
+)
 strategy = ae.default_decoding.get("strategy", "greedy")
 greedy_text = (
     "- *Greedy*: always take the most likely word. This checkpoint's reconstruction (its figures above, its "
@@ -158,8 +165,9 @@ best is the word.{calibration_text}
 {greedy_text}
 - *Sampling with temperature T*: draw words at random by their probability. T < 1 sharpens toward greedy,
   T > 1 flattens and makes other words more likely; it shows how sure the model is.
-- *top-k / top-p*: sample only among the k most likely words / the smallest set holding p of the probability.
-- *Beam search* (autoregressive decoders): keep the few best partial sentences and extend them all.
+- *top-k / top-p / min-p*: sample only among the k most likely words / the smallest set holding p of the
+  probability / the words at least min-p times as likely as the best one (0.1 by default).
+{lexicon_text}- *Beam search* (autoregressive decoders): keep the few best partial sentences and extend them all.
 - *Rerank*: take the greedy output and several samples, encode each again, keep the one whose vector is
   closest to the original: it can only land nearer than greedy, though not always on the right words.
 
