@@ -275,8 +275,8 @@ class Autoencoder:
             return [greedy]
         passes = 1 if cfg.strategy == "sample" else cfg.num_candidates - 1
         seeds = [None if cfg.seed is None else cfg.seed + i for i in range(passes)]
-        random = dec.draws_randomly({"temperature": cfg.temperature, "top_k": cfg.top_k})
-        lexicon = self.lexicon if cfg.whole_words and random else None
+        sampled = dec.draws_randomly({"temperature": cfg.temperature, "top_k": cfg.top_k})
+        lexicon = self.lexicon if cfg.whole_words and sampled else None
         samples = [
             {
                 "temperature": cfg.temperature,
