@@ -18,6 +18,7 @@ pauses included) or on ``stop_job`` (SIGINT: the trainer saves and exits).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -26,6 +27,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +36,7 @@ from .errors import InvEmbError
 
 ACTIVE = "active.json"
 INTERACTING = ".interacting"
+START_LOCK = ".start.lock"
 STEP_ASIDE_SECONDS = 2.0  # an interaction's script run plus the browser drawing its result
 MAX_BUDGET_MINUTES = 15.0  # a shared server is not a training cluster
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -151,13 +154,29 @@ def start_job(
         )
     if train_cfg.max_sentences <= 0:
         raise InvEmbError("train on at least 1 sentence (max_sentences > 0)")
+    root.mkdir(parents=True, exist_ok=True)
+    with _start_lock(root):  # two clicks (or two users) at once: the second sees the first's run
+        return _start(root, name, model_cfg, train_cfg, description)
+
+
+@contextmanager
+def _start_lock(root: Path):
+    """Hold ``root``'s start lock: from the check for a running job to the record of the new one."""
+    with open(root / START_LOCK, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _start(root: Path, name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, description: str) -> Job:
     running = active_job(root)
     if running is not None:
         raise InvEmbError(f"a training run is already going ({running.name}); watch it, or stop it first")
     path = root / name
     if path.exists():
         raise InvEmbError(f"{path} exists already: pick another name or delete that run")
-    root.mkdir(parents=True, exist_ok=True)
     config = _side_file(path, "config.json")
     config.write_text(json.dumps({"model": model_cfg.to_dict(), "train": train_cfg.to_dict()}))
     _side_file(path, "events.jsonl").unlink(missing_ok=True)

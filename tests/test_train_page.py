@@ -74,3 +74,41 @@ def test_job_rules(runs):
     assert jobs.list_runs(runs) == [job.path]
     jobs.delete_run(job.path, root=runs)
     assert jobs.list_runs(runs) == [] and not job.path.exists()
+
+
+def test_two_clicks_at_once_start_one_run(runs, monkeypatch):
+    """The check for a running job and the record of a new one are one step: with the window between them
+    held open, of two starts at the same moment one runs and the other is told a run is going."""
+    import threading
+    import time
+
+    cfg = ie.ModelConfig(
+        encoder="gru", pooling="last", decoder="parallel", decoder_cell="gru", hidden_size=32, vector_size=32
+    )
+    check = jobs.active_job
+
+    def slow_check(root=None):
+        found = check(root)
+        time.sleep(0.3)  # both starts would pass this check without the lock
+        return found
+
+    monkeypatch.setattr(jobs, "active_job", slow_check)
+    barrier, results = threading.Barrier(2), {}
+
+    def start(name: str) -> None:
+        barrier.wait()
+        try:
+            results[name] = jobs.start_job(
+                name, cfg, ie.TrainConfig(max_sentences=20, time_budget_minutes=1), root=runs
+            )
+        except ie.InvEmbError as e:
+            results[name] = e
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in ("one", "two")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    started = [r for r in results.values() if isinstance(r, jobs.Job)]
+    refused = [r for r in results.values() if isinstance(r, ie.InvEmbError)]
+    assert len(started) == 1 and len(refused) == 1 and "already going" in str(refused[0])
