@@ -32,6 +32,10 @@ TRAINER_FILE = "trainer_state.safetensors"
 TRAINER_JSON = "trainer_state.json"
 
 
+# What ``save`` writes from the model itself; every other key of config.json is the checkpoint's info.
+STRUCTURE = ("format_version", "model", "tokenizer_source", "vocab", "embedding_sha256", "path")
+
+
 def default_checkpoint_dir() -> Path:
     """$INVEMB_CHECKPOINTS, else the repository's ``checkpoints/`` folder."""
     env = os.environ.get("INVEMB_CHECKPOINTS")
@@ -185,11 +189,7 @@ def load(path: str | Path | None = None) -> Autoencoder:
         model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True)
     except RuntimeError as e:
         raise InvEmbError(f"{directory / WEIGHTS_FILE} does not fit the architecture in {cfg_path}: {e}") from e
-    info = {
-        k: v
-        for k, v in config.items()
-        if k in ("metrics", "train_config", "history", "name", "description", "decoding", "calibration")
-    }
+    info = {k: v for k, v in config.items() if k not in STRUCTURE}  # every record, kept whole for the next save
     if "decoding" in info:
         try:
             DecodeConfig(**info["decoding"])

@@ -128,3 +128,15 @@ def test_a_bad_default_decoding_is_a_clear_error(tmp_path, tiny_ae):
     (tmp_path / "ck" / "config.json").write_text(json.dumps(config))
     with pytest.raises(ie.InvEmbError, match="default decoding"):
         ie.load(tmp_path / "ck")
+
+
+def test_every_info_key_survives_load_and_save(tmp_path, tiny_ae):
+    ie.save(tiny_ae, tmp_path / "a", metrics={"note": 1})
+    config = json.loads((tmp_path / "a" / "config.json").read_text())
+    config["init_from"] = "checkpoints/captions"  # a record load knows nothing special about
+    (tmp_path / "a" / "config.json").write_text(json.dumps(config))
+    loaded = ie.load(tmp_path / "a")
+    assert loaded.info["init_from"] == "checkpoints/captions" and loaded.info["metrics"] == {"note": 1}
+    ie.save(loaded, tmp_path / "b")
+    again = json.loads((tmp_path / "b" / "config.json").read_text())
+    assert again["init_from"] == "checkpoints/captions" and "path" not in again
