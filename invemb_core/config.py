@@ -250,5 +250,10 @@ class DecodeConfig:
             raise InvEmbError(f"verify_margin is a difference of cosines in [0, 2], got {self.verify_margin}")
         if self.max_length is not None:
             _check_positive(max_length=self.max_length)
+        if self.strategy == "beam" and (self.verify or self.verify_wording):
+            raise InvEmbError(
+                "verify and verify_wording check greedy, sample and rerank outputs; beam search is what a failing "
+                "row falls back to (fallback_beam), not something it checks: drop them or pick another strategy"
+            )
         if self.loop_guard < 0:
             raise InvEmbError(f"loop_guard must be >= 0 (0: off), got {self.loop_guard}")

@@ -37,3 +37,11 @@ def test_train_config_validation():
     with pytest.raises(ie.InvEmbError, match="min_words"):
         ie.TrainConfig(min_words=9, max_words=3)
     assert ie.TrainConfig(train_data="x.txt").train_data == ["x.txt"]
+
+
+def test_verify_with_beam_is_refused_not_silently_ignored():
+    with pytest.raises(ie.InvEmbError, match="beam search is what a failing row falls back to"):
+        ie.DecodeConfig(strategy="beam", verify=0.8)
+    with pytest.raises(ie.InvEmbError, match="verify"):
+        ie.DecodeConfig(strategy="beam", verify_wording=0.85)
+    assert ie.DecodeConfig(strategy="rerank", verify=0.8, fallback_beam=5).fallback_beam == 5
