@@ -45,3 +45,25 @@ def test_verify_with_beam_is_refused_not_silently_ignored():
     with pytest.raises(ie.InvEmbError, match="verify"):
         ie.DecodeConfig(strategy="beam", verify_wording=0.85)
     assert ie.DecodeConfig(strategy="rerank", verify=0.8, fallback_beam=5).fallback_beam == 5
+
+
+def test_the_engine_never_imports_the_app():
+    """Every module of invemb_core imports without streamlit, app.py, app_support or pages/."""
+    import pkgutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import invemb_core
+
+    names = [f"invemb_core.{m.name}" for m in pkgutil.iter_modules(invemb_core.__path__)]
+    code = (
+        "import importlib, sys\n"
+        f"for name in {names!r}: importlib.import_module(name)\n"
+        "app = [m for m in sys.modules if m.split('.')[0] in ('streamlit', 'app', 'app_support', 'pages')]\n"
+        "print(app); sys.exit(1 if app else 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(invemb_core.__file__).parent.parent
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
