@@ -60,45 +60,19 @@ def _decode_kwargs(args: argparse.Namespace) -> dict:
 
 
 def _add_decode_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("decoding")
-    group.add_argument(
-        "--strategy",
-        choices=STRATEGIES,
-        default=None,
-        help="greedy | sample | beam | rerank (default: the checkpoint's default decoding, usually greedy)",
-    )
-    for name, kind, help_text in [
-        ("temperature", float, "sampling temperature; 0 = argmax (default 1.0)"),
-        ("top-k", int, "keep the k most likely tokens; 0 = all (default 0)"),
-        ("top-p", float, "nucleus: keep this much probability mass (default 1.0)"),
-        ("beam-size", int, "beam width, autoregressive decoders (default 5)"),
-        ("num-candidates", int, "rerank: samples drawn and re-encoded (default 8)"),
-        ("meaning-candidates", int, "rerank: candidates for a vector with no wording code (0 = num-candidates)"),
-        ("seed", int, "random seed for sampling (default 0)"),
-        ("max-length", int, "maximum output word pieces (default: the model's)"),
-        (
-            "verify",
-            float,
-            "two-part vectors: if the output's meaning re-encodes below this cosine, decode the meaning alone",
-        ),
-        ("verify-wording", float, "two-part vectors: the same for the output's re-encoded wording code"),
-        (
-            "fallback-beam",
-            int,
-            "two-part vectors: write failing rows with beam search of this width (0 = same decoding)",
-        ),
-        ("verify-margin", float, "two-part vectors: a failing row keeps its first text if it is this much closer"),
-        ("loop-guard", int, "never write a phrase of this many+ pieces three times in a row; 0 = off (default 3)"),
-        ("min-p", float, "sampling: drop pieces under this share of the most likely one's probability (default 0.1)"),
-    ]:
-        group.add_argument("--" + name, dest=name.replace("-", "_"), type=kind, default=None, help=help_text)
-    group.add_argument(
-        "--whole-words",
-        dest="whole_words",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="sampling: only spell words of the checkpoint's lexicon (default on, where it has one)",
-    )
+    """One flag per ``DecodeConfig`` field, typed by its annotation, with its help text; none given means
+    the checkpoint's default decoding."""
+    group = parser.add_argument_group("decoding (default: the checkpoint's own decoding)")
+    for f in fields(DecodeConfig):
+        flag, help_text = "--" + f.name.replace("_", "-"), f.metadata["help"]
+        help_text += f" (default {f.default})" if f.default is not None else ""
+        kind = str(f.type).split(" | ")[0]
+        if kind == "bool":
+            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif f.name == "strategy":
+            group.add_argument(flag, dest=f.name, choices=STRATEGIES, default=None, help=f.metadata["help"])
+        else:
+            group.add_argument(flag, dest=f.name, type={"int": int, "float": float}[kind], default=None, help=help_text)
 
 
 def _json_arg(text: str | None, flag: str) -> dict | None:

@@ -192,41 +192,53 @@ class TrainConfig:
         return asdict(self)
 
 
+def opt(default: Any, help: str) -> Any:
+    """A config field with its help text, which the command line shows (cli.py builds its flags from it)."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class DecodeConfig:
     """How a sentence vector becomes text. Every field is a keyword of ``Autoencoder.decode``."""
 
-    strategy: str = "greedy"  # greedy | sample | beam | rerank
-    temperature: float = 1.0  # sample/rerank: 0 means argmax
-    top_k: int = 0  # sample/rerank: keep the k most likely tokens; 0 = all
-    top_p: float = 1.0  # sample/rerank: keep the smallest set with this much probability mass
-    min_p: float = 0.1  # sample/rerank: drop pieces less likely than min_p times the most likely one (min-p)
-    beam_size: int = 5  # beam: hypotheses kept per sentence (autoregressive decoders)
-    num_candidates: int = 8  # rerank: samples drawn, re-encoded, closest to the target kept
-    # rerank, two-part vectors: rows with no wording code (``meaning(Z)``, ``from_meaning``) draw this many
-    # candidates instead (the decoder is least sure there, and more candidates find closer wordings); 0 = the same.
-    meaning_candidates: int = 0
-    seed: int | None = 0  # sample/rerank: same seed, same output; None draws a fresh seed
-    # Two-part vectors (not beam): if the output's re-encoded meaning has a cosine below ``verify`` with the
-    # vector's meaning, or its re-encoded wording code one below ``verify_wording`` with the vector's, the
-    # wording code did not lead back to the vector (e.g. a point between two sentences): decode the meaning
-    # alone. 0 = off.
-    verify: float = 0.0
-    verify_wording: float = 0.0
-    # A row that fails is written again from the meaning alone: with the same decoding, or with beam search
-    # of this width (``fallback_beam``; autoregressive decoders). It keeps its first text if that re-encodes
-    # closer to the vector than the rewrite by more than ``verify_margin`` (2: always the rewrite), as a
-    # real sentence decoded with one slip does.
-    fallback_beam: int = 0
-    verify_margin: float = 2.0
-    max_length: int | None = None  # defaults to the model's max_length
-    # Autoregressive decoders: never write a phrase of this many or more word pieces three times in a row
-    # (repetition.py); 0 = off.
-    loop_guard: int = DEFAULT_MIN_PHRASE
-    # Autoregressive decoders, sampled draws (sample, rerank's samples): pieces only spell words of the
-    # checkpoint's lexicon (lexicon.py: words of its training text), so no sample invents a word. Greedy and
-    # beam are never restricted. Checkpoints without a lexicon.txt.gz sample freely.
-    whole_words: bool = True
+    strategy: str = opt("greedy", "greedy | sample | beam | rerank")
+    temperature: float = opt(1.0, "sample/rerank: sampling temperature; 0 means argmax")
+    top_k: int = opt(0, "sample/rerank: keep the k most likely pieces; 0 = all")
+    top_p: float = opt(1.0, "sample/rerank: nucleus, keep the smallest set with this much probability mass")
+    min_p: float = opt(0.1, "sample/rerank: drop pieces less likely than this share of the most likely one's")
+    beam_size: int = opt(5, "beam: hypotheses kept per sentence (autoregressive decoders)")
+    num_candidates: int = opt(8, "rerank: samples drawn and re-encoded, the closest to the target kept")
+    # The decoder is least sure of a row with no wording code (``meaning(Z)``, ``from_meaning``), and more
+    # candidates find closer wordings.
+    meaning_candidates: int = opt(
+        0, "rerank, two-part vectors: candidates for a row with no wording code; 0 = the same"
+    )
+    seed: int | None = opt(0, "sample/rerank: same seed, same output; None draws a fresh seed")
+    # If the output's re-encoded meaning has a cosine below ``verify`` with the vector's meaning, or its
+    # re-encoded wording code one below ``verify_wording`` with the vector's, the wording code did not lead
+    # back to the vector (e.g. a point between two sentences).
+    verify: float = opt(
+        0.0, "two-part vectors: below this re-encoded meaning cosine, decode the meaning alone; 0 = off"
+    )
+    verify_wording: float = opt(0.0, "two-part vectors: the same for the re-encoded wording code; 0 = off")
+    # A failing row is written again with the same decoding, or with beam search of width ``fallback_beam``;
+    # it keeps its first text if that re-encodes closer to the vector by more than ``verify_margin`` (as a
+    # real sentence decoded with one slip does).
+    fallback_beam: int = opt(
+        0, "two-part vectors: rewrite failing rows by beam search of this width; 0 = same decoding"
+    )
+    verify_margin: float = opt(
+        2.0, "two-part vectors: a failing row keeps its first text if this much closer; 2 = never"
+    )
+    max_length: int | None = opt(None, "maximum output word pieces (default: the model's)")
+    loop_guard: int = opt(
+        DEFAULT_MIN_PHRASE, "autoregressive: never write a phrase of this many+ pieces three times in a row; 0 = off"
+    )
+    # lexicon.py: the words of the checkpoint's training text (and a word list). Checkpoints without a
+    # lexicon.txt.gz sample freely.
+    whole_words: bool = opt(
+        True, "autoregressive, sampled draws: only spell words of the checkpoint's lexicon (greedy and beam never)"
+    )
 
     def __post_init__(self) -> None:
         _check_choice("strategy", self.strategy, STRATEGIES)

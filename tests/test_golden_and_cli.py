@@ -121,3 +121,16 @@ def test_cli_help_shows_every_default_and_the_meaning_candidates_flag(capsys):
     with pytest.raises(SystemExit):
         main(["reconstruct", "--help"])
     assert "--meaning-candidates" in capsys.readouterr().out
+
+
+def test_every_decode_option_is_a_flag_and_reaches_the_decoding():
+    from dataclasses import fields
+
+    from invemb_core.cli import _decode_kwargs, build_parser
+
+    args = build_parser().parse_args(
+        ["reconstruct", "a dog", "--strategy", "sample", "--min-p", "0.2", "--no-whole-words", "--max-length", "9"]
+    )
+    assert _decode_kwargs(args) == {"strategy": "sample", "min_p": 0.2, "whole_words": False, "max_length": 9}
+    help_text = build_parser()._subparsers._group_actions[0].choices["reconstruct"].format_help()
+    assert all("--" + f.name.replace("_", "-") in help_text for f in fields(ie.DecodeConfig))
