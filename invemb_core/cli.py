@@ -17,13 +17,13 @@ from .errors import InvEmbError
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = ()) -> None:
-    """One ``--flag`` per dataclass field, typed from its default, with the field's name as help."""
+    """One ``--flag`` per dataclass field, typed from its default, with the field's help text (``config.opt``)."""
     for f in fields(cls):
         if f.name in skip:
             continue
         flag = "--" + f.name.replace("_", "-")
         default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
-        help_text = f"{cls.__name__}.{f.name} (default: {default})"
+        help_text = f"{f.metadata['help']} (default: {default})".replace("%", "%%")  # argparse formats help with %
         if isinstance(default, bool):
             parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         elif f.name == "train_data":
@@ -64,7 +64,7 @@ def _add_decode_flags(parser: argparse.ArgumentParser) -> None:
     the checkpoint's default decoding."""
     group = parser.add_argument_group("decoding (default: the checkpoint's own decoding)")
     for f in fields(DecodeConfig):
-        flag, help_text = "--" + f.name.replace("_", "-"), f.metadata["help"]
+        flag, help_text = "--" + f.name.replace("_", "-"), f.metadata["help"].replace("%", "%%")
         help_text += f" (default {f.default})" if f.default is not None else ""
         kind = str(f.type).split(" | ")[0]
         if kind == "bool":

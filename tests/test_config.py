@@ -67,3 +67,10 @@ def test_the_engine_never_imports_the_app():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(invemb_core.__file__).parent.parent
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("cls", [ie.ModelConfig, ie.TrainConfig, ie.DecodeConfig])
+def test_every_config_field_carries_the_help_the_cli_shows(cls):
+    from dataclasses import fields
+
+    assert all(f.metadata.get("help") for f in fields(cls)), [f.name for f in fields(cls) if not f.metadata.get("help")]
