@@ -14,20 +14,18 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from . import decode as dec
 from .config import DecodeConfig, ModelConfig
 from .data import collate
+from .engine import Engine
 from .errors import InvEmbError
 from .lexicon import Lexicon, load_words
 from .model import SentenceAutoencoder
-from .repetition import DEFAULT_MIN_PHRASE
-from .rerank import rerank, verify_meaning
 from .text import TextCodec, Vocabulary, clean_text, load_token_embeddings, resolve_model_dir
 from .twopart import TwoPartAutoencoder, keep_wording
+from .vector_cache import VectorCache
 
 ENCODE_BATCH = 256
 MEANING_MAX_LENGTH = 254  # all-MiniLM-L6-v2 reads 256 pieces, [CLS] and [SEP] included
-DECODE_BATCH = 128  # full-vocabulary logits are (B, T, 30k) per chunk of positions: ~125 MB at 8 positions
 
 
 def build_embeddings(cfg: ModelConfig, model_dir: str, vocab: Vocabulary, *, seed: int = 0) -> torch.Tensor:
@@ -59,6 +57,7 @@ class Autoencoder:
         self.codec = codec
         self.config = config
         self.info = info or {}  # what checkpoint.py read or will write: metrics, training config, name
+        self.vector_cache = VectorCache(self.model)
 
     @classmethod
     def build(cls, cfg: ModelConfig, *, corpus: Iterable[str] = (), seed: int = 0) -> Autoencoder:
@@ -159,18 +158,16 @@ class Autoencoder:
     @torch.no_grad()
     def encode_ids(self, ids: Sequence[Sequence[int]]) -> torch.Tensor:
         """Local ids per sentence -> (N, d). Each distinct sentence is encoded once (decodings often
-        repeat one another), in batches of similar lengths (little padding); rows in the order given."""
-        unique = list(dict.fromkeys(tuple(row) for row in ids))
-        where = {row: i for i, row in enumerate(unique)}
-        order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
-        Z = None
-        for start in range(0, len(unique), ENCODE_BATCH):
-            rows = order[start : start + ENCODE_BATCH]
-            batch = collate([list(unique[i]) for i in rows], pad=self.codec.vocab.pad)
-            z = self.model.encode(batch.tokens, batch.lengths)
-            Z = z.new_empty(len(unique), z.shape[-1]) if Z is None else Z
-            Z[rows] = z
-        return Z[[where[tuple(row)] for row in ids]]
+        repeat one another), in batches of similar lengths (little padding), and not at all if it was
+        encoded lately by the model as it is now (``vector_cache.py``); rows in the order given."""
+        rows = [tuple(row) for row in ids]
+        todo = sorted(self.vector_cache.missing(list(dict.fromkeys(rows))), key=len)
+        fresh: dict[tuple[int, ...], torch.Tensor] = {}
+        for start in range(0, len(todo), ENCODE_BATCH):
+            chunk = todo[start : start + ENCODE_BATCH]
+            batch = collate([list(row) for row in chunk], pad=self.codec.vocab.pad)
+            fresh.update(zip(chunk, self.model.encode(batch.tokens, batch.lengths)))
+        return self.vector_cache.gather(rows, fresh)
 
     def encode(self, sentences: str | Sequence[str]) -> torch.Tensor:
         """Sentences -> (N, d) float tensor. Longer sentences are truncated to ``max_length`` pieces
@@ -208,50 +205,28 @@ class Autoencoder:
     ) -> dict[str, list[list[int]]]:
         """Several decodings of the same vectors: ``{name: DecodeConfig keywords}`` -> ``{name: ids per row}``.
 
-        Each gives exactly what ``decode_ids`` gives for it alone, but the decoder runs once for all:
-        a parallel decoder's logits depend only on the vector, so every decoding draws from the same
-        ones; an autoregressive decoder steps all sampled decodings together as one batch. The
-        full-vocabulary output layer is most of the cost of decoding, so several decodings cost little
-        more than one. Beam search runs on its own.
+        Each gives exactly what ``decode_ids`` gives for it alone, but the decoder runs once for all
+        (``engine.py``): a parallel decoder's logits depend only on the vector, so every decoding draws
+        from the same ones; an autoregressive decoder steps all sampled decodings together as one batch.
+        The full-vocabulary output layer is most of the cost of decoding, so several decodings cost
+        little more than one. Beam search runs on its own.
         """
         configs = {name: DecodeConfig(**kwargs) for name, kwargs in decodings.items()}
-        Z = self._check_vectors(Z)
-        if not self.supports_beam and any(c.strategy == "beam" for c in configs.values()):
-            raise InvEmbError("beam search needs an autoregressive decoder; this checkpoint's is parallel")
-        out: dict[str, list[list[int]]] = {}
-        by_length: dict[tuple[int, int], list[str]] = {}
-        for name, cfg in configs.items():
-            max_length = self._max_length(cfg)
-            if cfg.strategy == "beam":
-                out[name] = [
-                    ids
-                    for z in Z.split(DECODE_BATCH)
-                    for ids in self._beam(z, cfg.beam_size, max_length, loop_guard=cfg.loop_guard)
-                ]
-            else:
-                by_length.setdefault((max_length, cfg.loop_guard), []).append(name)
-        for (max_length, loop_guard), names in by_length.items():
-            # One batched pass for every sampling decoding and the greedy pass they share (the greedy
-            # decoding's, and each rerank's first candidate); then, for rerank, samples where needed.
-            greedy = any(configs[n].strategy != "sample" for n in names)
-            draws: dict[tuple, dict[str, Any]] = {("greedy",): {"temperature": 0.0}} if greedy else {}
-            draws.update({("sample", n): self._draws(configs[n])[0] for n in names if configs[n].strategy == "sample"})
-            decoded = dict(zip(draws, self._decode_draws(Z, list(draws.values()), max_length, loop_guard=loop_guard)))
-            for name in names:
-                cfg = configs[name]
-                ids = list(decoded[("sample", name) if cfg.strategy == "sample" else ("greedy",)])  # own copy
-                verify = (cfg.verify or cfg.verify_wording) and self.meaning_size
-                if cfg.strategy == "rerank":
-                    ids, vectors = rerank(self, Z, ids, cfg, max_length)
-                elif verify:
-                    vectors = self.encode_ids([row or [self.codec.vocab.unk] for row in ids])
-                if verify:
-                    verify_meaning(self, Z, ids, vectors, cfg)
-                out[name] = ids
-        return {name: out[name] for name in configs}  # in the order asked
+        return self.engine.decode_many(self._check_vectors(Z), configs)
 
-    def _max_length(self, cfg: DecodeConfig) -> int:
-        return min(cfg.max_length or self.config.max_length, self.config.max_length)
+    @property
+    def engine(self) -> Engine:
+        """The decoding engine over this model (``engine.py``); it encodes through ``encode_ids``."""
+        return Engine(
+            self.model,
+            bos=self.codec.vocab.bos,
+            eos=self.codec.vocab.eos,
+            unk=self.codec.vocab.unk,
+            max_length=self.config.max_length,
+            meaning_size=self.meaning_size,
+            encode_ids=self.encode_ids,
+            lexicon=lambda: self.lexicon,
+        )
 
     @property
     def lexicon(self) -> Lexicon | None:
@@ -265,77 +240,6 @@ class Autoencoder:
     def set_lexicon(self, words: Iterable[Sequence[str]] | None) -> None:
         """Use these words (each as its piece strings) for whole-word sampling; None: sample freely."""
         self._lexicon = None if words is None else Lexicon.for_codec(self.codec, words)
-
-    def _draws(self, cfg: DecodeConfig) -> list[dict[str, Any]]:
-        """The ``sample_next_token`` arguments of each pass a decoding needs: one, or for rerank the
-        greedy pass (so reranking can only move closer to the target vector) and num_candidates - 1 samples.
-        Sampled passes carry the lexicon when ``cfg.whole_words`` and the checkpoint has one."""
-        greedy = {"temperature": 0.0}
-        if cfg.strategy == "greedy":
-            return [greedy]
-        passes = 1 if cfg.strategy == "sample" else cfg.num_candidates - 1
-        seeds = [None if cfg.seed is None else cfg.seed + i for i in range(passes)]
-        sampled = dec.draws_randomly({"temperature": cfg.temperature, "top_k": cfg.top_k})
-        lexicon = self.lexicon if cfg.whole_words and sampled else None
-        samples = [
-            {
-                "temperature": cfg.temperature,
-                "top_k": cfg.top_k,
-                "top_p": cfg.top_p,
-                "min_p": cfg.min_p,
-                "generator": None if seed is None else torch.Generator().manual_seed(seed),
-                **({"lexicon": lexicon} if lexicon is not None else {}),
-            }
-            for seed in seeds
-        ]
-        return samples if cfg.strategy == "sample" else [greedy, *samples]
-
-    def _decode_draws(
-        self, Z: torch.Tensor, draws: list[dict[str, Any]], max_length: int, *, loop_guard: int = DEFAULT_MIN_PHRASE
-    ) -> list[list[list[int]]]:
-        """One list of ids per row of ``Z`` for each draw, the decoder run once per batch for all draws.
-        ``loop_guard``: see ``DecodeConfig`` (autoregressive decoders only)."""
-        out: list[list[list[int]]] = [[] for _ in draws]
-        for z in Z.split(DECODE_BATCH):
-            if self.model.autoregressive:
-                zd = z.repeat(len(draws), 1)
-                per_draw = dec.autoregressive_decode_many(
-                    lambda prev, state, rows, zd=zd: self.model.step(zd[rows], prev, state),
-                    batch_size=z.shape[0],
-                    bos=self.codec.vocab.bos,
-                    eos=self.codec.vocab.eos,
-                    max_length=max_length,
-                    samplings=draws,
-                    reorder=dec.reorder_state,
-                    loop_guard=loop_guard,
-                )
-            else:
-                vectors = self.model.output_vectors(z, max_length + 1)  # cheap; the logits are not
-                per_draw = dec.parallel_decode_many(
-                    lambda a, b, v=vectors: self.model.full_logits(v[:, a:b]),
-                    length=max_length + 1,
-                    eos=self.codec.vocab.eos,
-                    samplings=draws,
-                )
-            for acc, rows in zip(out, per_draw):
-                acc += [ids[:max_length] for ids in rows]  # a row with no end token is cut at the maximum
-        return out
-
-    def _beam(
-        self, z: torch.Tensor, beam_size: int, max_length: int, *, loop_guard: int = DEFAULT_MIN_PHRASE
-    ) -> list[list[int]]:
-        zk = z.repeat_interleave(beam_size, dim=0)
-        rows = dec.beam_search(
-            lambda prev, state: self.model.step(zk, prev, state),
-            dec.reorder_state,
-            batch_size=z.shape[0],
-            beam_size=beam_size,
-            bos=self.codec.vocab.bos,
-            eos=self.codec.vocab.eos,
-            max_length=max_length,
-            loop_guard=loop_guard,
-        )
-        return [ids[:max_length] for ids in rows]
 
     def decode(self, Z: torch.Tensor, **kwargs: Any) -> list[str]:
         """(N, d) vectors -> sentences.

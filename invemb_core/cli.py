@@ -11,6 +11,7 @@ import json
 import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
+from typing import NoReturn
 
 from .config import STRATEGIES, DecodeConfig, ModelConfig, TrainConfig
 from .errors import InvEmbError
@@ -220,8 +221,18 @@ def cmd_lexicon(args: argparse.Namespace) -> None:
     print(f"wrote {path} ({n:,} words)")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line that names the command (the usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = ""
+        if "required: text" in message or "unrecognized arguments: -" in message:
+            hint = " (a text that begins with '-' goes after '--': invemb reconstruct -- '-hi')"
+        self.exit(2, f"{self.prog}: error: {message}{hint}\nsee: {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="invemb", description="Invertible sentence embeddings: train, evaluate and use sentence autoencoders."
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -323,7 +334,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help (0) or a usage error (2), already printed
+        return e.code if isinstance(e.code, int) else 2
     if args.command == "encode" and not args.text and not args.data:
         print("invemb encode: give sentences or --data FILE", file=sys.stderr)
         return 2

@@ -21,6 +21,12 @@ OUTPUT_VOCABS = ("corpus", "full")
 SCORINGS = ("dot", "cosine")
 LOSSES = ("ce", "match", "ce+match")
 STRATEGIES = ("greedy", "sample", "beam", "rerank")
+# The DecodeConfig fields only some strategies read (the rest apply to all).
+_KNOB_STRATEGIES = {
+    **dict.fromkeys(["temperature", "top_k", "top_p", "min_p", "seed", "whole_words"], ("sample", "rerank")),
+    "beam_size": ("beam",),
+    **dict.fromkeys(["num_candidates", "meaning_candidates"], ("rerank",)),
+}
 
 T = TypeVar("T")
 
@@ -289,3 +295,15 @@ class DecodeConfig:
             )
         if self.loop_guard < 0:
             raise InvEmbError(f"loop_guard must be >= 0 (0: off), got {self.loop_guard}")
+        self._check_knobs_apply()
+
+    def _check_knobs_apply(self) -> None:
+        """A knob set away from its default that the strategy never reads is an error, not a no-op."""
+        unused = [name for name, strategies in _KNOB_STRATEGIES.items() if self.strategy not in strategies]
+        if not (self.verify or self.verify_wording):
+            unused += ["fallback_beam", "verify_margin"]
+        defaults = {f.name: f.default for f in fields(self)}
+        wrong = [name for name in unused if getattr(self, name) != defaults[name]]
+        if wrong:
+            where = ", ".join(f"{n} ({'/'.join(_KNOB_STRATEGIES.get(n, ('verify',)))})" for n in wrong)
+            raise InvEmbError(f"strategy {self.strategy!r} does not use {where}: drop it or pick a strategy that does")

@@ -47,6 +47,28 @@ def test_verify_with_beam_is_refused_not_silently_ignored():
     assert ie.DecodeConfig(strategy="rerank", verify=0.8, fallback_beam=5).fallback_beam == 5
 
 
+@pytest.mark.parametrize(
+    "kwargs, knob",
+    [
+        ({"strategy": "greedy", "temperature": 0.7}, "temperature (sample/rerank)"),
+        ({"strategy": "beam", "top_p": 0.9}, "top_p"),
+        ({"strategy": "sample", "beam_size": 3}, "beam_size (beam)"),
+        ({"strategy": "sample", "num_candidates": 4}, "num_candidates (rerank)"),
+        ({"strategy": "rerank", "fallback_beam": 5}, "fallback_beam (verify)"),
+    ],
+)
+def test_a_knob_the_strategy_never_reads_is_an_error(kwargs, knob):
+    with pytest.raises(ie.InvEmbError, match=r"does not use .*" + knob.split()[0]) as e:
+        ie.DecodeConfig(**kwargs)
+    assert knob in str(e.value)
+
+
+def test_knobs_at_their_defaults_and_knobs_that_apply_are_fine():
+    ie.DecodeConfig(strategy="greedy", temperature=1.0, beam_size=5, num_candidates=8)
+    ie.DecodeConfig(strategy="rerank", temperature=0.5, num_candidates=4, verify=0.8, fallback_beam=5)
+    ie.DecodeConfig(strategy="beam", beam_size=3, loop_guard=0, max_length=10)
+
+
 def test_the_engine_never_imports_the_app():
     """Every module of invemb_core imports without streamlit, app.py, app_support or pages/."""
     import pkgutil

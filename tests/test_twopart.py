@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from conftest import tiny_config, tiny_train_config
 
 import invemb_core as ie
+from invemb_core.engine import Engine
 from invemb_core.metrics import sentence_transformer
 from invemb_core.twopart import TwoPartAutoencoder
 
@@ -149,13 +150,13 @@ def test_rows_with_no_wording_code_draw_their_own_number_of_candidates(two_part,
     Z = two_part.encode(corpus[:4])
     mixed = torch.cat([Z[:2], two_part.meaning(Z[2:])])  # two whole vectors, two meaning-only ones
     drawn = []
-    real = two_part._decode_draws
+    real = Engine.passes
 
-    def spy(z, draws, max_length, **kwargs):
+    def spy(engine, z, draws, max_length, loop_guard):
         drawn.append((z.shape[0], len(draws)))
-        return real(z, draws, max_length, **kwargs)
+        return real(engine, z, draws, max_length, loop_guard)
 
-    monkeypatch.setattr(two_part, "_decode_draws", spy)
+    monkeypatch.setattr(Engine, "passes", spy)
     kw = dict(strategy="rerank", temperature=0.5, max_length=6)
     two_part.decode(mixed, num_candidates=3, meaning_candidates=6, **kw)
     # the greedy pass for all 4 rows; then an untrained model's rows are all open: 2 whole rows draw

@@ -1,0 +1,59 @@
+"""The vectors of piece sequences already encoded, for the model as it is now.
+
+One round trip in the app encodes the same sentence several times: the input, then its greedy output
+(which is the input, for a sentence that comes back) when rerank re-encodes it, then every output again
+for the cosine column, and the temperature view encodes the input once more. Each is a pass of MiniLM.
+``VectorCache`` keeps the most recent ``size`` (piece ids -> vector) pairs and gives them back instead.
+
+It can never hand out a vector of another model state: every lookup first reads a stamp of the model (the
+in-place version counter of every parameter and buffer, which an optimiser step, ``load_state_dict`` or
+``copy_`` bumps; train/eval mode; the model config, e.g. ``wording_scale``), and a changed stamp empties
+the cache. In training mode it neither keeps nor gives (dropout makes each pass differ). A vector computed in another batch may differ from a fresh one in the last float bits (padding
+changes the reduction order); nothing compares vectors for bitwise equality.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import torch
+
+DEFAULT_SIZE = 4096  # 4,096 vectors of 896 floats: 15 MB
+
+
+class VectorCache:
+    def __init__(self, model: torch.nn.Module, size: int = DEFAULT_SIZE):
+        self.model, self.size = model, size
+        self._vectors: OrderedDict[tuple[int, ...], torch.Tensor] = OrderedDict()
+        self._stamp: tuple | None = None
+
+    def _current(self) -> OrderedDict[tuple[int, ...], torch.Tensor]:
+        m = self.model
+        stamp = (m.training, repr(getattr(m, "cfg", None)), tuple(t._version for t in (*m.parameters(), *m.buffers())))
+        if stamp != self._stamp:
+            self._vectors.clear()
+            self._stamp = stamp
+        return self._vectors
+
+    def _active(self) -> bool:
+        """Off when sized 0, and in training mode (dropout makes every pass differ: nothing to keep)."""
+        return bool(self.size) and not self.model.training
+
+    def missing(self, rows: Sequence[tuple[int, ...]]) -> list[tuple[int, ...]]:
+        """The rows (distinct piece sequences) whose vectors are not kept."""
+        kept = self._current() if self._active() else {}
+        return [row for row in rows if row not in kept]
+
+    def gather(self, rows: Sequence[tuple[int, ...]], fresh: dict[tuple[int, ...], torch.Tensor]) -> torch.Tensor:
+        """(len(rows), d): each row's vector, from ``fresh`` (just encoded; kept for next time) or the cache."""
+        kept = self._current()
+        out = torch.stack([fresh[row] if row in fresh else kept[row] for row in rows])
+        if self._active():
+            for row in rows:
+                if row in fresh:
+                    kept[row] = fresh[row].clone()  # its own storage: a view would keep the whole batch alive
+                kept.move_to_end(row)
+            while len(kept) > self.size:
+                kept.popitem(last=False)
+        return out
