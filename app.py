@@ -2,19 +2,20 @@
 
 import streamlit as st
 
-from app_support import CHECKPOINT_KEY, checkpoint_description, checkpoints, md_escape
-from invemb_core.jobs import note_interaction
+from invemb_app.jobs import note_interaction
+from invemb_app.render import md_escape
+from invemb_app.state import CHECKPOINT_KEY, checkpoint_description, checkpoints, key
 
 st.set_page_config(page_title="InvEmb: invertible sentence embeddings", page_icon="🔁", layout="wide")
 
-train = st.Page("pages/train.py", title="Train", icon=":material/model_training:")
+train = st.Page("invemb_app/pages/train.py", title="Train", icon=":material/model_training:")
 pages = [
-    st.Page("pages/reconstruct.py", title="Reconstruct", icon=":material/replay:", default=True),
-    st.Page("pages/interpolate.py", title="Interpolate", icon=":material/linear_scale:"),
-    st.Page("pages/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
-    st.Page("pages/compare.py", title="Compare designs", icon=":material/compare:"),
+    st.Page("invemb_app/pages/reconstruct.py", title="Reconstruct", icon=":material/replay:", default=True),
+    st.Page("invemb_app/pages/interpolate.py", title="Interpolate", icon=":material/linear_scale:"),
+    st.Page("invemb_app/pages/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
+    st.Page("invemb_app/pages/compare.py", title="Compare designs", icon=":material/compare:"),
     train,
-    st.Page("pages/model_card.py", title="Model", icon=":material/info:"),
+    st.Page("invemb_app/pages/model_card.py", title="Model", icon=":material/info:"),
 ]
 navigation = st.navigation(pages)
 if navigation is not train:
@@ -32,7 +33,7 @@ with st.sidebar:
             help="Every directory under checkpoints/ with a config.json, then finished runs from the Train page",
         )
         for path in [p for p in paths if "/runs/" not in p]:
-            description = checkpoint_description(path)
+            description = checkpoint_description(*key(path))
             name = path.rsplit("/", 1)[-1]
             st.caption(f"**{md_escape(name)}**: {md_escape(description) if description else 'no description'}")
     else:

@@ -103,7 +103,7 @@ def page_reruns(repeats: int) -> dict[str, float]:
     out = {}
     for name, (path, _, _, value, _) in FELT.items():
         kind, key = widgets[path or "reconstruct"]
-        page = f"pages/{path or 'reconstruct'}.py"
+        page = f"invemb_app/pages/{path or 'reconstruct'}.py"
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.run()
         at.switch_page(page).run()

@@ -13,16 +13,16 @@ from conftest import TINY_CHECKPOINT as TINY
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-import app_support
-from app_support import box_centre, cluster_summary, everyday_sentences, load_map, load_model, rows_in_box  # noqa: F401
+from invemb_app.charts import BACKDROP_POINTS, box_centre, rows_in_box
+from invemb_app.state import cluster_summary, everyday_sentences, key, load_map, load_model
 
 PAGES = [
-    "pages/reconstruct.py",
-    "pages/interpolate.py",
-    "pages/embedding_map.py",
-    "pages/compare.py",
-    "pages/train.py",
-    "pages/model_card.py",
+    "invemb_app/pages/reconstruct.py",
+    "invemb_app/pages/interpolate.py",
+    "invemb_app/pages/embedding_map.py",
+    "invemb_app/pages/compare.py",
+    "invemb_app/pages/train.py",
+    "invemb_app/pages/model_card.py",
 ]
 HOSTILE = [
     "",
@@ -63,7 +63,7 @@ def blocks(at: AppTest) -> list[str]:
 
 
 def test_reconstruct_shows_one_block_per_input_with_every_decoding():
-    at = app("pages/reconstruct.py")
+    at = app("invemb_app/pages/reconstruct.py")
     at.text_area(key="rec_text").set_value("a dog runs\ntwo men talk\na girl sings").run()
     assert not at.exception
     per_sentence = blocks(at)[:-2]  # then the temperature section's alternatives and samples
@@ -75,7 +75,7 @@ def test_reconstruct_shows_one_block_per_input_with_every_decoding():
 
 
 def test_each_lines_outputs_depend_on_that_line_alone():
-    at = app("pages/reconstruct.py")
+    at = app("invemb_app/pages/reconstruct.py")
     at.multiselect(key="rec_temps").set_value([1.5, 2.0]).run()
     at.text_area(key="rec_text").set_value("a dog runs\ntwo men talk\na girl sings").run()
     before = blocks(at)[:-2]
@@ -88,12 +88,12 @@ def test_each_lines_outputs_depend_on_that_line_alone():
 def test_temperatures_draw_with_independent_seeds():
     from invemb_core.report import default_decodings
 
-    seeds = [d["seed"] for d in default_decodings(load_model(str(TINY)), seed=3).values() if "seed" in d]
+    seeds = [d["seed"] for d in default_decodings(load_model(*key(str(TINY))), seed=3).values() if "seed" in d]
     assert len(set(seeds)) == len(seeds)
 
 
 def test_temperature_section_shows_alternatives_and_distinct_samples():
-    at = app("pages/reconstruct.py")
+    at = app("invemb_app/pages/reconstruct.py")
     at.slider(key="rec_temperature").set_value(1.5).run()
     at.number_input(key="rec_samples").set_value(5).run()
     assert not at.exception
@@ -105,7 +105,7 @@ def test_temperature_section_shows_alternatives_and_distinct_samples():
 
 
 def test_temperature_section_follows_the_text_and_says_when_lines_are_dropped():
-    at = app("pages/reconstruct.py")
+    at = app("invemb_app/pages/reconstruct.py")
     at.text_area(key="rec_text").set_value("a dog runs\ntwo men talk").run()
     assert at.selectbox(key="rec_which").options == ["1: a dog runs", "2: two men talk"]
     at.text_area(key="rec_text").set_value("\n".join(f"a cat number {i}" for i in range(22))).run()
@@ -114,7 +114,7 @@ def test_temperature_section_follows_the_text_and_says_when_lines_are_dropped():
 
 
 def test_resample_changes_the_seed():
-    at = app("pages/reconstruct.py")
+    at = app("invemb_app/pages/reconstruct.py")
     before = at.number_input(key="rec_seed").value
     at.button(key="rec_resample").click().run()
     assert not at.exception and at.number_input(key="rec_seed").value == before + 1
@@ -122,7 +122,7 @@ def test_resample_changes_the_seed():
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_reconstruct_survives_hostile_text(text):
-    at = app("pages/reconstruct.py")
+    at = app("invemb_app/pages/reconstruct.py")
     at.text_area(key="rec_text").set_value(text).run()
     assert not at.exception
     if text.strip():
@@ -133,7 +133,7 @@ def test_reconstruct_survives_hostile_text(text):
 
 
 def test_interpolate_table_has_one_row_per_step_and_arithmetic_decodes():
-    at = app("pages/interpolate.py")
+    at = app("invemb_app/pages/interpolate.py")
     at.slider(key="interp_steps").set_value(7).run()
     assert not at.exception
     assert blocks(at)[0].count("<tr>") == 1 + 7
@@ -143,12 +143,12 @@ def test_interpolate_table_has_one_row_per_step_and_arithmetic_decodes():
     backdrop, path = (convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.proto.datasets)
     assert list(path.point) == ["A", *(f"step {i}" for i in range(1, 6)), "B"]
     assert list(path.label) == ["A", "", "", "", "", "", "B"]
-    assert 0 < len(backdrop) <= app_support.BACKDROP_POINTS
+    assert 0 < len(backdrop) <= BACKDROP_POINTS
 
 
 @pytest.mark.parametrize("text", ["", "<script>alert(1)</script>", "x" * 10_000])
 def test_interpolate_bad_input_is_a_message(text):
-    at = app("pages/interpolate.py")
+    at = app("invemb_app/pages/interpolate.py")
     at.text_input(key="interp_a").set_value(text).run()
     assert not at.exception
     if not text.strip():
@@ -158,7 +158,7 @@ def test_interpolate_bad_input_is_a_message(text):
 
 
 def test_map_places_sentences_and_searches():
-    at = app("pages/embedding_map.py")
+    at = app("invemb_app/pages/embedding_map.py")
     at.text_area(key="map_own").set_value("a dog runs\na man sleeps").run()
     at.text_input(key="map_search").set_value("man").run()
     assert not at.exception
@@ -171,7 +171,7 @@ def test_map_places_sentences_and_searches():
 
 
 def test_map_draws_the_corpus_then_search_rings_then_your_stars_on_one_canvas():
-    at = app("pages/embedding_map.py")
+    at = app("invemb_app/pages/embedding_map.py")
     at.text_input(key="map_search").set_value("a").run()
     assert not at.exception
     (chart,) = at.get("vega_lite_chart")
@@ -185,22 +185,22 @@ def test_map_draws_the_corpus_then_search_rings_then_your_stars_on_one_canvas():
     assert "isValid(event.item.datum.row)" in params[1]["select"]["on"]  # only a point with a row: not a star
     assert spec["usermeta"]["embedOptions"]["renderer"] == "canvas"  # no element per point
     corpus = convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
-    assert len(corpus) == len(load_map(str(TINY)).table)
+    assert len(corpus) == len(load_map(*key(str(TINY))).table)
 
 
 def test_map_hostile_own_sentences():
-    at = app("pages/embedding_map.py")
+    at = app("invemb_app/pages/embedding_map.py")
     at.text_area(key="map_own").set_value("🙂\n<b>hi</b>\n" + "y" * 10_000).run()
     assert not at.exception
 
 
 def test_model_card_shows_the_metrics():
-    at = app("pages/model_card.py")
+    at = app("invemb_app/pages/model_card.py")
     assert any(m.label == "Exact match" for m in at.metric)
 
 
 def test_pick_examples_and_use_map_sentences_as_a():
-    at = app("pages/reconstruct.py")
+    at = app("invemb_app/pages/reconstruct.py")
     at.button(key="rec_examples").click().run()
     assert not at.exception and len(blocks(at)) == 3 + 2  # and the temperature section's two tables
     captions = at.text_area(key="rec_text").value
@@ -208,7 +208,7 @@ def test_pick_examples_and_use_map_sentences_as_a():
     everyday = at.text_area(key="rec_text").value.splitlines()
     assert not at.exception and len(everyday) == 3 and everyday != captions.splitlines()
     assert all(line in everyday_sentences() for line in everyday)
-    at = app("pages/interpolate.py")
+    at = app("invemb_app/pages/interpolate.py")
     choice = at.selectbox(key="interp_pick_a").options[1]
     at.selectbox(key="interp_pick_a").set_value(choice).run()
     at.button(key="interp_use_a").click().run()
@@ -216,10 +216,10 @@ def test_pick_examples_and_use_map_sentences_as_a():
 
 
 def test_map_names_clusters_and_decodes_their_centres():
-    at = app("pages/embedding_map.py")
+    at = app("invemb_app/pages/embedding_map.py")
     shown = next(b for b in blocks(at) if "<th>centre decodes to</th>" in b)
-    clusters = cluster_summary(str(TINY), load_map(str(TINY)).name)
-    assert clusters.sentences.sum() == len(load_map(str(TINY)).table)
+    clusters = cluster_summary(*key(str(TINY)), load_map(*key(str(TINY))).name)
+    assert clusters.sentences.sum() == len(load_map(*key(str(TINY))).table)
     assert shown.count("<tr>") == 1 + len(clusters)
     for centre in clusters["centre decodes to"]:
         assert isinstance(centre, str) and html.escape(centre) in shown
@@ -236,20 +236,20 @@ def test_a_box_selects_the_rows_inside_it_and_has_a_centre():
 
 
 def test_map_far_spot_says_so():
-    at = app("pages/embedding_map.py")
+    at = app("invemb_app/pages/embedding_map.py")
     at.number_input(key="map_x").set_value(1000.0).run()
     assert not at.exception
     assert any("far from every sentence" in w.value for w in at.warning)
 
 
 def test_unknown_characters_are_named():
-    at = app("pages/reconstruct.py")
+    at = app("invemb_app/pages/reconstruct.py")
     at.text_area(key="rec_text").set_value("a dog 🙂 runs").run()
     assert any("U+1F642 SLIGHTLY SMILING FACE" in w.value and "[UNK]" in w.value for w in at.warning)
 
 
 def test_compare_noise_rows_and_sentence_blocks():
-    at = app("pages/compare.py")
+    at = app("invemb_app/pages/compare.py")
     at.text_area(key="cmp_text").set_value("a dog runs on the beach\ntwo men play chess").run()
     assert not at.exception
     bodies = blocks(at)
@@ -266,7 +266,7 @@ def test_compare_renders_every_shipped_checkpoint(monkeypatch):
     names = [p.name for p in list_checkpoints(shipped)]
     at = AppTest.from_file("../app.py", default_timeout=180)
     at.run()
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("invemb_app/pages/compare.py").run()
     at.multiselect(key="cmp_checkpoints").set_value([str(shipped / n) for n in names]).run()
     assert not at.exception, [e.value for e in at.exception]
     facts, *per_sentence, _ = blocks(at)

@@ -177,13 +177,13 @@ def tiny_app_page(tmp_path: Path, path: str, ready: str = "h1"):
 
 def test_a_deep_link_on_a_fresh_server_runs_through_the_app(tmp_path):
     """The first request a server gets is a link to one page: it still gets the app's menu and checkpoint
-    picker (Streamlit would otherwise run pages/<page>.py on its own, see app_support)."""
+    picker (no pages/ folder beside app.py, so Streamlit never runs a page on its own)."""
     with tiny_app_page(tmp_path, PAGES["model_card"]) as page:
         title = page.locator("h1").first.inner_text()
         menu = page.locator('[data-testid="stSidebarNav"]').inner_text()
         picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').count()
     assert title == "The model"
-    assert "Embedding map" in menu and "app" not in menu.split()  # the app's menu, not the pages/ folder's
+    assert "Embedding map" in menu and "app" not in menu.split()  # the app's menu, not a pages/ folder's
     assert picker == 1
 
 

@@ -105,9 +105,9 @@ def test_cli_exits_0_or_2_with_a_message(capsys, text):
 @pytest.mark.parametrize(
     "page, widget",
     [
-        ("pages/reconstruct.py", ("text_area", "rec_text")),
-        ("pages/interpolate.py", ("text_input", "interp_a")),
-        ("pages/embedding_map.py", ("text_area", "map_own")),
+        ("invemb_app/pages/reconstruct.py", ("text_area", "rec_text")),
+        ("invemb_app/pages/interpolate.py", ("text_input", "interp_a")),
+        ("invemb_app/pages/embedding_map.py", ("text_area", "map_own")),
     ],
 )
 def test_app_pages_show_a_message_never_a_traceback(app_checkpoints, page, widget, text):

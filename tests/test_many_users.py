@@ -32,7 +32,7 @@ def test_twenty_concurrent_sessions(tmp_path, monkeypatch):
     loads = []
     real_load = ie.load
     monkeypatch.setattr(ie, "load", lambda p=None: loads.append(p) or real_load(p))
-    from app_support import load_map, load_model
+    from invemb_app.state import key, load_map, load_model
 
     load_model.clear()
     load_map.clear()
@@ -40,7 +40,7 @@ def test_twenty_concurrent_sessions(tmp_path, monkeypatch):
 
     def session(i: int) -> tuple[str, object, object]:
         sentence = f"a {WORDS[i % 10]} and {i} {WORDS[(i * 3) % 10]}s play"
-        ae, projection = load_model(path), load_map(path)
+        ae, projection = load_model(*key(path)), load_map(*key(path))
         start.wait()  # everyone computes at the same moment
         table = None
         for _ in range(3):
@@ -54,7 +54,7 @@ def test_twenty_concurrent_sessions(tmp_path, monkeypatch):
         before = rss_mb()
         results = list(pool.map(session, range(SESSIONS)))
     grown = rss_mb() - before
-    ae = load_model(path)
+    ae = load_model(*key(path))
     for i, (sentence, table, xy) in enumerate(results):
         assert set(table.input) == {sentence}  # each session got its own sentence back, only its own
         session_alone = compare_decodings(ae, [sentence], default_decodings(ae, seed=i))

@@ -13,14 +13,14 @@ HOSTILE = f"**{MARK}** ![x](http://example.com/x.png) <b>{MARK}</b> <img src=htt
 MARKDOWN_TYPES = {"markdown", "caption", "title", "header", "subheader", "warning", "info", "error", "success"}
 
 BOXES = [
-    ("pages/reconstruct.py", "text_area", "rec_text"),
-    ("pages/interpolate.py", "text_input", "interp_a"),
-    ("pages/interpolate.py", "text_input", "interp_b"),
-    ("pages/interpolate.py", "text_input", "arith_a"),
-    ("pages/interpolate.py", "text_input", "arith_b"),
-    ("pages/interpolate.py", "text_input", "arith_c"),
-    ("pages/embedding_map.py", "text_input", "map_search"),
-    ("pages/embedding_map.py", "text_area", "map_own"),
+    ("invemb_app/pages/reconstruct.py", "text_area", "rec_text"),
+    ("invemb_app/pages/interpolate.py", "text_input", "interp_a"),
+    ("invemb_app/pages/interpolate.py", "text_input", "interp_b"),
+    ("invemb_app/pages/interpolate.py", "text_input", "arith_a"),
+    ("invemb_app/pages/interpolate.py", "text_input", "arith_b"),
+    ("invemb_app/pages/interpolate.py", "text_input", "arith_c"),
+    ("invemb_app/pages/embedding_map.py", "text_input", "map_search"),
+    ("invemb_app/pages/embedding_map.py", "text_area", "map_own"),
 ]
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import wait_for
 
-import invemb_core
+import invemb_app
 
-SUPERVISE = Path(invemb_core.__file__).with_name("supervise.py")
+SUPERVISE = Path(invemb_app.__file__).with_name("supervise.py")
 pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads process states from /proc")
 
 

@@ -8,7 +8,7 @@ from conftest import wait_for
 from streamlit.testing.v1 import AppTest
 
 import invemb_core as ie
-from invemb_core import jobs
+from invemb_app import jobs
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ def children(pid: int) -> list[int]:
 def test_train_page_starts_watches_stops_and_the_run_loads(runs):
     at = AppTest.from_file("../app.py", default_timeout=60)
     at.run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("invemb_app/pages/train.py").run()
     at.selectbox(key="train_preset").set_value("The study's GRU, cross-entropy")
     at.number_input(key="train_sentences").set_value(300)
     at.number_input(key="train_budget").set_value(1.0)

@@ -8,8 +8,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import invemb_core as ie
-from app_support import diff_html, html_table
-from invemb_core import jobs
+from invemb_app import jobs
+from invemb_app.render import diff_html, html_table
 
 st.title("Train")
 st.caption(

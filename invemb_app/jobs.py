@@ -31,8 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ModelConfig, TrainConfig
-from .errors import InvEmbError
+from invemb_core.config import ModelConfig, TrainConfig
+from invemb_core.errors import InvEmbError
 
 ACTIVE = "active.json"
 INTERACTING = ".interacting"

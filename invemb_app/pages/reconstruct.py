@@ -6,23 +6,12 @@ import html
 import pandas as pd
 import streamlit as st
 
-from app_support import (
-    current_checkpoint,
-    current_model,
-    diff_html,
-    everyday_sentences,
-    example_sentences,
-    html_table,
-    line_index,
-    load_model,
-    pick_line,
-    split_lines,
-    stamp,
-    warn_about_input,
-)
+from invemb_app.jobs import note_interaction
+from invemb_app.render import diff_html, html_table, scored_outputs_table
+from invemb_app.state import current, current_model, everyday_sentences, example_sentences, load_model
+from invemb_app.widgets import line_index, pick_line, split_lines, warn_about_input
 from invemb_core import DecodeConfig, InvEmbError
 from invemb_core.alternatives import TemperatureView, temperature_view
-from invemb_core.jobs import note_interaction
 from invemb_core.report import compare_decodings, default_decodings
 
 st.title("Reconstruct")
@@ -147,7 +136,7 @@ def reconstruction(checkpoint: str, written: float, sentence: str, decodings: di
 
 
 def reconstructions(sentences: list[str], decodings: dict, keep: float | None) -> pd.DataFrame:
-    path, written = current_checkpoint(), stamp(current_checkpoint())
+    path, written = current()
     blocks = [
         reconstruction(path, written, sentence, decodings, keep).assign(sentence=number)
         for number, sentence in enumerate(sentences, 1)
@@ -190,8 +179,7 @@ def chosen_view(sentences: list[str], seed: int) -> TemperatureView:
     which = line_index(sentences, st.session_state.get("rec_which"))
     keep = state["rec_temp_keep"] if ae.meaning_size and state["rec_temp_keep"] != 1.0 else None
     return temperature_view_of(
-        current_checkpoint(),
-        stamp(current_checkpoint()),
+        *current(),
         sentences[which],
         keep,
         float(state["rec_temperature"]),
@@ -214,27 +202,9 @@ except InvEmbError as e:
     st.stop()
 
 for number, block in table.groupby("sentence", sort=True):
-    target = block.target.iloc[0]
-    rows = [["<b>input</b>", diff_html(target, target), "", "", ""]]
-    for r in block.itertuples():
-        rows.append(
-            [
-                f'<span class="ie-label">{r.decoding}</span>',
-                diff_html(target, r.output),
-                "✓" if r.exact else "✗",
-                f"{r.bleu:.0f}",
-                f"{r.cosine:.3f}",
-            ]
-        )
+    labelled = [(f'<span class="ie-label">{r.decoding}</span>', r) for r in block.itertuples()]
     st.markdown(f"**Sentence {number}**")
-    st.html(
-        html_table(
-            ["decoding", "output", "exact", "BLEU", "cosine"],
-            rows,
-            numeric=(2, 3, 4),
-            widths=("8rem", None, "4rem", "4rem", "4.5rem"),  # every sentence's table lines up
-        )
-    )
+    st.html(scored_outputs_table(block.target.iloc[0], labelled, label="decoding", label_width="8rem"))
 st.caption(
     "exact: every word piece right · BLEU: sentence BLEU against the input (as the tokenizer keeps it: lower "
     "case) · cosine: between the input's vector and the vector of the output re-encoded"

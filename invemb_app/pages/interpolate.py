@@ -6,22 +6,21 @@ import streamlit as st
 import torch
 
 import invemb_core as ie
-from app_support import (
-    BACKDROP_POINTS,
+from invemb_app.charts import BACKDROP_POINTS
+from invemb_app.jobs import note_interaction
+from invemb_app.render import diff_html, html_table, shorten
+from invemb_app.state import (
     arithmetic_text,
     checkpoint_named,
+    current,
     current_checkpoint,
     current_model,
-    diff_html,
-    html_table,
+    key,
     load_map,
     load_model,
-    shorten,
-    stamp,
-    warn_about_input,
 )
+from invemb_app.widgets import warn_about_input
 from invemb_core.interpolate import path
-from invemb_core.jobs import note_interaction
 from invemb_core.projection import Projection
 
 st.title("Interpolate")
@@ -30,7 +29,7 @@ st.caption(
     "grey struck-through words were there one step before."
 )
 ae = current_model()
-projection = load_map(current_checkpoint())
+projection = load_map(*current())
 
 picks = list(projection.table.sentence[:300]) if projection is not None else []
 if picks:
@@ -148,7 +147,7 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
     warn_about_input(ae, [a, b], names=["A", "B"])
 
     try:
-        alphas, texts, Z = walk(current_checkpoint(), stamp(current_checkpoint()), a, b, steps, method, strategy)
+        alphas, texts, Z = walk(*current(), a, b, steps, method, strategy)
     except ie.InvEmbError as e:
         st.error(str(e))
         return
@@ -158,7 +157,7 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
     plain_path = checkpoint_named("plain")
     plain = None
     if plain_path is not None and plain_path != current_checkpoint():
-        plain = walk(plain_path, stamp(plain_path), a, b, steps, method, strategy)
+        plain = walk(*key(plain_path), a, b, steps, method, strategy)
     chart = path_chart(projection, Z, texts) if projection is not None else None
 
     left, right = st.columns(2) if plain is not None else (st.container(), None)
@@ -170,7 +169,7 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
     if right is not None:
         with right:
             st.markdown("**A plain autoencoder (checkpoints/plain), same pair**")
-            if strategy == "beam" and not load_model(plain_path, stamp(plain_path)).supports_beam:
+            if strategy == "beam" and not load_model(*key(plain_path)).supports_beam:
                 st.caption("Greedy here: a parallel decoder writes every position at once, so it has no beam search.")
             st.html(path_table(plain[0], plain[1]))
             st.caption(distinct_caption(plain[1]))
@@ -211,6 +210,6 @@ xb = c2.text_input("B", "A man", key="arith_b", max_chars=2000)
 xc = c3.text_input("C", "A woman", key="arith_c", max_chars=2000)
 warn_about_input(ae, [xa, xb, xc], names=["A", "B", "C"])
 try:
-    st.text(arithmetic_text(current_checkpoint(), stamp(current_checkpoint()), xa, xb, xc))
+    st.text(arithmetic_text(*current(), xa, xb, xc))
 except ie.InvEmbError as e:
     st.error(str(e))

@@ -9,23 +9,19 @@ import pandas as pd
 import streamlit as st
 
 import invemb_core as ie
-from app_support import (
-    box_centre,
+from invemb_app.charts import box_centre, rows_in_box
+from invemb_app.render import diff_html, html_table, shorten
+from invemb_app.state import (
     cluster_summary,
+    current,
     current_checkpoint,
     current_model,
-    diff_html,
-    html_table,
     load_map,
     load_model,
     map_names,
-    rows_in_box,
-    shorten,
-    split_lines,
     spot_text,
-    stamp,
-    warn_about_input,
 )
+from invemb_app.widgets import split_lines, warn_about_input
 
 FAR = 10  # a spot this many typical spacings from the nearest sentence is far from all of them
 
@@ -33,7 +29,7 @@ st.title("Embedding map")
 ae = current_model()
 names = map_names(current_checkpoint())
 name = st.radio("Corpus", names, horizontal=True, key="map_corpus") if len(names) > 1 else None
-projection = load_map(current_checkpoint(), name)
+projection = load_map(*current(), name)
 if projection is None:
     st.warning(
         "This checkpoint has no precomputed map. Make one with: invemb project --checkpoint "
@@ -42,7 +38,7 @@ if projection is None:
     st.stop()
 
 table = projection.table.copy()
-clusters = cluster_summary(current_checkpoint(), projection.name)
+clusters = cluster_summary(*current(), projection.name)
 st.caption(
     f"UMAP of {len(table):,} sentence vectors: nearby points have similar vectors. Hover for the sentence; "
     "click a point or drag a box to select (double-click clears); a box over an empty area decodes its centre "
@@ -82,7 +78,7 @@ def place(checkpoint: str, written: float, map_name: str | None, sentences: tupl
     """Your sentences on the map and decoded back (the default decoding), each encoded once; kept per input."""
     model = load_model(checkpoint, written)
     Z = model.encode(list(sentences))
-    xy = load_map(checkpoint, map_name).place(Z).round(3)
+    xy = load_map(checkpoint, written, map_name).place(Z).round(3)
     return pd.DataFrame(
         {
             "#": range(1, len(sentences) + 1),
@@ -99,7 +95,7 @@ mine = split_lines(own)
 if mine:
     warn_about_input(ae, mine)
     try:
-        placed = place(current_checkpoint(), stamp(current_checkpoint()), name, tuple(mine))
+        placed = place(*current(), name, tuple(mine))
     except ie.InvEmbError as e:
         st.error(str(e))
 
@@ -267,7 +263,7 @@ else:
     y = c2.number_input("y", value=round(float(np.median(table.y)), 2), key="map_y", format="%.2f", step=0.5)
 nearest = projection.distance_to_nearest(float(x), float(y))
 typical = projection.typical_spacing()
-st.text(spot_text(current_checkpoint(), stamp(current_checkpoint()), name, float(x), float(y)))
+st.text(spot_text(*current(), name, float(x), float(y)))
 if nearest > FAR * typical:
     st.warning(
         f"This spot is far from every sentence (the nearest is {nearest:.1f} away; neighbouring sentences are "

@@ -3,12 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from app_support import checkpoint_description, current_checkpoint, current_model, md_escape
+from invemb_app.render import md_escape
+from invemb_app.state import checkpoint_description, current, current_model
 
 st.title("The model")
 ae = current_model()
 cfg = ae.config
-description = checkpoint_description(current_checkpoint())
+description = checkpoint_description(*current())
 if description:
     st.markdown(md_escape(description))
 

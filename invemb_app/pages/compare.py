@@ -7,18 +7,9 @@ import pandas as pd
 import streamlit as st
 
 import invemb_core as ie
-from app_support import (
-    checkpoint_facts,
-    checkpoints,
-    diff_html,
-    example_sentences,
-    html_table,
-    load_model,
-    pick_line,
-    split_lines,
-    stamp,
-    warn_about_input,
-)
+from invemb_app.render import diff_html, html_table, scored_outputs_table
+from invemb_app.state import checkpoint_facts, checkpoints, example_sentences, key, load_model
+from invemb_app.widgets import pick_line, split_lines, warn_about_input
 from invemb_core.report import NOISE_SCALES, compare_decodings, noisy_decodings
 
 
@@ -42,7 +33,7 @@ if not chosen:
     st.info("Pick at least one checkpoint.")
     st.stop()
 
-facts = [checkpoint_facts(p) for p in chosen]
+facts = [checkpoint_facts(*key(p)) for p in chosen]
 columns = list(facts[0])
 st.html(html_table(columns, [[fact(f[c]) for c in columns] for f in facts], numeric=(1, 2, 3, 7)))
 st.caption(
@@ -62,7 +53,7 @@ if not sentences:
 models: dict[str, ie.Autoencoder] = {}
 for path in chosen:
     try:
-        models[path] = load_model(path, stamp(path))
+        models[path] = load_model(*key(path))
     except ie.InvEmbError as e:
         st.error(f"{names[path]}: {e}")
 if not models:
@@ -84,26 +75,17 @@ def noise_rows(path: str, written: float, sentence: str) -> list[tuple[float, st
 results = {}
 for path in models:
     try:
-        results[path] = pd.concat([greedy_rows(path, stamp(path), s) for s in sentences], ignore_index=True)
+        results[path] = pd.concat([greedy_rows(*key(path), s) for s in sentences], ignore_index=True)
     except ie.InvEmbError as e:
         st.error(f"{names[path]}: {e}")
         st.stop()
 
 for i in range(len(sentences)):
-    first = next(iter(results.values()))
-    target = first.target.iloc[i]
-    rows = [["<b>input</b>", diff_html(target, target), "", "", ""]]
-    for path, table in results.items():
-        r = table.iloc[i]
-        exact = "✓" if r.exact else "✗"
-        rows.append([names[path], diff_html(target, r.output), exact, f"{r.bleu:.0f}", f"{r.cosine:.3f}"])
+    labelled = [(names[path], table.iloc[i]) for path, table in results.items()]
     st.markdown(f"**Sentence {i + 1}**")
     st.html(
-        html_table(
-            ["checkpoint", "greedy output", "exact", "BLEU", "cosine"],
-            rows,
-            numeric=(2, 3, 4),
-            widths=("9rem", None, "4rem", "4rem", "4.5rem"),
+        scored_outputs_table(
+            next(iter(results.values())).target.iloc[i], labelled, label="checkpoint", label_width="9rem"
         )
     )
 st.caption(
@@ -122,7 +104,7 @@ st.caption(
     "into a paraphrase before it turns into nonsense."
 )
 which = pick_line(sentences, "cmp_which")
-noisy = {path: noise_rows(path, stamp(path), sentences[which]) for path in models}
+noisy = {path: noise_rows(*key(path), sentences[which]) for path in models}
 target = next(iter(results.values())).target.iloc[which]
 rows = []
 for k, scale in enumerate(NOISE_SCALES):

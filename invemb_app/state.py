@@ -1,0 +1,187 @@
+"""The app's state: which checkpoint is chosen, and everything cached from it.
+
+Every cache derived from a checkpoint is keyed on one ``(path, stamp)``: ``stamp`` changes whenever the
+checkpoint directory or a file in it is written (a re-trained run under the same name, ``invemb
+calibrate``, a new map from ``invemb project``), so no page shows a stale model, map or description. All
+model work is a call into ``invemb_core``; only caching and session glue live here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+import invemb_core as ie
+from invemb_core.checkpoint import read_config
+from invemb_core.clusters import cluster_centroids, cluster_keywords
+from invemb_core.data import read_sentences
+from invemb_core.english import english_dir
+from invemb_core.projection import Projection, list_projections, load_projection
+
+from . import jobs
+
+CHECKPOINT_KEY = "checkpoint"
+
+Key = tuple[str, float]  # (checkpoint path, stamp): what every cache below is keyed on
+
+
+def stamp(path: str) -> float:
+    """When the checkpoint at ``path`` was last written: the newest modification time of its directory
+    (files added, removed or replaced) and of the files in it. A few ``stat`` calls."""
+    directory = Path(path)
+    if not directory.is_dir():
+        return 0.0
+    return max([directory.stat().st_mtime] + [p.stat().st_mtime for p in directory.iterdir() if p.is_file()])
+
+
+def key(path: str) -> Key:
+    return path, stamp(path)
+
+
+# ---- the sidebar's choice ----------------------------------------------------------------------------
+
+
+def checkpoints() -> list[Path]:
+    """The shipped checkpoints, then finished runs from the Train page (runs/, not the one training)."""
+    running = jobs.active_job()
+    runs = [p for p in jobs.list_runs() if (p / "config.json").is_file() and (running is None or p != running.path)]
+    return ie.list_checkpoints() + runs
+
+
+def checkpoint_named(name: str) -> str | None:
+    """The path of the checkpoint called ``name`` under checkpoints/, if there is one."""
+    return next((str(p) for p in checkpoints() if p.name == name), None)
+
+
+def current_checkpoint() -> str | None:
+    """The sidebar's choice; before the sidebar has run (or with no choice yet), the default checkpoint."""
+    chosen = st.session_state.get(CHECKPOINT_KEY)
+    if chosen:
+        return chosen
+    found = checkpoints()
+    return str(found[0]) if found else None
+
+
+def current() -> Key:
+    """The chosen checkpoint's key, or stop the page with a clear message when there is none."""
+    path = current_checkpoint()
+    if path is None:
+        st.error("No checkpoint found under checkpoints/. Train one: invemb train --out checkpoints/default")
+        st.stop()
+    return key(path)
+
+
+def current_model() -> ie.Autoencoder:
+    """The model chosen in the sidebar, or stop the page with a clear message."""
+    try:
+        return load_model(*current())
+    except ie.InvEmbError as e:
+        st.error(f"Could not load the checkpoint: {e}")
+        st.stop()
+
+
+# ---- cached per (path, stamp) ------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=8)
+def load_model(path: str, written: float) -> ie.Autoencoder:
+    """One Autoencoder per checkpoint for the whole server: every session shares it (read-only)."""
+    return ie.load(path)
+
+
+@st.cache_resource(show_spinner="Loading the embedding map...", max_entries=16)
+def load_map(path: str, written: float, name: str | None = None) -> Projection | None:
+    """A checkpoint's precomputed map (the smallest one unless named); None if it ships none."""
+    return load_projection(path, name)
+
+
+def map_names(path: str) -> list[str]:
+    return list_projections(path)
+
+
+@st.cache_data(show_spinner="Naming the clusters...", max_entries=16)
+def cluster_summary(path: str, written: float, name: str) -> pd.DataFrame:
+    """Per cluster of a checkpoint's map: a legend label, its size, its characteristic words and its
+    decoded centre (decoded by the same cached model the pages use)."""
+    projection = load_map(path, written, name)
+    table = projection.table
+    keywords = cluster_keywords(list(table.sentence), list(table.cluster), top=4)
+    labels, centres = cluster_centroids(projection, list(table.cluster))
+    decoded = load_model(path, written).decode(centres)
+    sizes = table.cluster.value_counts()
+    return pd.DataFrame(
+        {
+            "cluster": labels,
+            "label": [f"{c}: {', '.join(keywords[c][:3])}" for c in labels],
+            "sentences": [int(sizes[c]) for c in labels],
+            "words": [", ".join(keywords[c]) for c in labels],
+            "centre decodes to": decoded,
+        }
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def checkpoint_description(path: str, written: float) -> str:
+    """The one-line description stored in a checkpoint's config.json (without loading its weights)."""
+    try:
+        return str(read_config(path).get("description") or "")
+    except ie.InvEmbError:
+        return ""
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def checkpoint_facts(path: str, written: float) -> dict:
+    """What the Compare page lists for a checkpoint, read from its config.json (no weights loaded)."""
+    config = read_config(path)
+    model = config.get("model", {})
+    history = config.get("history") or [{}]
+    val = (config.get("metrics") or {}).get("validation", {})
+    vector = str(model.get("vector_size", "?"))
+    if model.get("meaning") == "minilm" and isinstance(model.get("vector_size"), int):
+        vector += f" = 384 meaning + {model['vector_size'] - 384} wording"
+    minutes = history[-1].get("minutes")
+    return {
+        "checkpoint": Path(path).name,
+        "val exact": round(val["exact_match"], 3) if "exact_match" in val else None,
+        "val token acc": round(val["token_accuracy"], 3) if "token_accuracy" in val else None,
+        "n": val.get("n"),
+        "decoding": (val.get("decoding") or {}).get("strategy", "greedy") if val else None,
+        "vector": vector,
+        "decoder": f"{model.get('decoder', '?')} {model.get('decoder_cell', '')}".strip(),
+        "training (min)": round(minutes, 1) if isinstance(minutes, (int, float)) else None,
+        "what it is": str(config.get("description") or ""),
+    }
+
+
+# Results that depend only on their inputs, kept so that an interaction elsewhere on the page does not
+# decode them again (decoding is most of what an interaction costs).
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def arithmetic_text(path: str, written: float, a: str, b: str, c: str) -> str:
+    """``ie.arithmetic`` (A - B + C, decoded) with the checkpoint at ``path``."""
+    return ie.arithmetic(load_model(path, written), a, b, c)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def spot_text(path: str, written: float, map_name: str | None, x: float, y: float) -> str:
+    """What the spot (x, y) of a checkpoint's map decodes to (see ``Projection.vector_at``)."""
+    ae = load_model(path, written)
+    return ae.decode(load_map(path, written, map_name).vector_at(x, y, ae.encode)[None, :])[0]
+
+
+# ---- example text (not from a checkpoint) ------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False)
+def example_sentences(split: str = "multi30k:test_2016_flickr", limit: int = 200) -> list[str]:
+    return read_sentences(split, min_words=5, max_words=30, limit=limit)
+
+
+@st.cache_data(show_spinner=False)
+def everyday_sentences() -> list[str]:
+    """Sentences a user would type (news, questions, requests, idioms...): the hand-written part of the
+    typed-sentence dev set, which no checkpoint trains on."""
+    return read_sentences(str(english_dir() / "typed_handwritten.txt"))
