@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, serve  # noqa: E402
+from chromium import CHROMIUM, CHROMIUM_ARGS, begin_action, free_port, open_page, serve  # noqa: E402
 from timing import median_time  # noqa: E402
 
 from invemb_core.checkpoint import default_checkpoint_dir  # noqa: E402
@@ -119,30 +119,6 @@ def page_reruns(repeats: int) -> dict[str, float]:
     return out
 
 
-INSTRUMENT = """
-(() => {
-  const state = {sent: [], recv: [], bytes: 0, mutation: 0};
-  window.__invemb = state;
-  const Native = window.WebSocket;
-  class Timed extends Native {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener("message", (e) => {
-        state.recv.push(performance.now());
-        state.bytes += e.data.byteLength || e.data.size || e.data.length || 0;
-      });
-    }
-    send(data) { state.sent.push(performance.now()); return super.send(data); }
-  }
-  window.WebSocket = Timed;
-  // idle: when the browser was next idle after the last DOM change (drawn, canvas charts included).
-  new MutationObserver(() => {
-    const t = performance.now();
-    state.mutation = t;
-    requestIdleCallback(() => { if (state.mutation === t) state.idle = performance.now(); });
-  }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
-})();
-"""
 IDLE_MS = 800  # no server message for this long and no "Running..." widget: the run is over
 COLOURS = ["red", "blue", "green", "black", "white", "yellow", "purple", "brown", "grey", "pink", "silver", "gold"]
 # Per interaction: page, input selector, key that commits it, the value typed at repeat i, and the text
@@ -189,16 +165,11 @@ def felt_interactions(browser, base_url: str, repeats: int, only: str = "") -> d
     for name, (path, selector, key, value, expected) in FELT.items():
         if not name.startswith(only):
             continue
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.add_init_script(INSTRUMENT)
-        page.goto(f"{base_url}/{path}")
-        page.wait_for_selector("h1", timeout=60_000)
-        wait_idle(page, 120_000)
-        page.wait_for_timeout(1000)
+        page = open_page(browser, f"{base_url}/{path}")
         box = page.locator(selector).first
         finished, rendered, kbytes = [], [], []
         for i in range(repeats + 1):
-            page.evaluate("() => { const s = window.__invemb; s.sent = []; s.recv = []; s.bytes = 0; }")
+            begin_action(page)
             box.fill(value(i))
             box.press(key)
             print(f"{name}: run {i}", file=sys.stderr, flush=True)

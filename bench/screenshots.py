@@ -11,7 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_browser import free_port, screenshot_pages, serve  # noqa: E402
+from chromium import free_port, serve  # noqa: E402
+from test_browser import screenshot_pages  # noqa: E402
 
 from invemb_core.checkpoint import default_checkpoint_dir  # noqa: E402
 

@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 POLL_SECONDS = 0.025  # how soon after a touch the command stops: one stat per poll
@@ -49,13 +50,34 @@ def _lowest_priority() -> None:
         pass
 
 
-def recently_touched(path: Path, seconds: float) -> bool:
-    """Whether ``path`` was modified less than ``seconds`` ago (False if it does not exist)."""
+def recently_touched(path: Path, seconds: float, now: float | None = None) -> bool:
+    """Whether ``path`` was modified less than ``seconds`` before ``now`` (wall-clock; default: the
+    present). False if it does not exist; a clock step backwards never stops the run for long."""
     try:
-        age = time.time() - path.stat().st_mtime
+        age = (time.time() if now is None else now) - path.stat().st_mtime
     except OSError:
         return False
-    return -seconds < age < seconds  # a clock step backwards never stops the run for long
+    return -seconds < age < seconds
+
+
+@dataclass
+class Gate:
+    """What the supervisor decides at each poll, as a pure step over the clock: stop the command when the
+    app turns busy, continue it when the app is idle again, and count the seconds it was kept stopped."""
+
+    stopped_at: float | None = None
+    paused: float = 0.0
+
+    def step(self, busy: bool, now: float) -> str | None:
+        """``"stop"``, ``"continue"`` or None (nothing to do) for a poll at monotonic time ``now``."""
+        if busy and self.stopped_at is None:
+            self.stopped_at = now
+            return "stop"
+        if not busy and self.stopped_at is not None:
+            self.paused += now - self.stopped_at
+            self.stopped_at = None
+            return "continue"
+        return None
 
 
 def supervise(
@@ -70,19 +92,15 @@ def supervise(
 
     signal.signal(signal.SIGINT, pass_on)
     signal.signal(signal.SIGTERM, pass_on)
-    stopped_at: float | None = None
-    paused = 0.0
+    gate = Gate()
     while child.poll() is None:
-        fresh = recently_touched(watch, seconds)
-        if fresh and stopped_at is None:
+        action = gate.step(recently_touched(watch, seconds), time.monotonic())
+        if action == "stop":
             child.send_signal(signal.SIGSTOP)
-            stopped_at = time.monotonic()
-        elif not fresh and stopped_at is not None:
-            paused += time.monotonic() - stopped_at
-            stopped_at = None
+        elif action == "continue":
             if paused_file is not None:  # written before the command goes on: whoever sees it run can read it
                 try:
-                    paused_file.write_text(f"{paused:.1f}\n")
+                    paused_file.write_text(f"{gate.paused:.1f}\n")
                 except OSError:
                     pass  # a side file never keeps the command stopped
             child.send_signal(signal.SIGCONT)

@@ -10,19 +10,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from chromium import CHROMIUM, CHROMIUM_ARGS, INSTRUMENT, ROOT, begin_action, free_port, open_page, serve, settle
 from conftest import TINY_CHECKPOINT
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 PAGES = {
     "reconstruct": "",
     "interpolate": "interpolate",
@@ -31,69 +25,18 @@ PAGES = {
     "train": "train",
     "model_card": "model_card",
 }
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,  # a real server and Chromium per test
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium"),
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(checkpoints: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "INVEMB_CHECKPOINTS": str(checkpoints), "HF_HUB_OFFLINE": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "app.py"),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
-            return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("streamlit did not start within 60 s")
-
-
+# Where a user types text: a text area or a text input, but not a select box's search field (the sidebar's
+# checkpoint picker comes first in the page and is one, and it takes no typed text).
+TYPED_INPUT = "textarea, input[type=text]:not([aria-autocomplete])"
 HOSTILE = "**bold** ![x](http://example.com/x.png) <img src=http://example.com/y.png> <b>hi</b>"
-
-
-def wait_for_run(page, timeout_ms: int) -> None:
-    # The status widget shows "Running..." while the script runs, but only after a short delay: wait
-    # until it has been absent at two checks 1.5 s apart.
-    gone = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-    for _ in range(2):
-        page.wait_for_function(gone, timeout=timeout_ms)
-        page.wait_for_timeout(1500)
-    page.wait_for_function(gone, timeout=timeout_ms)
 
 
 def screenshot_pages(
@@ -110,6 +53,7 @@ def screenshot_pages(
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.add_init_script(INSTRUMENT)
         page.on(
             "request",
             lambda r: None if r.url.startswith((base_url, "data:", "blob:", "about:")) else outside.append(r.url),
@@ -117,14 +61,13 @@ def screenshot_pages(
         for name, path in PAGES.items():
             page.goto(f"{base_url}/{path}")
             page.wait_for_selector("h1", timeout=timeout_ms)
-            wait_for_run(page, timeout_ms)
-            if hostile and page.locator("textarea, input[type=text]").count():
-                box = page.locator("textarea, input[type=text]").first
+            settle(page, timeout_ms=timeout_ms)
+            if hostile and page.locator(TYPED_INPUT).count():
+                box = page.locator(TYPED_INPUT).first
+                begin_action(page)
                 box.fill(HOSTILE)
                 box.press("Control+Enter" if box.evaluate("e => e.tagName") == "TEXTAREA" else "Enter")
-                page.wait_for_timeout(500)
-                wait_for_run(page, timeout_ms)
-            page.wait_for_timeout(1500)  # let charts draw
+                settle(page, rerun=True, timeout_ms=timeout_ms)
             page.screenshot(path=str(out_dir / f"{name}.png"), full_page=True)
             problems[name] = [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
         browser.close()
@@ -164,11 +107,7 @@ def tiny_app_page(tmp_path: Path, path: str, ready: str = "h1"):
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/{path}")
-            page.wait_for_selector(ready, timeout=120_000)
-            wait_for_run(page, 120_000)
-            yield page
+            yield open_page(browser, f"http://127.0.0.1:{port}/{path}", ready=ready)
             browser.close()
     finally:
         server.terminate()
@@ -199,10 +138,10 @@ def test_selecting_points_and_an_empty_area_on_the_map_in_a_real_browser(tmp_pat
         box = canvas(page)
         page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
         page.mouse.down()
+        begin_action(page)
         page.mouse.move(box["x"] + x1 * box["width"], box["y"] + y1 * box["height"], steps=8)
         page.mouse.up()
-        page.wait_for_timeout(3000)
-        wait_for_run(page, 120_000)
+        settle(page, rerun=True)  # the selection went to the server and its run is drawn
 
     def exceptions(page) -> list[str]:
         return [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
@@ -214,6 +153,7 @@ def test_selecting_points_and_an_empty_area_on_the_map_in_a_real_browser(tmp_pat
         errors = exceptions(page)
         box = canvas(page)
         page.mouse.dblclick(box["x"] + 0.5 * box["width"], box["y"] + 0.3 * box["height"])  # clears the selection
+        settle(page)
         drag(page, 0.10, 0.03, 0.99, 0.72)  # most of the plot area (inside its axes)
         everything = page.get_by_text(re.compile(r"^\d+ selected")).count()
         errors += exceptions(page)
