@@ -13,7 +13,6 @@ saves. With ``stream_chunk_sentences`` the corpus is read in chunks each epoch i
 from __future__ import annotations
 
 import gc
-import hashlib
 import itertools
 import json
 import math
@@ -38,6 +37,7 @@ from .lexicon import build_words, save_words
 from .losses import SemanticLoss
 from .metrics import evaluate, exact_match, token_accuracy
 from .model import padding_mask
+from .train_state import Progress, restore, snapshot, weights_sha256
 from .twopart import TwoPartAutoencoder
 
 SAMPLES = 5  # validation sentences shown (logged, and in the events file) at each evaluation
@@ -71,8 +71,7 @@ class Trainer:
         self.events = Path(events) if events else None  # one JSON line per evaluation, for live viewers
         self.progress = progress
         self.log = log or tqdm.write
-        self.step, self.epoch, self.batch_index, self.elapsed, self.tokens_seen = 0, 0, 0, 0.0, 0
-        self.history: list[dict] = []
+        self.at = Progress()  # where the run is: step, epoch, batch, seconds, tokens, learning curve
         saved = None
         if resume:
             checkpoint.recover(self.out_dir)
@@ -152,7 +151,7 @@ class Trainer:
                 temperature=train_cfg.gumbel_temperature,
             )
         if saved:
-            self._restore(*saved)
+            self.at = restore(self.model, self.optimizer, *saved)
         self._stop = False
 
     @staticmethod
@@ -208,48 +207,9 @@ class Trainer:
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         return bool(flag.item())
 
-    def weights_sha256(self) -> str:
-        digest = hashlib.sha256()
-        for key, value in sorted(self.model.state_dict().items()):
-            digest.update(key.encode())
-            digest.update(value.detach().contiguous().numpy().tobytes())
-        return digest.hexdigest()
-
-    # ---- state -----------------------------------------------------------------------------------
-
-    def _trainer_state(self) -> tuple[dict[str, torch.Tensor], dict]:
-        tensors = {f"model.{k}": v.detach().clone() for k, v in self.model.state_dict().items()}
-        opt = self.optimizer.state_dict()
-        for idx, st in opt["state"].items():
-            for key, value in st.items():
-                tensors[f"optim.{idx}.{key}"] = torch.as_tensor(value).clone()
-        tensors["rng"] = torch.get_rng_state()
-        info = {
-            "step": self.step,
-            "epoch": self.epoch,
-            "batch_index": self.batch_index,
-            "elapsed_seconds": self.elapsed,
-            "tokens_seen": self.tokens_seen,
-            "param_groups": opt["param_groups"],
-            "history": self.history,
-        }
-        return tensors, info
-
-    def _restore(self, tensors: dict[str, torch.Tensor], info: dict) -> None:
-        self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})  # fp32 copy
-        state: dict[int, dict[str, torch.Tensor]] = {}
-        for key, value in tensors.items():
-            if key.startswith("optim."):
-                _, idx, name = key.split(".", 2)
-                state.setdefault(int(idx), {})[name] = value
-        self.optimizer.load_state_dict({"state": state, "param_groups": info["param_groups"]})
-        torch.set_rng_state(tensors["rng"])
-        self.step, self.epoch, self.batch_index = info["step"], info["epoch"], info["batch_index"]
-        self.elapsed, self.tokens_seen, self.history = info["elapsed_seconds"], info["tokens_seen"], info["history"]
-
     def save(self, metrics: dict | None = None) -> Path:
-        tensors, info = self._trainer_state()
-        self.ae.info["history"] = self.history  # the learning curve stays with the weights
+        tensors, info = snapshot(self.model, self.optimizer, self.at)
+        self.ae.info["history"] = self.at.history  # the learning curve stays with the weights
         return checkpoint.save(
             self.ae,
             self.out_dir,
@@ -286,7 +246,7 @@ class Trainer:
 
     def train_step(self, batch: Batch) -> float:
         for group in self.optimizer.param_groups:
-            group["lr"] = lr_at(self.step, self.cfg)
+            group["lr"] = lr_at(self.at.step, self.cfg)
         tokens, inputs = self._augment(batch)
         candidates = self._candidates(tokens, batch.lengths, batch.tokens)
         extra = {}
@@ -340,19 +300,19 @@ class Trainer:
 
     def _record(self, running: float) -> None:
         scores = self.quick_eval()
-        self.history.append(
+        self.at.history.append(
             {
-                "step": self.step,
-                "minutes": round(self.elapsed / 60, 3),
-                "epoch": self.epoch,
-                "tokens_seen": self.tokens_seen,
+                "step": self.at.step,
+                "minutes": round(self.at.elapsed / 60, 3),
+                "epoch": self.at.epoch,
+                "tokens_seen": self.at.tokens_seen,
                 "train_loss": round(running, 4),
                 **scores,
             }
         )
-        self._event({**self.history[-1], "max_steps": self.cfg.max_steps, "samples": self.samples})
+        self._event({**self.at.history[-1], "max_steps": self.cfg.max_steps, "samples": self.samples})
         self.log(
-            f"step {self.step} ({self.elapsed / 60:.1f} min): loss {running:.3f} "
+            f"step {self.at.step} ({self.at.elapsed / 60:.1f} min): loss {running:.3f} "
             f"val token acc {scores['token_accuracy']:.4f} exact {scores['exact_match']:.4f}"
         )
 
@@ -362,39 +322,39 @@ class Trainer:
         previous = signal.signal(signal.SIGINT, self._on_sigint)
         budget = self.cfg.time_budget_minutes * 60
         bar = tqdm(
-            total=self.cfg.max_steps, initial=self.step, disable=not self.progress, unit="step", dynamic_ncols=True
+            total=self.cfg.max_steps, initial=self.at.step, disable=not self.progress, unit="step", dynamic_ncols=True
         )
         self.model.train()
-        start, base = time.perf_counter(), self.elapsed
+        start, base = time.perf_counter(), self.at.elapsed
         running = 0.0
         try:
-            while self.step < last and not self._stop:
+            while self.at.step < last and not self._stop:
                 finished_epoch = True
-                for position, sequences in enumerate(self.epoch_source(self.epoch)):
-                    if position < self.batch_index:
+                for position, sequences in enumerate(self.epoch_source(self.at.epoch)):
+                    if position < self.at.batch_index:
                         continue  # resuming: this epoch's first batches are already done
                     batch = collate(sequences, pad=self.ae.codec.vocab.pad)
                     loss = self.train_step(batch)
-                    running = loss if self.step == 0 or not running else 0.95 * running + 0.05 * loss
-                    self.step += 1
-                    self.batch_index = position + 1
-                    self.tokens_seen += batch.num_tokens * self.world
-                    self.elapsed = base + time.perf_counter() - start
+                    running = loss if self.at.step == 0 or not running else 0.95 * running + 0.05 * loss
+                    self.at.step += 1
+                    self.at.batch_index = position + 1
+                    self.at.tokens_seen += batch.num_tokens * self.world
+                    self.at.elapsed = base + time.perf_counter() - start
                     bar.update(1)
                     bar.set_postfix(
-                        loss=f"{running:.3f}", epoch=self.epoch, tok_s=f"{self.tokens_seen / self.elapsed:.0f}"
+                        loss=f"{running:.3f}", epoch=self.at.epoch, tok_s=f"{self.at.tokens_seen / self.at.elapsed:.0f}"
                     )
-                    self._stop = self._agree_to_stop(self._stop or bool(budget and self.elapsed >= budget))
-                    if self.rank == 0 and (self.step % self.cfg.eval_every == 0 or self._stop):
+                    self._stop = self._agree_to_stop(self._stop or bool(budget and self.at.elapsed >= budget))
+                    if self.rank == 0 and (self.at.step % self.cfg.eval_every == 0 or self._stop):
                         self._record(running)
-                    if self.rank == 0 and self.step % self.cfg.checkpoint_every == 0 and not self._stop:
+                    if self.rank == 0 and self.at.step % self.cfg.checkpoint_every == 0 and not self._stop:
                         self.save()
-                    if self._stop or self.step >= last:
+                    if self._stop or self.at.step >= last:
                         finished_epoch = False
                         break
                 if finished_epoch:
-                    self.epoch += 1
-                    self.batch_index = 0
+                    self.at.epoch += 1
+                    self.at.batch_index = 0
         finally:
             bar.close()
             signal.signal(signal.SIGINT, previous)
@@ -414,7 +374,7 @@ class Trainer:
         extra = {}
         if self.world > 1:
             hashes: list[str] = [""] * self.world
-            dist.all_gather_object(hashes, self.weights_sha256())
+            dist.all_gather_object(hashes, weights_sha256(self.model))
             extra["ddp"] = {"world_size": self.world, "rank_weights_sha256": hashes}
             if self.owns_process_group:
                 # The last collective: shut gloo down cleanly, DDP wrapper first, once every rank is
@@ -432,9 +392,9 @@ class Trainer:
         metrics.update(
             {
                 "data": self.cfg.val_data,
-                "steps": self.step,
-                "minutes": round(self.elapsed / 60, 2),
-                "tokens_per_second": round(self.tokens_seen / max(self.elapsed, 1e-9)),
+                "steps": self.at.step,
+                "minutes": round(self.at.elapsed / 60, 2),
+                "tokens_per_second": round(self.at.tokens_seen / max(self.at.elapsed, 1e-9)),
                 **extra,
             }
         )
@@ -443,8 +403,10 @@ class Trainer:
             words = build_words(self.ae.codec, self._lines())
             save_words(self.out_dir, words)
             self.ae.set_lexicon(words)  # the model returned samples as the one loaded from disk will
-        self._event({"done": True, "step": self.step, "minutes": round(self.elapsed / 60, 3), "validation": metrics})
-        self.log(f"saved {self.out_dir} after {self.step} steps: val exact {metrics['exact_match']:.4f}")
+        self._event(
+            {"done": True, "step": self.at.step, "minutes": round(self.at.elapsed / 60, 3), "validation": metrics}
+        )
+        self.log(f"saved {self.out_dir} after {self.at.step} steps: val exact {metrics['exact_match']:.4f}")
         return self.ae
 
 

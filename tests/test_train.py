@@ -26,7 +26,7 @@ def test_resume_continues_exactly(tmp_path, corpus):
     straight = Trainer(tiny_config(), cfg, tmp_path / "a", progress=False, log=lambda s: None).run()
     Trainer(tiny_config(), cfg, tmp_path / "b", progress=False, log=lambda s: None).run(until_step=4)
     resumed = Trainer(tiny_config(), cfg, tmp_path / "b", resume=True, progress=False, log=lambda s: None)
-    assert resumed.step == 4
+    assert resumed.at.step == 4
     resumed = resumed.run()
     a, b = _weights(straight), _weights(resumed)
     assert a.keys() == b.keys()
@@ -47,7 +47,7 @@ def test_training_reduces_the_loss_and_records_history(tmp_path, corpus):
     )
     t = Trainer(tiny_config(), cfg, tmp_path / "run", progress=False, log=lambda s: None)
     t.run()
-    losses = [h["train_loss"] for h in t.history]
+    losses = [h["train_loss"] for h in t.at.history]
     assert losses[-1] < losses[0]
     loaded = ie.load(tmp_path / "run")
     assert "validation" in loaded.info["metrics"]
