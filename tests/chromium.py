@@ -67,8 +67,10 @@ def free_port() -> int:
 
 
 def serve(checkpoints: Path, port: int) -> subprocess.Popen:
-    """``streamlit run app.py`` over the checkpoints folder ``checkpoints``, returned once it answers."""
+    """``streamlit run app.py`` over the checkpoints folder ``checkpoints``, returned once it answers. Train-page
+    runs go to a ``runs`` folder beside it (a test's temporary folder), unless $INVEMB_RUNS says otherwise."""
     env = {**os.environ, "INVEMB_CHECKPOINTS": str(checkpoints), "HF_HUB_OFFLINE": "1"}
+    env.setdefault("INVEMB_RUNS", str(Path(checkpoints).parent / "runs"))
     cmd = [
         sys.executable,
         "-m",

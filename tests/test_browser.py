@@ -43,7 +43,8 @@ def screenshot_pages(
     base_url: str, out_dir: Path, *, timeout_ms: int = 120_000, hostile: bool = False
 ) -> tuple[dict[str, list[str]], list[str]]:
     """Open every page, wait for its script to finish, screenshot it. With ``hostile``, also type a
-    Markdown/HTML string with external images into the page's first text box. Returns the exception
+    Markdown/HTML string with external images into the page's first text box (every page but Train).
+    Returns the exception
     texts per page and every URL the browser requested outside the app's server."""
     from playwright.sync_api import sync_playwright
 
@@ -62,7 +63,8 @@ def screenshot_pages(
             page.goto(f"{base_url}/{path}")
             page.wait_for_selector("h1", timeout=timeout_ms)
             settle(page, timeout_ms=timeout_ms)
-            if hostile and page.locator(TYPED_INPUT).count():
+            # (not on the Train page: Enter there submits its form, and a real run would start)
+            if hostile and name != "train" and page.locator(TYPED_INPUT).count():
                 box = page.locator(TYPED_INPUT).first
                 begin_action(page)
                 box.fill(HOSTILE)
