@@ -91,3 +91,96 @@ def scored_outputs_table(target: str, labelled: Sequence[tuple[str, object]], *,
         numeric=(2, 3, 4),
         widths=(label_width, None, "4rem", "4rem", "4.5rem"),
     )
+
+
+def distinct_caption(texts: Sequence[str]) -> str:
+    """How many of a path's decoded points differ (Interpolate, under each path)."""
+    distinct = len(set(texts))
+    return f"{distinct} distinct {'sentence' if distinct == 1 else 'sentences'} among {len(texts)} points."
+
+
+def path_table(alphas: Sequence[float], texts: Sequence[str]) -> str:
+    """Interpolate's path: one row per point (A, step i, B), its alpha, and its text diffed against the point
+    before it (what changed at that step)."""
+    rows = []
+    for i, (alpha, text) in enumerate(zip(alphas, texts)):
+        label = "A" if i == 0 else "B" if i == len(texts) - 1 else f"step {i}"
+        rows.append(
+            [
+                f'<span class="ie-label"><b>{label}</b></span>',
+                f"{alpha:.2f}",
+                diff_html(texts[i - 1] if i else text, text),
+            ]
+        )
+    return html_table(["", "α", "decoded"], rows, numeric=(1,), widths=("4.5rem", "3.5rem", None))
+
+
+def placed_table(targets: Sequence[str], placed) -> str:
+    """Embedding map: the user's sentences (the stars), each as the tokenizer keeps it (``targets``) and as
+    decoded, with its place on the map (``placed``: '#', reconstruction, x, y columns)."""
+    rows = [
+        [
+            str(r["#"]),
+            html.escape(target),
+            diff_html(target, r.reconstruction),
+            "✓" if target == r.reconstruction else "✗",
+            f"{r.x:.2f}",
+            f"{r.y:.2f}",
+        ]
+        for target, (_, r) in zip(targets, placed.iterrows())
+    ]
+    return html_table(["#", "your sentence", "decoded", "exact", "x", "y"], rows, numeric=(0, 3, 4, 5))
+
+
+def selected_table(shown, targets: Sequence[str], cluster_labels: dict, neighbours: Sequence[Sequence[str]]) -> str:
+    """Embedding map: the selected corpus rows (``shown``: sentence, reconstruction, exact, cluster), each
+    diffed against its ``targets`` text, with its cluster's label and its nearest sentences."""
+    rows = [
+        [
+            f'<span class="ie-diff">{html.escape(r.sentence)}</span>',
+            diff_html(target, r.reconstruction),
+            "✓" if r.exact else "✗",
+            html.escape(cluster_labels[r.cluster]),
+            "<br>".join(html.escape(s) for s in near),
+        ]
+        for r, target, near in zip(shown.itertuples(), targets, neighbours)
+    ]
+    return html_table(["sentence", "decoded (default decoding)", "exact", "cluster", "nearest neighbours"], rows)
+
+
+def clusters_table(clusters) -> str:
+    """Embedding map: one row per cluster (``state.cluster_summary``): size, words, decoded centre."""
+    rows = [
+        [str(c), str(n), html.escape(words), html.escape(centre)]
+        for c, n, words, centre in zip(
+            clusters.cluster, clusters.sentences, clusters.words, clusters["centre decodes to"]
+        )
+    ]
+    return html_table(["cluster", "sentences", "words", "centre decodes to"], rows, numeric=(0, 1))
+
+
+def alternatives_table(view) -> str:
+    """Reconstruct's temperature section: per position of the greedy output, its piece, that piece's
+    probability and the top alternatives at the view's temperature (``alternatives.TemperatureView``). An
+    HTML table, like the page's others: drawn at once, where a data grid fills in its cells later."""
+    rows = [
+        [
+            str(p.index + 1),
+            html.escape(p.chosen),
+            f"{p.chosen_probability:.3f}",
+            "  ·  ".join(
+                f"<b>{html.escape(t)}</b> {q:.2f}" if t == p.chosen else f"{html.escape(t)} {q:.2f}"
+                for t, q in p.alternatives
+            ),
+        ]
+        for p in view.positions
+    ]
+    return html_table(["position", "greedy", "p(greedy)", "top alternatives at this T"], rows, numeric=(0, 2))
+
+
+def samples_table(view) -> str:
+    """The view's samples, one row per seed, each diffed against the input."""
+    rows = [
+        [f'<span class="ie-label">seed {s}</span>', diff_html(view.target, text)] for s, text in view.samples.items()
+    ]
+    return html_table(["seed", "sample"], rows)

@@ -14,11 +14,13 @@ import pandas as pd
 import streamlit as st
 
 import invemb_core as ie
+from invemb_core.alternatives import TemperatureView, temperature_view
 from invemb_core.checkpoint import read_config
 from invemb_core.clusters import cluster_centroids, cluster_keywords
 from invemb_core.data import read_sentences
 from invemb_core.english import english_dir
 from invemb_core.projection import Projection, list_projections, load_projection
+from invemb_core.report import compare_decodings
 
 from . import jobs
 
@@ -157,6 +159,49 @@ def checkpoint_facts(path: str, written: float) -> dict:
 
 # Results that depend only on their inputs, kept so that an interaction elsewhere on the page does not
 # decode them again (decoding is most of what an interaction costs).
+
+
+@st.cache_data(show_spinner="Decoding...", max_entries=512)
+def reconstruction(checkpoint: str, written: float, sentence: str, decodings: dict, keep: float | None) -> pd.DataFrame:
+    """One sentence's rows, decoded on its own: its samples depend on it and the seed only, not on the other
+    lines, so editing one line decodes that line alone and leaves the others' outputs as they were."""
+    return compare_decodings(load_model(checkpoint, written), [sentence], decodings, keep=keep)
+
+
+def reconstructions(sentences: list[str], decodings: dict, keep: float | None) -> pd.DataFrame:
+    """Every line's ``reconstruction`` with the chosen checkpoint, one table (a ``sentence`` column numbers
+    the lines from 1)."""
+    path, written = current()
+    blocks = [
+        reconstruction(path, written, sentence, decodings, keep).assign(sentence=number)
+        for number, sentence in enumerate(sentences, 1)
+    ]
+    return pd.concat(blocks, ignore_index=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def temperature_view_of(
+    checkpoint: str,
+    written: float,
+    sentence: str,
+    keep: float | None,
+    temperature: float,
+    samples: int,
+    seed: int,
+    rules: tuple[float, bool],
+) -> TemperatureView:
+    """``alternatives.temperature_view`` of one sentence; ``rules``: (min_p, whole_words)."""
+    min_p, whole_words = rules
+    return temperature_view(
+        load_model(checkpoint, written),
+        sentence,
+        temperature=temperature,
+        samples=samples,
+        seed=seed,
+        keep=keep,
+        min_p=min_p,
+        whole_words=whole_words,
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -1,12 +1,14 @@
-"""Input widgets the pages share: a box of lines, a line picker, and warnings about what an input loses."""
+"""Input widgets of the pages: a box of lines, a line picker, warnings about what an input loses, and the
+Reconstruct page's decoding knobs."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
 import invemb_core as ie
+from invemb_core import DecodeConfig
 
 from .render import describe_characters
 
@@ -62,3 +64,52 @@ def warn_about_input(ae: ie.Autoencoder, sentences: Sequence[str], names: Sequen
             f"{outside} word piece{'s' if outside > 1 else ''} of the input {'are' if outside > 1 else 'is'} not "
             "in this checkpoint's vocabulary (it only knows the pieces of its training text): each becomes [UNK]."
         )
+
+
+def sampling_controls(*, on_resample: Callable[[], None]) -> dict:
+    """Reconstruct's decoding knobs (temperatures, top-k, top-p, min-p, whole words, seed, rerank n and a
+    Resample button that calls ``on_resample``), as ``report.default_decodings`` keywords."""
+    temperatures = st.multiselect(
+        "Sampling temperatures", [0.1, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0], default=[0.3, 0.7, 1.0, 1.5], key="rec_temps"
+    )
+    c1, c2 = st.columns(2)
+    top_k = c1.number_input("top-k (0 = off)", 0, 1000, 0, key="rec_topk")
+    top_p = c2.slider("top-p", 0.05, 1.0, 1.0, 0.05, key="rec_topp")
+    c6, c7 = st.columns(2)
+    min_p = c6.slider(
+        "min-p",
+        0.0,
+        0.5,
+        DecodeConfig.min_p,
+        0.05,
+        key="rec_minp",
+        help="Drop pieces less likely than this share of the most likely one's probability. 0 = off",
+    )
+    whole_words = c7.toggle(
+        "Whole words",
+        value=DecodeConfig.whole_words,
+        key="rec_whole",
+        help="Samples only spell words the model read in training, never glued fragments like 'birdicle'",
+    )
+    c3, c4, c5 = st.columns(3)
+    seed = c3.number_input(
+        "Seed", 0, 10**6, key="rec_seed", help="Each temperature draws with its own seed from this one"
+    )
+    rerank = c4.number_input(
+        "Rerank n",
+        0,
+        32,
+        8,
+        key="rec_rerank",
+        help="n candidates: greedy plus samples at T=0.5, each re-encoded; the one whose vector is closest wins. 0 = off",
+    )
+    c5.button("Resample", key="rec_resample", help="New seed, same sentences", on_click=on_resample)
+    return {
+        "temperatures": temperatures,
+        "top_k": int(top_k),
+        "top_p": float(top_p),
+        "min_p": float(min_p),
+        "whole_words": bool(whole_words),
+        "seed": int(seed),
+        "rerank_candidates": int(rerank),
+    }

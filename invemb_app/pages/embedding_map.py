@@ -1,16 +1,13 @@
 """Embedding map: a UMAP of the corpus's sentence vectors; clusters named by their words and their centres
 decoded; search it, place your own sentences, select points, drag a box anywhere to decode that spot."""
 
-import html
-
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 import invemb_core as ie
-from invemb_app.charts import box_centre, rows_in_box
-from invemb_app.render import diff_html, html_table, shorten
+from invemb_app.charts import box_centre, map_chart, rows_in_box
+from invemb_app.render import clusters_table, placed_table, selected_table
 from invemb_app.state import (
     cluster_summary,
     current,
@@ -99,90 +96,6 @@ if mine:
     except ie.InvEmbError as e:
         st.error(str(e))
 
-# 12 distinct colours (D3's ten, then two dark ones), none pale on white
-CATEGORY_COLOURS = (
-    "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf #222222 #393b79".split()
-)
-STAR = "M0,-1L.225,-.309L.951,-.309L.363,.118L.588,.809L0,.382L-.588,.809L-.363,.118L-.951,-.309L-.225,-.309Z"
-
-
-def map_chart(table: pd.DataFrame, order: list | None, hits: pd.Series | None, placed: pd.DataFrame | None):
-    """The corpus coloured as chosen, search matches ringed in red and your sentences as numbered stars on top.
-    Vega-Lite draws it on one canvas: plotly drew each point as an SVG element, ~250 ms of the browser's time
-    at every interaction for 2,010 points (BENCHMARKS.md, "Felt speed")."""
-    # Hover: the sentence, and its reconstruction where it differs (most come back exactly).
-    corpus = pd.DataFrame(
-        {
-            "row": table.index,
-            "x": table.x.astype(np.float32),
-            "y": table.y.astype(np.float32),
-            "colour": table.colour,
-            "sentence": table.sentence.map(shorten),
-            "decoded": table.reconstruction.map(shorten).where(~table.exact.astype(bool), "(exactly)"),
-        }
-    )
-    if order is not None:  # the last category drawn last, on top (e.g. "differs")
-        corpus = corpus.iloc[np.argsort(corpus.colour.map({v: i for i, v in enumerate(order)}), kind="stable")]
-    x = alt.X("x:Q", scale=alt.Scale(zero=False), title="x")
-    y = alt.Y("y:Q", scale=alt.Scale(zero=False), title="y")
-    if order is None:  # a number (sentence length): one colour scale
-        colour = alt.Color("colour:Q", scale=alt.Scale(scheme="viridis"), legend=alt.Legend(title="length (words)"))
-    else:
-        colour = alt.Color(
-            "colour:N",
-            sort=order,
-            scale=alt.Scale(
-                domain=order, range=[CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(order))]
-            ),
-            legend=alt.Legend(orient="bottom", columns=4, labelLimit=0, title=None, symbolSize=90, labelFontSize=13),
-        )
-    box = alt.selection_interval(name="box", encodings=["x", "y"])
-    # A click picks a corpus point (or its search ring); a click on a star or on empty space picks nothing.
-    pick = alt.selection_point(
-        name="pick", fields=["row"], on="click[event.item && event.item.datum && isValid(event.item.datum.row)]"
-    )
-    layers = [
-        alt.Chart(corpus)
-        .mark_circle(size=22)
-        .encode(
-            x,
-            y,
-            color=colour,
-            opacity=alt.condition(box & pick, alt.value(0.9), alt.value(0.2)),  # a selection dims the rest
-            tooltip=["sentence:N", "decoded:N"],
-        )
-        .add_params(box, pick)
-    ]
-    if hits is not None and hits.any():
-        rings = corpus[corpus.row.isin(table.index[hits])]
-        layers.append(
-            alt.Chart(rings)
-            .mark_point(size=130, filled=False, color="red", strokeWidth=2, opacity=1)
-            .encode(x, y, tooltip=["sentence:N", "decoded:N"])
-        )
-    if placed is not None:
-        stars = placed.assign(
-            label=placed["#"].astype(str),
-            sentence=placed.sentence.map(shorten),
-            decoded=placed.reconstruction.map(shorten),
-        )
-        at = alt.Chart(stars).encode(x, y)
-        number = dict(dx=13, dy=-13, fontSize=15, fontWeight="bold", tooltip=False)
-        layers += [
-            at.mark_point(
-                shape=STAR, size=700, filled=True, fill="gold", stroke="black", strokeWidth=1.5, opacity=1
-            ).encode(tooltip=[alt.Tooltip("sentence:N", title="your sentence"), "decoded:N"]),
-            # The numbers over a white halo of themselves: readable over dense clusters.
-            at.mark_text(**number, stroke="white", strokeWidth=4).encode(text="label:N"),
-            at.mark_text(**number).encode(text="label:N"),
-        ]
-    return (
-        alt.layer(*layers)
-        .properties(height=640, usermeta={"embedOptions": {"renderer": "canvas"}})
-        .configure_axis(labelFontSize=12, titleFontSize=13)  # readable on a projector
-    )
-
-
 event = st.altair_chart(
     map_chart(table, order, hits, placed), key="map_chart", on_select="rerun", selection_mode=["box", "pick"]
 )
@@ -190,23 +103,7 @@ event = st.altair_chart(
 if placed is not None:
     targets = [ae.normalize(sentence) for sentence in placed.sentence]
     st.markdown("**Your sentences** (the stars)")
-    st.html(
-        html_table(
-            ["#", "your sentence", "decoded", "exact", "x", "y"],
-            [
-                [
-                    str(r["#"]),
-                    html.escape(target),
-                    diff_html(target, r.reconstruction),
-                    "✓" if target == r.reconstruction else "✗",
-                    f"{r.x:.2f}",
-                    f"{r.y:.2f}",
-                ]
-                for target, (_, r) in zip(targets, placed.iterrows())
-            ],
-            numeric=(0, 3, 4, 5),
-        )
-    )
+    st.html(placed_table(targets, placed))
 
 # A click selects a point (its row), a box its x and y ranges: the rows inside it are found here, and a box with
 # no sentence in it picks the spot at its centre.
@@ -218,39 +115,16 @@ if rows:
     st.subheader(f"{len(rows)} selected" + (" (the first 50 shown)" if len(rows) > 50 else ""))
     shown = projection.table.loc[rows[:50]]
     neighbours = projection.corpus_neighbours(rows[:50], k=3).tolist()
-    st.html(
-        html_table(
-            ["sentence", "decoded (default decoding)", "exact", "cluster", "nearest neighbours"],
-            [
-                [
-                    f'<span class="ie-diff">{html.escape(r.sentence)}</span>',
-                    diff_html(ae.normalize(r.sentence), r.reconstruction),
-                    "✓" if r.exact else "✗",
-                    html.escape(label_of[r.cluster]),
-                    "<br>".join(html.escape(projection.table.sentence[j]) for j in near),
-                ]
-                for r, near in zip(shown.itertuples(), neighbours)
-            ],
-        )
-    )
+    targets = [ae.normalize(sentence) for sentence in shown.sentence]
+    near = [[projection.table.sentence[j] for j in row] for row in neighbours]
+    st.html(selected_table(shown, targets, label_of, near))
 
 st.subheader("Clusters")
 st.caption(
     "k-means on the map. Words: the most characteristic words of each cluster's sentences (class-based TF-IDF). "
     "Centre: the decoded mean vector of the cluster, what the middle of the cluster says."
 )
-st.html(
-    html_table(
-        ["cluster", "sentences", "words", "centre decodes to"],
-        [
-            [str(c), str(n), html.escape(words), html.escape(centre)]
-            for c, n, words, centre in zip(
-                clusters.cluster, clusters.sentences, clusters.words, clusters["centre decodes to"]
-            )
-        ],
-        numeric=(0, 1),
-    )
-)
+st.html(clusters_table(clusters))
 
 st.subheader("Decode any spot")
 if spots and not rows:

@@ -1,14 +1,11 @@
 """Interpolate: walk from sentence A to sentence B in vector space and read every step; A - B + C."""
 
-import altair as alt
-import pandas as pd
 import streamlit as st
-import torch
 
 import invemb_core as ie
-from invemb_app.charts import BACKDROP_POINTS
+from invemb_app.charts import path_chart
 from invemb_app.jobs import note_interaction
-from invemb_app.render import diff_html, html_table, shorten
+from invemb_app.render import distinct_caption, path_table
 from invemb_app.state import (
     arithmetic_text,
     checkpoint_named,
@@ -63,55 +60,6 @@ def walk(
         return [float(x) for x in alphas], model.decode(Z), Z
     decoding = strategy if strategy != "beam" or model.supports_beam else "greedy"
     return [float(x) for x in alphas], model.decode(Z, strategy=decoding), Z
-
-
-def distinct_caption(texts: list[str]) -> str:
-    distinct = len(set(texts))
-    return f"{distinct} distinct {'sentence' if distinct == 1 else 'sentences'} among {len(texts)} points."
-
-
-def path_table(alphas: list[float], texts: list[str]) -> str:
-    rows = []
-    for i, (alpha, text) in enumerate(zip(alphas, texts)):
-        label = "A" if i == 0 else "B" if i == len(texts) - 1 else f"step {i}"
-        rows.append(
-            [
-                f'<span class="ie-label"><b>{label}</b></span>',
-                f"{alpha:.2f}",
-                diff_html(texts[i - 1] if i else text, text),
-            ]
-        )
-    return html_table(["", "α", "decoded"], rows, numeric=(1,), widths=("4.5rem", "3.5rem", None))
-
-
-def path_chart(projection: Projection, Z: torch.Tensor, texts: list[str]) -> alt.LayerChart:
-    """The path on the checkpoint's map, over a sketch of its corpus; A and B labelled, each point's text on
-    hover. Drawn by Vega-Lite (a few hundred SVG marks): plotly's SVG took ~100 ms more of the browser's time at
-    every interaction (BENCHMARKS.md, "Felt speed")."""
-    every = -(-len(projection.table) // BACKDROP_POINTS)
-    corpus = projection.table[["x", "y"]].iloc[::every].round(2)
-    xy = projection.place(Z)
-    points = pd.DataFrame(
-        {
-            "x": xy[:, 0].round(3),
-            "y": xy[:, 1].round(3),
-            "order": range(len(texts)),
-            "point": ["A"] + [f"step {i}" for i in range(1, len(texts) - 1)] + ["B"],
-            "label": ["A"] + [""] * (len(texts) - 2) + ["B"],
-            "decoded": [shorten(t) for t in texts],  # shown as text (vega escapes tooltips)
-        }
-    )
-    x = alt.X("x:Q", axis=None, scale=alt.Scale(zero=False))
-    y = alt.Y("y:Q", axis=None, scale=alt.Scale(zero=False))
-    backdrop = alt.Chart(corpus).mark_circle(size=18, color="#c4c4c4", opacity=1, tooltip=False).encode(x, y)
-    path_ = alt.Chart(points).encode(x, y)
-    line = path_.mark_line(color="black", strokeWidth=1.5, tooltip=False).encode(order="order:Q")
-    dots = path_.mark_point(size=130, filled=True, opacity=1, stroke="black", strokeWidth=1).encode(
-        color=alt.Color("order:Q", scale=alt.Scale(scheme="viridis"), legend=None),
-        tooltip=[alt.Tooltip("point:N", title="point"), alt.Tooltip("decoded:N", title="decoded")],
-    )
-    labels = path_.mark_text(dy=-16, fontSize=16, fontWeight="bold", tooltip=False).encode(text="label:N")
-    return (backdrop + line + dots + labels).properties(height=420)
 
 
 @st.fragment

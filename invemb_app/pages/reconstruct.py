@@ -1,18 +1,22 @@
 """Reconstruct: sentences in, their reconstructions under several decodings, one block per sentence; and
 what temperature does to the decoder's choices."""
 
-import html
-
-import pandas as pd
 import streamlit as st
 
 from invemb_app.jobs import note_interaction
-from invemb_app.render import diff_html, html_table, scored_outputs_table
-from invemb_app.state import current, current_model, everyday_sentences, example_sentences, load_model
-from invemb_app.widgets import line_index, pick_line, split_lines, warn_about_input
+from invemb_app.render import alternatives_table, samples_table, scored_outputs_table
+from invemb_app.state import (
+    current,
+    current_model,
+    everyday_sentences,
+    example_sentences,
+    reconstructions,
+    temperature_view_of,
+)
+from invemb_app.widgets import line_index, pick_line, sampling_controls, split_lines, warn_about_input
 from invemb_core import DecodeConfig, InvEmbError
-from invemb_core.alternatives import TemperatureView, temperature_view
-from invemb_core.report import compare_decodings, default_decodings
+from invemb_core.alternatives import TemperatureView
+from invemb_core.report import default_decodings
 
 st.title("Reconstruct")
 st.caption(
@@ -74,41 +78,7 @@ with left:
         )
         keep = None if keep == 1.0 else keep
 with right:
-    temperatures = st.multiselect(
-        "Sampling temperatures", [0.1, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0], default=[0.3, 0.7, 1.0, 1.5], key="rec_temps"
-    )
-    c1, c2 = st.columns(2)
-    top_k = c1.number_input("top-k (0 = off)", 0, 1000, 0, key="rec_topk")
-    top_p = c2.slider("top-p", 0.05, 1.0, 1.0, 0.05, key="rec_topp")
-    c6, c7 = st.columns(2)
-    min_p = c6.slider(
-        "min-p",
-        0.0,
-        0.5,
-        DecodeConfig.min_p,
-        0.05,
-        key="rec_minp",
-        help="Drop pieces less likely than this share of the most likely one's probability. 0 = off",
-    )
-    whole_words = c7.toggle(
-        "Whole words",
-        value=DecodeConfig.whole_words,
-        key="rec_whole",
-        help="Samples only spell words the model read in training, never glued fragments like 'birdicle'",
-    )
-    c3, c4, c5 = st.columns(3)
-    seed = c3.number_input(
-        "Seed", 0, 10**6, key="rec_seed", help="Each temperature draws with its own seed from this one"
-    )
-    rerank = c4.number_input(
-        "Rerank n",
-        0,
-        32,
-        8,
-        key="rec_rerank",
-        help="n candidates: greedy plus samples at T=0.5, each re-encoded; the one whose vector is closest wins. 0 = off",
-    )
-    c5.button("Resample", key="rec_resample", help="New seed, same sentences", on_click=resample)
+    knobs = sampling_controls(on_resample=resample)
 
 sentences = split_lines(text)
 if not sentences:
@@ -116,56 +86,8 @@ if not sentences:
     st.stop()
 
 warn_about_input(ae, sentences)
-decodings = default_decodings(
-    ae,
-    temperatures=temperatures,
-    top_k=int(top_k),
-    top_p=float(top_p),
-    min_p=float(min_p),
-    whole_words=bool(whole_words),
-    seed=int(seed),
-    rerank_candidates=int(rerank),
-)
-
-
-@st.cache_data(show_spinner="Decoding...", max_entries=512)
-def reconstruction(checkpoint: str, written: float, sentence: str, decodings: dict, keep: float | None) -> pd.DataFrame:
-    """One sentence's rows, decoded on its own: its samples depend on it and the seed only, not on the other
-    lines, so editing one line decodes that line alone and leaves the others' outputs as they were."""
-    return compare_decodings(load_model(checkpoint, written), [sentence], decodings, keep=keep)
-
-
-def reconstructions(sentences: list[str], decodings: dict, keep: float | None) -> pd.DataFrame:
-    path, written = current()
-    blocks = [
-        reconstruction(path, written, sentence, decodings, keep).assign(sentence=number)
-        for number, sentence in enumerate(sentences, 1)
-    ]
-    return pd.concat(blocks, ignore_index=True)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def temperature_view_of(
-    checkpoint: str,
-    written: float,
-    sentence: str,
-    keep: float | None,
-    temperature: float,
-    samples: int,
-    seed: int,
-    rules: tuple[float, bool],
-) -> TemperatureView:
-    min_p, whole_words = rules
-    return temperature_view(
-        load_model(checkpoint, written),
-        sentence,
-        temperature=temperature,
-        samples=samples,
-        seed=seed,
-        keep=keep,
-        min_p=min_p,
-        whole_words=whole_words,
-    )
+decodings = default_decodings(ae, **knobs)
+seed = knobs["seed"]  # the temperature section draws with it too
 
 
 # The temperature section's widgets and their defaults; the section reads them, and a full run computes
@@ -244,27 +166,11 @@ def temperature_section(sentences: list[str], seed: int) -> None:
     except InvEmbError as e:
         st.error(str(e))
         return
-    temperature = st.session_state.rec_temperature
-    # An HTML table, like the others on the page: drawn at once (a data grid fills in its cells later).
-    rows = [
-        [
-            str(p.index + 1),
-            html.escape(p.chosen),
-            f"{p.chosen_probability:.3f}",
-            "  ·  ".join(
-                f"<b>{html.escape(t)}</b> {q:.2f}" if t == p.chosen else f"{html.escape(t)} {q:.2f}"
-                for t, q in p.alternatives
-            ),
-        ]
-        for p in view.positions
-    ]
-    st.html(html_table(["position", "greedy", "p(greedy)", "top alternatives at this T"], rows, numeric=(0, 2)))
+    st.html(alternatives_table(view))
     outputs = "output" if view.distinct == 1 else "outputs"
+    temperature = st.session_state.rec_temperature
     st.markdown(f"**{view.distinct} distinct {outputs} in {len(view.samples)} samples at T = {temperature:g}**")
-    rows = [
-        [f'<span class="ie-label">seed {s}</span>', diff_html(view.target, text)] for s, text in view.samples.items()
-    ]
-    st.html(html_table(["seed", "sample"], rows))
+    st.html(samples_table(view))
 
 
 temperature_section(sentences, int(seed))
