@@ -2,8 +2,9 @@
 
 Every cache derived from a checkpoint is keyed on one ``(path, stamp)``: ``stamp`` changes whenever the
 checkpoint directory or a file in it is written (a re-trained run under the same name, ``invemb
-calibrate``, a new map from ``invemb project``), so no page shows a stale model, map or description. All
-model work is a call into ``invemb_core``; only caching and session glue live here.
+calibrate``, a new map from ``invemb project``), so no page shows a stale model, map or description. The
+pages' results (reconstructions, paths, placed sentences...) are cached here too, each a call into
+``invemb_core``: only caching and session glue live here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from invemb_core.checkpoint import read_config
 from invemb_core.clusters import cluster_centroids, cluster_keywords
 from invemb_core.data import read_sentences
 from invemb_core.english import english_dir
+from invemb_core.interpolate import path as interpolation_path
 from invemb_core.projection import Projection, list_projections, load_projection
 from invemb_core.report import compare_decodings
 
@@ -201,6 +203,37 @@ def temperature_view_of(
         keep=keep,
         min_p=min_p,
         whole_words=whole_words,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def walk(
+    checkpoint: str, written: float, a: str, b: str, steps: int, method: str, strategy: str
+) -> tuple[list[float], list[str], object]:
+    """The decoded path from A to B; kept per input, so going back to a pair (or to this page) is instant."""
+    model = load_model(checkpoint, written)
+    za, zb = model.encode([a, b])
+    alphas, Z = interpolation_path(za, zb, steps=steps, method=method)
+    if strategy == "default":
+        return [float(x) for x in alphas], model.decode(Z), Z
+    decoding = strategy if strategy != "beam" or model.supports_beam else "greedy"
+    return [float(x) for x in alphas], model.decode(Z, strategy=decoding), Z
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def place(checkpoint: str, written: float, map_name: str | None, sentences: tuple[str, ...]) -> pd.DataFrame:
+    """Your sentences on the map and decoded back (the default decoding), each encoded once; kept per input."""
+    model = load_model(checkpoint, written)
+    Z = model.encode(list(sentences))
+    xy = load_map(checkpoint, written, map_name).place(Z).round(3)
+    return pd.DataFrame(
+        {
+            "#": range(1, len(sentences) + 1),
+            "sentence": list(sentences),
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+            "reconstruction": model.decode(Z),
+        }
     )
 
 

@@ -122,6 +122,9 @@ def pca(Z: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     return mean, V
 
 
+CHUNK = 256  # sentences encoded and decoded together (well under the vector cache's size)
+
+
 def build_projection(
     ae: Autoencoder,
     *,
@@ -144,10 +147,13 @@ def build_projection(
         raise InvEmbError(f"need at least 20 sentences to draw a map, got {len(rows)}")
     table = pd.DataFrame(rows)
     ids, _ = ae.tokenize(list(table.sentence))
-    Z = ae.encode_ids(ids)
-    hyp: list[list[int]] = []
-    for start in tqdm(range(0, len(ids), 256), desc="reconstructing", disable=not progress):
-        hyp += ae.decode_ids(Z[start : start + 256])
+    chunks, hyp = [], []
+    # Encoded and decoded a chunk at a time: when the default decoding re-encodes a chunk's outputs, the
+    # vector cache still holds its inputs' vectors, so a sentence that comes back costs no second MiniLM pass.
+    for start in tqdm(range(0, len(ids), CHUNK), desc="reconstructing", disable=not progress):
+        chunks.append(ae.encode_ids(ids[start : start + CHUNK]))
+        hyp += ae.decode_ids(chunks[-1])
+    Z = torch.cat(chunks)
     table["reconstruction"] = [ae.codec.decode(h) for h in hyp]
     table["exact"] = [list(a) == list(b) for a, b in zip(ids, hyp)]
     if progress:

@@ -2,7 +2,6 @@
 decoded; search it, place your own sentences, select points, drag a box anywhere to decode that spot."""
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 import invemb_core as ie
@@ -14,8 +13,8 @@ from invemb_app.state import (
     current_checkpoint,
     current_model,
     load_map,
-    load_model,
     map_names,
+    place,
     spot_text,
 )
 from invemb_app.widgets import split_lines, warn_about_input
@@ -68,23 +67,6 @@ hits = None
 if query.strip():
     hits = table.sentence.str.contains(query.strip(), case=False, regex=False)
     st.text(f"{int(hits.sum())} sentences contain the search text (red rings).")
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def place(checkpoint: str, written: float, map_name: str | None, sentences: tuple[str, ...]) -> pd.DataFrame:
-    """Your sentences on the map and decoded back (the default decoding), each encoded once; kept per input."""
-    model = load_model(checkpoint, written)
-    Z = model.encode(list(sentences))
-    xy = load_map(checkpoint, written, map_name).place(Z).round(3)
-    return pd.DataFrame(
-        {
-            "#": range(1, len(sentences) + 1),
-            "sentence": list(sentences),
-            "x": xy[:, 0],
-            "y": xy[:, 1],
-            "reconstruction": model.decode(Z),
-        }
-    )
 
 
 placed = None

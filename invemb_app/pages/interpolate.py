@@ -15,9 +15,9 @@ from invemb_app.state import (
     key,
     load_map,
     load_model,
+    walk,
 )
 from invemb_app.widgets import warn_about_input
-from invemb_core.interpolate import path
 from invemb_core.projection import Projection
 
 st.title("Interpolate")
@@ -46,20 +46,6 @@ if picks:
             disabled=not pick_b,
             on_click=lambda: st.session_state.update(interp_b=st.session_state.interp_pick_b),
         )
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def walk(
-    checkpoint: str, written: float, a: str, b: str, steps: int, method: str, strategy: str
-) -> tuple[list[float], list[str], object]:
-    """The decoded path from A to B; kept per input, so going back to a pair (or to this page) is instant."""
-    model = load_model(checkpoint, written)
-    za, zb = model.encode([a, b])
-    alphas, Z = path(za, zb, steps=steps, method=method)
-    if strategy == "default":
-        return [float(x) for x in alphas], model.decode(Z), Z
-    decoding = strategy if strategy != "beam" or model.supports_beam else "greedy"
-    return [float(x) for x in alphas], model.decode(Z, strategy=decoding), Z
 
 
 @st.fragment
