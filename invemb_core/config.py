@@ -26,6 +26,7 @@ _KNOB_STRATEGIES = {
     **dict.fromkeys(["temperature", "top_k", "top_p", "min_p", "seed", "whole_words"], ("sample", "rerank")),
     "beam_size": ("beam",),
     **dict.fromkeys(["num_candidates", "meaning_candidates"], ("rerank",)),
+    **dict.fromkeys(["corrections", "correction_step"], ("greedy", "rerank")),
 }
 
 T = TypeVar("T")
@@ -256,6 +257,11 @@ class DecodeConfig:
     verify_margin: float = opt(
         2.0, "two-part vectors: a failing row keeps its first text if this much closer; 2 = never"
     )
+    # correct.py: decode again from the vector pushed past itself by ``correction_step`` times the miss of
+    # the text's re-encoded vector; a row keeps whichever text re-encodes closer. Rows with no wording
+    # code only (every row of a one-part vector).
+    corrections: int = opt(0, "greedy/rerank: rounds of correction for rows with no wording code (correct.py); 0 = off")
+    correction_step: float = opt(0.5, "greedy/rerank: how far past the vector each correction aims, times the miss")
     max_length: int | None = opt(None, "maximum output word pieces (default: the model's)")
     loop_guard: int = opt(
         DEFAULT_MIN_PHRASE, "autoregressive: never write a phrase of this many+ pieces three times in a row; 0 = off"
@@ -293,6 +299,9 @@ class DecodeConfig:
                 "verify and verify_wording check greedy, sample and rerank outputs; beam search is what a failing "
                 "row falls back to (fallback_beam), not something it checks: drop them or pick another strategy"
             )
+        if self.corrections < 0:
+            raise InvEmbError(f"corrections must be >= 0 (0: off), got {self.corrections}")
+        _check_positive(correction_step=self.correction_step)
         if self.loop_guard < 0:
             raise InvEmbError(f"loop_guard must be >= 0 (0: off), got {self.loop_guard}")
         self._check_knobs_apply()

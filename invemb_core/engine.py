@@ -9,6 +9,8 @@ a few named stages, each a call of its own (``Engine.decode_many`` shows them in
    one whose re-encoded vector is closest to the row's vector.
 3. **verify** (``rerank.py``, two-part vectors): a chosen text that does not lead back to its vector is
    written again from the vector's meaning alone (``rewrite_from_meaning``).
+4. **correct** (``correct.py``): rows with no wording code are decoded again from a target pushed past
+   the vector by the miss of their text's re-encoded vector, keeping whichever text comes closer.
 
 The engine holds the model, the codec, and two things the facade lends it: how to encode piece ids
 (``Autoencoder.encode_ids``, with its vector cache) and the whole-word lexicon. It never imports the
@@ -25,6 +27,7 @@ import torch
 
 from . import decode as dec
 from .config import DecodeConfig
+from .correct import correct
 from .errors import InvEmbError
 from .lexicon import Lexicon
 from .model import SentenceAutoencoder
@@ -112,7 +115,7 @@ class Engine:
         return {n: list(decoded[f"sample {n}" if c.strategy == "sample" else "greedy"]) for n, c in configs.items()}
 
     def finish(self, Z: torch.Tensor, ids: Ids, cfg: DecodeConfig, max_length: int) -> Ids:
-        """Stages 2 and 3 on a decoding's first output: rerank, then verify."""
+        """Stages 2 to 4 on a decoding's first output: rerank, verify, correct."""
         vectors = None
         if cfg.strategy == "rerank":
             ids, vectors = rerank(
@@ -126,6 +129,18 @@ class Engine:
         if self.meaning_size and (cfg.verify or cfg.verify_wording):
             vectors = self.reencode(ids) if vectors is None else vectors
             self.rewrite_from_meaning(Z, ids, vectors, cfg)
+        if cfg.corrections:
+            again = replace(cfg, corrections=0)
+            ids, _ = correct(
+                Z,
+                ids,
+                self.reencode(ids),  # the vector cache has them: rerank and verify encoded these texts
+                steps=cfg.corrections,
+                step=cfg.correction_step,
+                reencode=self.reencode,
+                redecode=lambda targets: self.decode_many(targets, {"": again})[""],
+                meaning_size=self.meaning_size,
+            )
         return ids
 
     def rewrite_from_meaning(self, Z: torch.Tensor, chosen: Ids, vectors: torch.Tensor, cfg: DecodeConfig) -> None:

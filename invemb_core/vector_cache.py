@@ -36,6 +36,10 @@ class VectorCache:
             self._stamp = stamp
         return self._vectors
 
+    def clear(self) -> None:
+        """Forget every kept vector (a benchmark that times re-encoding starts each setting cold)."""
+        self._vectors.clear()
+
     def _active(self) -> bool:
         """Off when sized 0, and in training mode (dropout makes every pass differ: nothing to keep)."""
         return bool(self.size) and not self.model.training

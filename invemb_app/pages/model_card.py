@@ -147,6 +147,13 @@ lexicon_text = (
     else ""
 )
 strategy = ae.default_decoding.get("strategy", "greedy")
+correction_text = (
+    "- *Correction* (this checkpoint's default, for a vector with no wording code): re-encode the text written, "
+    "see how far its vector missed, decode again aiming that much past the vector (half of the miss), and keep "
+    "whichever text comes back closer. It costs a second decoding and writes nearer the meaning (BENCHMARKS.md).\n"
+    if ae.default_decoding.get("corrections")
+    else ""
+)
 greedy_text = (
     "- *Greedy*: always take the most likely word. This checkpoint's reconstruction (its figures above, its "
     "map, the Compare page) is greedy."
@@ -171,7 +178,7 @@ best is the word.{calibration_text}
 {lexicon_text}- *Beam search* (autoregressive decoders): keep the few best partial sentences and extend them all.
 - *Rerank*: take the greedy output and several samples, encode each again, keep the one whose vector is
   closest to the original: it can only land nearer than greedy, though not always on the right words.
-
+{correction_text}
 **Cosine similarity** compares two vectors by the angle between them: 1 means the same direction, 0
 unrelated. It is how "near" is measured everywhere in the app.
 
