@@ -48,6 +48,16 @@ FIVE = "\n".join(
         "People are fixing the roof of a house.",
     ]
 )
+# Sentences a user types, not captions (issue 23: a typed sentence must not be slower than a caption).
+FIVE_TYPED = "\n".join(
+    [
+        "I bought an orange umbrella before the storm.",
+        "Do you prefer tea or coffee in the morning?",
+        "The stock market fell sharply after the central bank raised interest rates.",
+        "Please turn off the lights when you leave the room.",
+        "My sister is studying medicine at the university.",
+    ]
+)
 
 
 def wait_idle(page, timeout_ms: int = 60_000) -> None:
@@ -132,6 +142,13 @@ FELT = {
         lambda i: FIVE.replace("orange", COLOURS[i]),
         lambda i: f"{COLOURS[i]} hat",
     ),
+    "reconstruct 5 typed sentences after editing one line": (
+        "",
+        'textarea[aria-label^="Sentences"]',
+        "Control+Enter",
+        lambda i: FIVE_TYPED.replace("orange", COLOURS[i]),
+        lambda i: f"{COLOURS[i]} umbrella",
+    ),
     "interpolate after changing A": (
         "interpolate",
         'input[aria-label="Sentence A"]',
@@ -203,7 +220,7 @@ def training_in_background(on: bool):
     if not on:
         yield lambda: (0, 0.0)
         return
-    from invemb_core import jobs
+    from invemb_app import jobs
 
     root = Path(tempfile.mkdtemp(prefix="invemb-runs-"))
     os.environ["INVEMB_RUNS"] = str(root)  # the server started after this lists the run
