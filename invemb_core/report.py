@@ -85,7 +85,8 @@ def default_decodings(
     greedy output and ``rerank_candidates - 1`` samples at temperature 0.5, the one whose re-encoded
     vector is closest kept (0 leaves it out). Each temperature draws with its own seed (derived from
     ``seed``), so one unlucky draw does not repeat in every column. ``min_p`` and ``whole_words``: the
-    sampling rules of ``DecodeConfig`` (defaults: its own)."""
+    sampling rules of ``DecodeConfig`` (defaults: its own). Last, ``"default"``: the checkpoint's own
+    decoding (what ``ae.decode`` and ``ae.reconstruct`` give), where that is not plain greedy."""
     out: dict[str, dict[str, Any]] = {"greedy": {"strategy": "greedy"}}
     if ae.supports_beam:
         out[f"beam {beam_size}"] = {"strategy": "beam", "beam_size": beam_size}
@@ -99,6 +100,8 @@ def default_decodings(
             "num_candidates": rerank_candidates,
             **sampling,
         }
+    if ae.default_decoding != {"strategy": "greedy"}:
+        out["default"] = ae.default_decoding
     return out
 
 

@@ -40,3 +40,17 @@ def test_compare_decodings_gives_one_row_per_sentence_and_decoding(tiny_ae, corp
 def test_compare_decodings_needs_a_decoding(tiny_ae):
     with pytest.raises(ie.InvEmbError, match="no decodings"):
         compare_decodings(tiny_ae, ["A dog runs."], {})
+
+
+def test_a_checkpoint_with_its_own_decoding_gets_a_default_row_that_is_ae_decode(tiny_ar_ae, corpus):
+    own = {"strategy": "rerank", "num_candidates": 3, "temperature": 0.5, "seed": 0}
+    tiny_ar_ae.info["decoding"] = own
+    try:
+        decodings = default_decodings(tiny_ar_ae, temperatures=(1.0,))
+        table = compare_decodings(tiny_ar_ae, corpus[:3], decodings)
+        expected = tiny_ar_ae.reconstruct(corpus[:3])
+    finally:
+        tiny_ar_ae.info.pop("decoding")
+    assert list(decodings)[-1] == "default" and decodings["default"] == own
+    assert table[table.decoding == "default"].output.tolist() == expected
+    assert "default" not in default_decodings(tiny_ar_ae)  # greedy is its own decoding: no second greedy row

@@ -128,7 +128,12 @@ for number, block in table.groupby("sentence", sort=True):
     st.markdown(f"**Sentence {number}**")
     st.html(scored_outputs_table(block.target.iloc[0], labelled, label="decoding", label_width="8rem"))
 st.caption(
-    "exact: every word piece right · BLEU: sentence BLEU against the input (as the tokenizer keeps it: lower "
+    (
+        "default: this checkpoint's own decoding, what `ae.decode` gives (the Model page says how it works) · "
+        if "default" in decodings
+        else ""
+    )
+    + "exact: every word piece right · BLEU: sentence BLEU against the input (as the tokenizer keeps it: lower "
     "case) · cosine: between the input's vector and the vector of the output re-encoded"
 )
 st.download_button("Download CSV", table.to_csv(index=False), "reconstructions.csv", "text/csv", key="rec_csv")
