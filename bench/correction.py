@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import torch
-from general import Judges, sets
+from general import Judges, degenerate_share, sets
 
 import invemb_core as ie
 from invemb_core.metrics import bleu
@@ -50,9 +50,27 @@ def measure(ae: ie.Autoencoder, sentences: list[str], judges: Judges, rounds: in
     M = ae.meaning(ae.encode_ids(ids))
     knobs = {"corrections": rounds, **({"correction_step": step} if rounds else {})}
     start = time.perf_counter()
-    out = [ae.codec.decode(h) for h in ae.decode_ids(M, **knobs)]
+    hyp = ae.decode_ids(M, **knobs)
     seconds = (time.perf_counter() - start) / len(ids)
-    return {"bleu": bleu(refs, out), "cosine": judges(refs, out), "s_per_sentence": seconds, "outputs": out}
+    out = [ae.codec.decode(h) for h in hyp]
+    return {
+        "bleu": bleu(refs, out),
+        "cosine": judges(refs, out),
+        "degenerate": degenerate_share(ae, hyp, sentences),
+        "s_per_sentence": seconds,
+        "outputs": out,
+    }
+
+
+def recount_degenerate(ae: ie.Autoencoder, path: str, data: dict[str, list[str]]) -> None:
+    """The degenerate share (``repetition.is_degenerate``) of every decoding saved in a ``--json`` file, from
+    its output texts (tokenized again; runs saved before this share was recorded)."""
+    for row in json.loads(Path(path).read_text())["grid"]:
+        for name, result in row.items():
+            if isinstance(result, dict) and "outputs" in result:
+                hyp, _ = ae.tokenize(result["outputs"])
+                share = degenerate_share(ae, hyp, data[name][: len(hyp)])
+                print(f"{path}: corrections {row['corrections']} step {row['correction_step']} {name}: {share:.4f}")
 
 
 def main() -> None:
@@ -63,6 +81,7 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--cost", type=int, default=0, help="only time N typed sentences with correction off and on")
     parser.add_argument("--step", type=float, default=0.5, help="with --cost: the correction step timed")
+    parser.add_argument("--degenerate", nargs="+", default=None, help="only recount degenerate shares in these files")
     parser.add_argument("--grid", nargs="+", default=None, help="rounds:step settings (default: the sweep's grid)")
     parser.add_argument(
         "--sets", nargs="+", default=["dev", "typed"], help="dev, typed, test_2016 (report only: never for choosing)"
@@ -70,6 +89,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     ae = ie.load(args.checkpoint)
+    if args.degenerate:
+        for path in args.degenerate:
+            recount_degenerate(ae, path, sets(0, 1000))
+        return
     if args.cost:
         typed = sets(0, 0)["typed"][: args.cost]
         off, on = cost(ae, typed, [{"corrections": 0}, {"corrections": 1, "correction_step": args.step}])
