@@ -116,12 +116,13 @@ def path_table(alphas: Sequence[float], texts: Sequence[str]) -> str:
 
 
 def placed_table(targets: Sequence[str], placed) -> str:
-    """Embedding map: the user's sentences (the stars), each as the tokenizer keeps it (``targets``) and as
-    decoded, with its place on the map (``placed``: '#', reconstruction, x, y columns)."""
+    """Embedding map: the user's sentences (the stars) as typed, each decoded and diffed against what the
+    tokenizer keeps of it (``targets``), with its place on the map (``placed``: '#', sentence,
+    reconstruction, x, y columns)."""
     rows = [
         [
             str(r["#"]),
-            html.escape(target),
+            html.escape(r.sentence),  # as typed; the diff beside it is against what the tokenizer keeps
             diff_html(target, r.reconstruction),
             "✓" if target == r.reconstruction else "✗",
             f"{r.x:.2f}",

@@ -159,11 +159,12 @@ def test_interpolate_bad_input_is_a_message(text):
 
 def test_map_places_sentences_and_searches():
     at = app("invemb_app/pages/embedding_map.py")
-    at.text_area(key="map_own").set_value("a dog runs\na man sleeps").run()
+    at.text_area(key="map_own").set_value("A Dog runs\na man sleeps").run()
     at.text_input(key="map_search").set_value("man").run()
     assert not at.exception
     placed = next(b for b in blocks(at) if "<th>your sentence</th>" in b)
     assert placed.count("<tr>") == 1 + 2
+    assert "<td class=\"\">A Dog runs</td>" in placed  # shown as typed, not lower-cased
     assert any("contain the search text" in t.value for t in at.text)
     for colour in ["split", "exact", "cluster", "words"]:
         at.radio(key="map_colour").set_value(colour).run()

@@ -148,9 +148,10 @@ lexicon_text = (
 )
 strategy = ae.default_decoding.get("strategy", "greedy")
 correction_text = (
-    "- *Correction* (this checkpoint's default, for a vector with no wording code): re-encode the text written, "
-    "see how far its vector missed, decode again aiming that much past the vector (half of the miss), and keep "
-    "whichever text comes back closer. It costs a second decoding and writes nearer the meaning (BENCHMARKS.md).\n"
+    "- *Correction* (the last step of this checkpoint's own decoding, after rerank, and only for a vector with "
+    "no wording code): re-encode the text written, see how far its vector missed, decode again aiming that much "
+    "past the vector (half of the miss), and keep whichever text comes back closer. It costs a second decoding; "
+    "on the shipped default it lifts held-out captions' meaning-only BLEU from 38 to 42.\n"
     if ae.default_decoding.get("corrections")
     else ""
 )
@@ -159,7 +160,8 @@ greedy_text = (
     "map, the Compare page) is greedy."
     if strategy == "greedy"
     else "- *Greedy*: always take the most likely word. The Compare page uses it for every checkpoint; this "
-    f"checkpoint's own decoding ({strategy}, below) is what its figures above and its map call its reconstruction."
+    f"checkpoint's own decoding ({strategy}{', then correction' if ae.default_decoding.get('corrections') else ''}, "
+    "below; the 'default' row on Reconstruct) is what its figures above and its map call its reconstruction."
 )
 st.markdown(f"""
 **Tokens.** A sentence is cut into word pieces by the tokenizer of *all-MiniLM-L6-v2* (lower case, so

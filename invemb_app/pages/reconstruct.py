@@ -129,14 +129,16 @@ for number, block in table.groupby("sentence", sort=True):
     st.html(scored_outputs_table(block.target.iloc[0], labelled, label="decoding", label_width="8rem"))
 st.caption(
     (
-        "default: this checkpoint's own decoding, what `ae.decode` gives (the Model page says how it works) · "
+        "default: this checkpoint's standard decoding, with its own fixed settings (not the knobs above); from "
+        "the meaning alone it also corrects itself once (the Model page says how) · "
         if "default" in decodings
         else ""
     )
     + "exact: every word piece right · BLEU: sentence BLEU against the input (as the tokenizer keeps it: lower "
     "case) · cosine: between the input's vector and the vector of the output re-encoded"
 )
-st.download_button("Download CSV", table.to_csv(index=False), "reconstructions.csv", "text/csv", key="rec_csv")
+csv = table.assign(wording_kept=1.0 if keep is None else keep).to_csv(index=False)
+st.download_button("Download CSV", csv, "reconstructions.csv", "text/csv", key="rec_csv")
 
 
 @st.fragment
