@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from chromium import CHROMIUM, CHROMIUM_ARGS, begin_action, free_port, open_page, serve  # noqa: E402
+from chromium import CHROMIUM, CHROMIUM_ARGS, begin_action, free_port, open_page, serve, settle  # noqa: E402
 from timing import median_time  # noqa: E402
 
 from invemb_core.checkpoint import default_checkpoint_dir  # noqa: E402
@@ -175,6 +175,46 @@ DONE = """([idle, expect]) => { const s = window.__invemb; const now = performan
     now - s.recv[s.recv.length - 1] > idle; }"""
 
 
+# Slider interactions on Reconstruct: before each timed move, the text box gets sentences never typed
+# before (untimed), so the move decodes anew; the move itself is the slider's thumb taken to its minimum
+# (Home), and the slider goes back (End, untimed) afterwards. Per interaction: the slider's label, and
+# the sentences typed at repeat i.
+SLIDERS = {
+    "reconstruct: wording kept to 0 (meaning only), 3 typed sentences": (
+        "Wording kept",
+        lambda i: "\n".join(line.format(COLOURS[i]) for line in THREE_TYPED),
+    ),
+    "reconstruct: the temperature view's T to 0.1": (
+        "Temperature",
+        lambda i: FIVE.replace("orange", COLOURS[i]),
+    ),
+}
+THREE_TYPED = [  # every line new at every repeat (the page keeps each line's result)
+    "I bought an {} umbrella before the storm.",
+    "Do you prefer tea or coffee in the {} kitchen?",
+    "Please turn off the {} lights when you leave the room.",
+]
+
+
+def timed(page) -> dict[str, float]:
+    """ms from the action's first message to the last server message and to the page drawn, and kB sent."""
+    s = page.evaluate("() => window.__invemb")
+    start = s["sent"][0]
+    return {
+        "finished": s["recv"][-1] - start,
+        "rendered": max(s["mutation"], s.get("idle", 0), s["recv"][-1]) - start,
+        "kB": s["bytes"] / 1000,
+    }
+
+
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {
+        "script_finished_ms": statistics.median(r["finished"] for r in runs),
+        "rendered_ms": statistics.median(r["rendered"] for r in runs),
+        "kB": statistics.median(r["kB"] for r in runs),
+    }
+
+
 def felt_interactions(browser, base_url: str, repeats: int, only: str = "") -> dict[str, dict[str, float]]:
     """Per interaction (those whose name starts with ``only``), medians of: ms to script finished, ms to
     rendered, kB the server sent."""
@@ -184,26 +224,42 @@ def felt_interactions(browser, base_url: str, repeats: int, only: str = "") -> d
             continue
         page = open_page(browser, f"{base_url}/{path}")
         box = page.locator(selector).first
-        finished, rendered, kbytes = [], [], []
+        runs = []
         for i in range(repeats + 1):
             begin_action(page)
             box.fill(value(i))
             box.press(key)
             print(f"{name}: run {i}", file=sys.stderr, flush=True)
             page.wait_for_function(DONE, arg=[IDLE_MS, expected(i)], timeout=120_000, polling=50)
-            s = page.evaluate("() => window.__invemb")
-            if i == 0:
-                continue  # the first includes warming this page's caches
-            start = s["sent"][0]
-            finished.append(s["recv"][-1] - start)
-            rendered.append(max(s["mutation"], s.get("idle", 0), s["recv"][-1]) - start)
-            kbytes.append(s["bytes"] / 1000)
+            if i:  # the first includes warming this page's caches
+                runs.append(timed(page))
         page.close()
-        out[name] = {
-            "script_finished_ms": statistics.median(finished),
-            "rendered_ms": statistics.median(rendered),
-            "kB": statistics.median(kbytes),
-        }
+        out[name] = medians(runs)
+    for name, (label, value) in SLIDERS.items():
+        if not name.startswith(only):
+            continue
+        page = open_page(browser, base_url)
+        box = page.locator('textarea[aria-label^="Sentences"]').first
+        runs = []
+        for i in range(repeats + 1):
+            begin_action(page)
+            box.fill(value(i))
+            box.press("Control+Enter")
+            settle(page, rerun=True)
+            sliders = page.get_by_role("slider")
+            thumb = sliders.nth([e.get_attribute("aria-label") for e in sliders.all()].index(label))
+            thumb.focus()
+            begin_action(page)
+            thumb.press("Home")
+            print(f"{name}: run {i}", file=sys.stderr, flush=True)
+            page.wait_for_function(DONE, arg=[IDLE_MS, ""], timeout=120_000, polling=50)
+            if i:
+                runs.append(timed(page))
+            begin_action(page)
+            thumb.press("End")
+            settle(page, rerun=True)
+        page.close()
+        out[name] = medians(runs)
     return out
 
 
@@ -274,11 +330,13 @@ def main() -> None:
             before = evaluations()
             port = free_port()
             server = serve(default_checkpoint_dir(), port)
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                felt = felt_interactions(browser, f"http://127.0.0.1:{port}", args.repeats, args.only)
-                browser.close()
-            server.terminate()
+            try:  # a failed run must not leave a server behind to load the machine
+                with sync_playwright() as p:
+                    browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                    felt = felt_interactions(browser, f"http://127.0.0.1:{port}", args.repeats, args.only)
+                    browser.close()
+            finally:
+                server.terminate()
             after = evaluations()
         if args.while_training:
             print(
