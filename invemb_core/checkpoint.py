@@ -207,3 +207,35 @@ def read_trainer_state(directory: str | Path) -> tuple[dict[str, torch.Tensor], 
     except (OSError, json.JSONDecodeError) as e:
         raise InvEmbError(f"{directory / TRAINER_JSON} is unreadable: {e}") from e
     return tensors, info
+
+
+# What a changed architecture may not change: they define the vocabulary and the vector's meaning part.
+FIXED_AT_INIT = ("embedding_source", "freeze_embeddings", "output_vocab", "meaning")
+
+
+def load_as(path: str | Path, overrides: dict[str, Any], *, log=print) -> Autoencoder:
+    """A saved checkpoint's weights in a model whose architecture differs by ``overrides`` (ModelConfig
+    keys): every weight whose name and shape still fit is kept, the rest start fresh. The decoder's
+    weights are all fresh when ``decoder_cell`` changes (another kind of decoder shares names only by
+    accident). How ``invemb train --init-from DIR --decoder-cell pretrained ...`` swaps a decoder.
+
+    Raises:
+        InvEmbError: if an override would change the vocabulary or the meaning part.
+    """
+    ae = load(path)
+    fixed = sorted(k for k in overrides if k in FIXED_AT_INIT and overrides[k] != getattr(ae.config, k))
+    if fixed:
+        raise InvEmbError(f"--init-from {path}: {', '.join(fixed)} cannot change when starting from a checkpoint")
+    cfg = from_dict(ModelConfig, {**ae.config.to_dict(), **overrides})
+    model = Autoencoder.make_model(cfg, ae.codec, ae.model.token_embeddings.detach())
+    fresh_decoder = cfg.decoder_cell != ae.config.decoder_cell
+    ours = model.state_dict()
+    kept = {
+        k: v
+        for k, v in ae.model.state_dict().items()
+        if k in ours and v.shape == ours[k].shape and not (fresh_decoder and k.startswith("decoder."))
+    }
+    model.load_state_dict(kept, strict=False)
+    new = sorted({k.rsplit(".", 1)[0] for k in ours if k not in kept})
+    log(f"started from {path}: kept {len(kept)} of {len(ours)} tensors; new: {', '.join(new) or 'none'}")
+    return Autoencoder(model, ae.codec, cfg, info=ae.info)

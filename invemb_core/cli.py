@@ -103,8 +103,13 @@ def cmd_train(args: argparse.Namespace) -> None:
             raise InvEmbError(f"cannot read --config {args.config}: {e}") from e
         if not isinstance(base, dict) or set(base) - {"model", "train"}:
             raise InvEmbError(f"--config {args.config}: expected an object with 'model' and/or 'train' sections")
-    model_cfg = _config_from_args(ModelConfig, args, base.get("model"))
     train_cfg = _config_from_args(TrainConfig, args, base.get("train"))
+    if train_cfg.init_from:  # the saved architecture, changed by the model keys given (flags or --config)
+        flags = {f.name: getattr(args, f.name, None) for f in fields(ModelConfig)}
+        overrides = {**base.get("model", {}), **{k: v for k, v in flags.items() if v is not None}}
+        model_cfg = ModelConfig()  # unused: the run's model is the saved one (checkpoint.load_as)
+    else:
+        model_cfg, overrides = _config_from_args(ModelConfig, args, base.get("model")), None
     train(
         model_cfg,
         train_cfg,
@@ -114,6 +119,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         description=args.description,
         events=args.events,
         default_decoding=_json_arg(args.default_decoding, "--default-decoding"),
+        model_overrides=overrides,
     )
 
 

@@ -15,7 +15,7 @@ from .repetition import DEFAULT_MIN_PHRASE
 
 ENCODERS = ("transformer", "gru", "lstm", "rnn")
 DECODERS = ("parallel", "autoregressive")
-DECODER_CELLS = ("transformer", "gru", "lstm", "rnn")
+DECODER_CELLS = ("transformer", "gru", "lstm", "rnn", "pretrained")
 POOLINGS = ("slots", "mean", "last")
 OUTPUT_VOCABS = ("corpus", "full")
 SCORINGS = ("dot", "cosine")
@@ -81,7 +81,11 @@ class ModelConfig:
     slot_size: int = opt(64, "per-position width of the 'slots' pooling; d = vector_size mixes them")
 
     decoder: str = opt("parallel", "parallel: every position at once; autoregressive: token by token")
-    decoder_cell: str = opt("transformer", "transformer | gru | lstm | rnn")
+    # "pretrained": the embedding source's own first decoder_layers layers under a causal mask, at its
+    # width and heads (pretrained_decoder.py); hidden_size and num_heads are then the encoder's alone.
+    decoder_cell: str = opt(
+        "transformer", "transformer | gru | lstm | rnn | pretrained (the embedding source's layers)"
+    )
     decoder_layers: int = opt(2, "decoder layers")
 
     hidden_size: int = opt(256, "width of the transformer / recurrent layers")
@@ -123,6 +127,10 @@ class ModelConfig:
         )
         if self.encoder == "transformer" and self.pooling == "last":
             raise InvEmbError("pooling='last' needs a recurrent encoder; use 'slots' or 'mean'")
+        if self.decoder_cell == "pretrained" and self.decoder != "autoregressive":
+            raise InvEmbError("decoder_cell='pretrained' reads the previous token: use decoder='autoregressive'")
+        if self.decoder_cell == "pretrained" and self.embedding_source == "scratch":
+            raise InvEmbError("decoder_cell='pretrained' copies the embedding source's layers: it cannot be 'scratch'")
         if "transformer" in (self.encoder, self.decoder_cell) and self.hidden_size % self.num_heads:
             raise InvEmbError(f"hidden_size={self.hidden_size} must be divisible by num_heads={self.num_heads}")
         _check_positive(wording_scale=self.wording_scale)

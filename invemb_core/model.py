@@ -56,22 +56,26 @@ KVCache = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 def cached_layer(
     layer: nn.TransformerEncoderLayer, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-    """One pre-norm ``TransformerEncoderLayer`` (as built by ``transformer_stack``) under causal
+    """One ``TransformerEncoderLayer`` (pre-norm as ``transformer_stack`` builds, or post-norm) under causal
     attention, for new positions x (B, n, H) after cached keys/values (B, heads, t, head size) of the
     positions before them; returns the new outputs and the keys/values of all positions.
     With a cache, n must be 1. Inference only: no dropout."""
     B, n, H = x.shape
     heads = layer.self_attn.num_heads
     attn = layer.self_attn
-    q, k, v = F.linear(layer.norm1(x), attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
+    pre = layer.norm_first  # pre-norm (ours) or post-norm (BERT's, pretrained_decoder.py)
+    q, k, v = F.linear(layer.norm1(x) if pre else x, attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
     q, k, v = (a.view(B, n, heads, H // heads).transpose(1, 2) for a in (q, k, v))
     if past is not None:
         assert n == 1, "with a cache, one new position at a time"
         k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
     a = F.scaled_dot_product_attention(q, k, v, is_causal=past is None and n > 1)
-    x = x + attn.out_proj(a.transpose(1, 2).reshape(B, n, H))
-    x = x + layer.linear2(layer.activation(layer.linear1(layer.norm2(x))))
-    return x, (k, v)
+    a = attn.out_proj(a.transpose(1, 2).reshape(B, n, H))
+    if pre:
+        x = x + a
+        return x + layer.linear2(layer.activation(layer.linear1(layer.norm2(x)))), (k, v)
+    x = layer.norm1(x + a)
+    return layer.norm2(x + layer.linear2(layer.activation(layer.linear1(x)))), (k, v)
 
 
 def position_table(positions: int, width: int) -> nn.Embedding:
@@ -199,10 +203,15 @@ class TransformerDecoder(nn.Module):
         self.layers = transformer_stack(cfg, cfg.decoder_layers)
         self.out_size = cfg.hidden_size
 
+    def embed_previous(self, prev: torch.Tensor, positions: slice) -> torch.Tensor:
+        """What the decoder adds to the readout at ``positions`` for the previous tokens' embeddings
+        ``prev`` (B, n, E) there."""
+        return self.tok(prev)
+
     def forward(self, z: torch.Tensor, T: int, prev: torch.Tensor | None = None) -> torch.Tensor:
         u = self.readout(z, T)  # (B, T, H)
         if self.feed_tokens:
-            u = u + self.tok(prev)  # prev: (B, T, E) embeddings of the previous tokens
+            u = u + self.embed_previous(prev, slice(0, T))  # prev: (B, T, E) embeddings of the previous tokens
         return self.layers(u, mask=causal_mask(T, z.device), is_causal=True)  # (B, T, H)
 
     def step(self, z: torch.Tensor, prev: torch.Tensor, state: KVCache | None) -> tuple[torch.Tensor, KVCache]:
@@ -215,7 +224,7 @@ class TransformerDecoder(nn.Module):
         new = slice(t - 1, t) if state is not None else slice(0, t)
         # The readout of z for every position is computed once, at the first step, and kept in the state.
         read = self.readout(z, self.readout.positions)[None] if state is None else state[2]  # (1, B, P, H)
-        x = read[0, :, new] + self.tok(prev[:, new])  # (B, n, H)
+        x = read[0, :, new] + self.embed_previous(prev[:, new], new)  # (B, n, H)
         cache = []
         for i, layer in enumerate(self.layers.layers):
             x, kv = cached_layer(layer, x, None if state is None else (state[0][i], state[1][i]))
@@ -297,8 +306,13 @@ class SentenceAutoencoder(nn.Module):
         self.register_buffer("output_allowed", output_allowed.bool().clone(), persistent=False)
         E = token_embeddings.shape[1]
         self.encoder = TransformerEncoder(cfg, E) if cfg.encoder == "transformer" else RecurrentEncoder(cfg, E)
-        decoder_cls = TransformerDecoder if cfg.decoder_cell == "transformer" else RecurrentDecoder
-        self.decoder = decoder_cls(cfg, E)
+        if cfg.decoder_cell == "pretrained":
+            from .pretrained_decoder import PretrainedDecoder  # it builds on this file's TransformerDecoder
+
+            self.decoder = PretrainedDecoder(cfg, E)
+        else:
+            decoder_cls = TransformerDecoder if cfg.decoder_cell == "transformer" else RecurrentDecoder
+            self.decoder = decoder_cls(cfg, E)
         self.head_norm = nn.LayerNorm(self.decoder.out_size)
         self.head = nn.Linear(self.decoder.out_size, E)  # decoder state -> a vector in embedding space
         self.cosine_scale = nn.Parameter(torch.tensor(10.0)) if cfg.output_scoring == "cosine" else None

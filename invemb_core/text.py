@@ -75,6 +75,23 @@ def load_tokenizer(model_dir: str):
         raise InvEmbError(f"could not load a tokenizer from {model_dir!r}: {e}") from e
 
 
+@lru_cache(maxsize=2)
+def load_transformer(model_dir: str):
+    """The frozen Transformer of a model directory, in eval mode (cached: shared by the meaning encoder
+    and by a decoder that copies its layers; never trained, never saved)."""
+    from transformers import AutoModel
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    try:
+        model = AutoModel.from_pretrained(model_dir).eval()
+    except OSError as e:
+        raise InvEmbError(f"could not load the model from {model_dir!r}: {e}") from e
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
 def load_token_embeddings(model_dir: str) -> torch.Tensor:
     """The input token-embedding matrix (vocab, dim) of a model directory, as float32.
 

@@ -66,6 +66,7 @@ class Trainer:
         description: str = "",
         events: str | Path | None = None,
         default_decoding: dict | None = None,
+        model_overrides: dict | None = None,
     ):
         self.out_dir = Path(out_dir)
         self.events = Path(events) if events else None  # one JSON line per evaluation, for live viewers
@@ -117,7 +118,7 @@ class Trainer:
         if saved:
             self.ae = checkpoint.load(self.out_dir)
         elif train_cfg.init_from:
-            self.ae = self._start_from(train_cfg.init_from)
+            self.ae = self._start_from(train_cfg.init_from, model_overrides or {})
             self.model_cfg = self.ae.config
         else:
             self.ae = Autoencoder.build(model_cfg, corpus=self._lines(), seed=train_cfg.seed)
@@ -154,11 +155,11 @@ class Trainer:
             self.at = restore(self.model, self.optimizer, *saved)
         self._stop = False
 
-    @staticmethod
-    def _start_from(directory: str) -> Autoencoder:
+    def _start_from(self, directory: str, overrides: dict) -> Autoencoder:
         """A saved checkpoint's model, to fine-tune: its weights and default decoding, none of its records
-        (``train_config.init_from`` says where it started)."""
-        ae = checkpoint.load(directory)
+        (``train_config.init_from`` says where it started). ``overrides`` change its architecture
+        (``checkpoint.load_as``)."""
+        ae = checkpoint.load_as(directory, overrides, log=self.log) if overrides else checkpoint.load(directory)
         ae.info = {key: ae.info[key] for key in ("description", "decoding") if key in ae.info}
         if getattr(ae.model, "output_bias", None) is not None:
             ae.model.output_bias.zero_()  # trained without it; calibration (if asked) fits it afresh at the end
@@ -420,11 +421,13 @@ def train(
     description: str = "",
     events: str | Path | None = None,
     default_decoding: dict | None = None,
+    model_overrides: dict | None = None,
 ) -> Autoencoder:
     """Train an autoencoder into ``out_dir`` (see ``Trainer``) and return it. ``description``: one line
     on what the checkpoint is, stored in its config.json and shown by the app; ``events``: a file that
     gets one JSON line per evaluation (and a last one with ``"done": true``), for live viewers;
-    ``default_decoding``: ``decode`` keywords the checkpoint uses when no strategy is given."""
+    ``default_decoding``: ``decode`` keywords the checkpoint uses when no strategy is given;
+    ``model_overrides``: with ``init_from``, the ModelConfig keys to change (``checkpoint.load_as``)."""
     trainer = Trainer(
         model_cfg,
         train_cfg,
@@ -434,5 +437,6 @@ def train(
         description=description,
         events=events,
         default_decoding=default_decoding,
+        model_overrides=model_overrides,
     )
     return trainer.run()

@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import replace
-from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
@@ -31,24 +30,11 @@ import torch.nn.functional as F
 from .config import ModelConfig
 from .errors import InvEmbError
 from .model import RecurrentEncoder, SentenceAutoencoder, TransformerEncoder
-from .text import load_tokenizer, resolve_model_dir
+from .text import load_tokenizer, load_transformer, resolve_model_dir
 
-MEMO_SIZE = 60_000  # sentences whose meaning is remembered (the training corpus is ~29k): ~90 MB
-
-
-@lru_cache(maxsize=2)
-def _sentence_model(model_dir: str):
-    from transformers import AutoModel
-    from transformers.utils import logging
-
-    logging.disable_progress_bar()
-    try:
-        model = AutoModel.from_pretrained(model_dir).eval()
-    except OSError as e:
-        raise InvEmbError(f"could not load the meaning model from {model_dir!r}: {e}") from e
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
+# Sentences whose meaning training remembers: the whole general-English mix (~266k distinct), ~0.6 GB, so
+# MiniLM runs over each sentence once, in the first epoch, rather than in every epoch.
+MEMO_SIZE = 300_000
 
 
 class MeaningEncoder:
@@ -68,7 +54,7 @@ class MeaningEncoder:
         tok = load_tokenizer(self.model_dir)
         self.cls_id, self.sep_id = tok.cls_token_id, tok.sep_token_id
         self.token_ids = torch.tensor(token_ids, dtype=torch.long)
-        self.size = int(_sentence_model(self.model_dir).config.hidden_size)
+        self.size = int(load_transformer(self.model_dir).config.hidden_size)
         self._memo: OrderedDict[tuple[int, ...], torch.Tensor] = OrderedDict()
 
     @torch.no_grad()
@@ -78,7 +64,7 @@ class MeaningEncoder:
 
     @torch.no_grad()
     def _embed(self, rows: list[list[int]], *, local: bool = True) -> torch.Tensor:
-        model = _sentence_model(self.model_dir)
+        model = load_transformer(self.model_dir)
         T = max(len(r) for r in rows) + 2
         ids = torch.zeros(len(rows), T, dtype=torch.long)
         mask = torch.zeros(len(rows), T, dtype=torch.long)
