@@ -144,7 +144,8 @@ def checkpoint_facts(path: str, written: float) -> dict:
     val = (config.get("metrics") or {}).get("validation", {})
     vector = str(model.get("vector_size", "?"))
     if model.get("meaning") == "minilm" and isinstance(model.get("vector_size"), int):
-        vector += f" = 384 meaning + {model['vector_size'] - 384} wording"
+        wording = model["vector_size"] - 384
+        vector += f" = 384 meaning + {wording} wording" if wording else " = 384 meaning, no wording code"
     minutes = history[-1].get("minutes")
     return {
         "checkpoint": Path(path).name,

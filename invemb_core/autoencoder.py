@@ -107,6 +107,12 @@ class Autoencoder:
         """How many numbers follow the meaning part (the wording code); the whole vector without one."""
         return self.vector_size - self.meaning_size
 
+    @property
+    def meaning_and_wording(self) -> bool:
+        """Whether the vector is a meaning part followed by a wording code, so that ``meaning(Z, keep=...)``
+        trades exactness for paraphrase (False for a plain code, and for a meaning with no code after it)."""
+        return bool(self.meaning_size and self.wording_size)
+
     def meaning(self, Z: torch.Tensor, *, keep: float = 0.0) -> torch.Tensor:
         """Remove the wording from sentence vectors and keep their meaning.
 

@@ -15,9 +15,17 @@ if description:
 
 a, b, c, d = st.columns(4)
 a.metric("Vector size", f"{cfg.vector_size} numbers")
-if ae.meaning_size:
+if ae.meaning_and_wording:
     a.caption(f"{ae.meaning_size} meaning + {ae.wording_size} wording")
-CELLS = {"transformer": "Transformer", "gru": "GRU", "lstm": "LSTM", "rnn": "RNN"}
+elif ae.meaning_size:
+    a.caption("all-MiniLM-L6-v2's embedding alone")
+CELLS = {
+    "transformer": "Transformer",
+    "gru": "GRU",
+    "lstm": "LSTM",
+    "rnn": "RNN",
+    "pretrained": "Transformer (MiniLM's layers)",
+}
 
 
 def cell_name(cell: str, bidirectional: bool) -> str:
@@ -28,8 +36,12 @@ def cell_name(cell: str, bidirectional: bool) -> str:
 
 encoder_name = cell_name(cfg.encoder, cfg.bidirectional)
 decoder_name = cell_name(cfg.decoder_cell, cfg.bidirectional and cfg.decoder == "parallel")
-b.metric("Encoder", encoder_name)
-b.caption(f"{cfg.encoder_layers} layers, {cfg.pooling} pooling")
+if ae.meaning_size and not ae.wording_size:  # no encoder of its own: the vector is MiniLM's
+    b.metric("Encoder", "MiniLM")
+    b.caption("all-MiniLM-L6-v2, frozen")
+else:
+    b.metric("Encoder", encoder_name)
+    b.caption(f"{cfg.encoder_layers} layers, {cfg.pooling} pooling")
 c.metric("Decoder", cfg.decoder.capitalize())
 c.caption(f"{cfg.decoder_layers}-layer {decoder_name}")
 d.metric("Vocabulary", f"{ae.codec.vocab.size:,}")
@@ -83,7 +95,16 @@ with st.expander("Full configuration"):
     st.json({"model": cfg.to_dict(), "training": ae.info.get("train_config", {}), "checkpoint": ae.info.get("path")})
 
 st.subheader("How it works")
-if ae.meaning_size:
+if ae.meaning_size and not ae.wording_size:
+    vector_text = f"""
+**The vector: a meaning alone.** The vector is the sentence's embedding by *all-MiniLM-L6-v2*, a
+sentence-transformer trained so that sentences that mean the same thing get similar vectors: {ae.meaning_size}
+numbers and nothing else. This model only learned the way back, from such a vector to a sentence, so it can
+turn any MiniLM vector into text. It cannot bring a sentence back word for word (many sentences share a
+meaning): what it writes is the sentence its decoder finds most likely for that meaning, a paraphrase.
+Its decoder started as MiniLM's own first layers, made to write left to right.
+"""
+elif ae.meaning_size:
     vector_text = f"""
 **The vector: meaning and wording.** The vector has two parts. The first {ae.meaning_size} numbers are the
 sentence's embedding by *all-MiniLM-L6-v2*, a sentence-transformer trained so that sentences that mean the

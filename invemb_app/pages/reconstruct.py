@@ -59,7 +59,7 @@ with left:
     )
     text = st.text_area("Sentences, one per line (up to 20)", key="rec_text", height=130)
     keep = None
-    if ae.meaning_size:
+    if ae.meaning_and_wording:
         keep = st.slider(
             "Wording kept",
             0.0,
@@ -99,7 +99,7 @@ def chosen_view(sentences: list[str], seed: int) -> TemperatureView:
     """The temperature section's view as its widgets stand (their last values, else their defaults)."""
     state = {key: st.session_state.get(key, default) for key, default in TEMPERATURE.items()}
     which = line_index(sentences, st.session_state.get("rec_which"))
-    keep = state["rec_temp_keep"] if ae.meaning_size and state["rec_temp_keep"] != 1.0 else None
+    keep = state["rec_temp_keep"] if ae.meaning_and_wording and state["rec_temp_keep"] != 1.0 else None
     return temperature_view_of(
         *current(),
         sentences[which],
@@ -156,7 +156,7 @@ def temperature_section(sentences: list[str], seed: int) -> None:
     c1, c2, c3, c4 = st.columns([3, 2, 2, 1])
     pick_line(sentences, "rec_which", c1)
     c2.slider("Temperature", 0.1, 2.0, TEMPERATURE["rec_temperature"], 0.1, key="rec_temperature")
-    if ae.meaning_size:
+    if ae.meaning_and_wording:
         c3.slider(
             "Wording kept (this section)",
             0.0,
