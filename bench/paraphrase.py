@@ -119,7 +119,11 @@ def main() -> None:
     parser.add_argument("--no-mpnet", action="store_true", help="MiniLM's cosine only")
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--cost", type=int, default=0, help="only time the rules on N dev captions (meaning only)")
+    parser.add_argument(
+        "--min-p", type=float, nargs="*", default=None, help="compare these min-p values (whole words on) as the rules"
+    )
     args = parser.parse_args()
+    rules_compared = {f"min-p {p:g}": {"min_p": p} for p in args.min_p} if args.min_p else RULES
     if args.cost:
         ae = ie.load(args.checkpoint)
         cost = rule_cost(ae, sets(500, args.cost)["dev"])
@@ -145,7 +149,7 @@ def main() -> None:
         M = ae.meaning(ae.encode(refs))
         entry: dict = {"n": len(refs), "samples": {}, "meaning_only": {}}
         for label, setting in SETTINGS.items():
-            for rule, rules in RULES.items():
+            for rule, rules in rules_compared.items():
                 n = min(args.samples, len(refs))
                 fig = sample_figures(ae, M[:n], refs[:n], known, judges, {**setting, **rules})
                 entry["samples"][f"{label}, {rule}"] = fig
