@@ -39,6 +39,11 @@ def _add_config_flags(parser: argparse.ArgumentParser, cls: type, *, skip: tuple
 
 
 def _config_from_args(cls: type, args: argparse.Namespace, base: dict | None = None):
+    return cls(**_config_values(cls, args, base))
+
+
+def _config_values(cls: type, args: argparse.Namespace, base: dict | None = None) -> dict:
+    """The config keys given: ``base`` (a --config section, checked) overridden by the flags that were set."""
     values = dict(base or {})
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(values) - known)
@@ -50,7 +55,7 @@ def _config_from_args(cls: type, args: argparse.Namespace, base: dict | None = N
         value = getattr(args, f.name, None)
         if value is not None:
             values[f.name] = value
-    return cls(**values)
+    return values
 
 
 def _decode_kwargs(args: argparse.Namespace) -> dict:
@@ -105,8 +110,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             raise InvEmbError(f"--config {args.config}: expected an object with 'model' and/or 'train' sections")
     train_cfg = _config_from_args(TrainConfig, args, base.get("train"))
     if train_cfg.init_from:  # the saved architecture, changed by the model keys given (flags or --config)
-        flags = {f.name: getattr(args, f.name, None) for f in fields(ModelConfig)}
-        overrides = {**base.get("model", {}), **{k: v for k, v in flags.items() if v is not None}}
+        overrides = _config_values(ModelConfig, args, base.get("model"))
         model_cfg = ModelConfig()  # unused: the run's model is the saved one (checkpoint.load_as)
     else:
         model_cfg, overrides = _config_from_args(ModelConfig, args, base.get("model")), None

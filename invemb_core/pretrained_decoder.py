@@ -13,8 +13,9 @@ token table the autoencoder already reads and scores with:
 The previous token of position 0 is the start token, which is [CLS], so the decoder's inputs look like
 BERT's. The layers are ``nn.TransformerEncoderLayer`` in post-norm form, which is exactly a BERT layer
 (attention, add, LayerNorm, GELU feed-forward, add, LayerNorm); ``copy_bert_layer`` maps the weights.
-The copies are made when the model is built; a checkpoint saves them like any other weights, so loading
-one never needs the donor's weights beyond its configuration (width, heads) and token table.
+The copies are made whenever the model is built, loading included (cheap: the donor is the meaning model,
+which a two-part checkpoint loads anyway); a checkpoint saves the trained layers like any other weights,
+and loading puts them in place of the fresh copies.
 """
 
 from __future__ import annotations
