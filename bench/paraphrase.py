@@ -5,7 +5,7 @@
 For each set (``test_2016`` captions, ``dev`` captions, ``typed`` sentences) and each sampling setting
 (T = 1, top-p 0.9 at T = 1, T = 0.7), five samples of the meaning (seeds 0-4) under three sampling rules:
 ``before`` (free: min-p 0, whole words off, as before issue 22), ``whole words`` (lexicon.py alone) and
-``default`` (``DecodeConfig``'s: min-p 0.1 and whole words):
+``default`` (``DecodeConfig``'s: min-p 0.3 and whole words):
 
 - **invented-word share**: of all sample words (runs of letters), those that are not English words:
   not in Debian's wamerican list (``/usr/share/dict/american-english``: ``apt-get install wamerican``),
@@ -39,7 +39,7 @@ from invemb_core.metrics import bleu
 WORD_LIST = Path("/usr/share/dict/american-english")
 SEEDS = 5
 SETTINGS = {"T=1": {"temperature": 1.0}, "top-p 0.9": {"temperature": 1.0, "top_p": 0.9}, "T=0.7": {"temperature": 0.7}}
-# The sampling rules compared: as before issue 22, whole words alone, and the defaults (min-p 0.1 + whole words).
+# The sampling rules compared: as before issue 22, whole words alone, and the defaults (min-p 0.3 + whole words).
 RULES = {
     "before": {"min_p": 0.0, "whole_words": False},
     "whole words": {"min_p": 0.0, "whole_words": True},

@@ -183,7 +183,7 @@ class TrainConfig:
     stream_chunk_sentences: int = opt(
         0, "> 0: read the corpus in chunks of this many sentences (corpora larger than RAM); 0 = load it once"
     )
-    eval_every: int = opt(100, "evaluate every N steps")
+    eval_every: int = opt(100, "evaluate (greedy token accuracy and exact match) every N steps")
     checkpoint_every: int = opt(200, "save a resumable checkpoint every N steps")
     eval_sentences: int = opt(500, "validation sentences scored at each eval")
     seed: int = opt(0, "random seed (initialisation, data order, noise)")
@@ -240,7 +240,10 @@ class DecodeConfig:
     temperature: float = opt(1.0, "sample/rerank: sampling temperature; 0 means argmax")
     top_k: int = opt(0, "sample/rerank: keep the k most likely pieces; 0 = all")
     top_p: float = opt(1.0, "sample/rerank: nucleus, keep the smallest set with this much probability mass")
-    min_p: float = opt(0.1, "sample/rerank: drop pieces less likely than this share of the most likely one's")
+    # 0.3 makes paraphrases (the ``sample`` strategy) readable and faithful (BENCHMARKS.md, issue 22). A
+    # checkpoint's own rerank decoding names the min-p its candidates are drawn with (0.1 for the shipped ones:
+    # its candidates were chosen with it).
+    min_p: float = opt(0.3, "sample/rerank: drop pieces less likely than this share of the most likely one's")
     beam_size: int = opt(5, "beam: hypotheses kept per sentence (autoregressive decoders)")
     num_candidates: int = opt(8, "rerank: samples drawn and re-encoded, the closest to the target kept")
     # The decoder is least sure of a row with no wording code (``meaning(Z)``, ``from_meaning``), and more

@@ -105,3 +105,17 @@ def test_init_from_a_missing_checkpoint_is_a_clear_error(tmp_path, corpus):
     cfg = _train_cfg(tmp_path, corpus, init_from=str(tmp_path / "nowhere"))
     with pytest.raises(ie.InvEmbError, match="nowhere"):
         Trainer(tiny_config(), cfg, tmp_path / "x", progress=False, log=lambda s: None)
+
+
+def test_the_periodic_evaluation_decodes_greedily_whatever_the_default_decoding(tmp_path, corpus, monkeypatch):
+    """The evaluation every ``eval_every`` steps is greedy (fast); only the final one uses the default decoding."""
+    cfg = _train_cfg(tmp_path, corpus, max_steps=4, eval_every=2)
+    rerank = {"strategy": "rerank", "num_candidates": 4, "temperature": 0.5}
+    t = Trainer(tiny_config(), cfg, tmp_path / "run", progress=False, log=lambda s: None, default_decoding=rerank)
+    asked = []
+    decode_ids = type(t.ae).decode_ids
+    monkeypatch.setattr(type(t.ae), "decode_ids", lambda ae, Z, **kw: asked.append(kw) or decode_ids(ae, Z, **kw))
+    t.run()
+    periodic = asked[: len(t.at.history)]
+    assert len(periodic) == 2 and all(kw == {"strategy": "greedy"} for kw in periodic)
+    assert ie.load(tmp_path / "run").info["metrics"]["validation"]["decoding"]["strategy"] == "rerank"

@@ -197,7 +197,8 @@ best is the word.{calibration_text}
 - *Sampling with temperature T*: draw words at random by their probability. T < 1 sharpens toward greedy,
   T > 1 flattens and makes other words more likely; it shows how sure the model is.
 - *top-k / top-p / min-p*: sample only among the k most likely words / the smallest set holding p of the
-  probability / the words at least min-p times as likely as the best one (0.1 by default).
+  probability / the words at least min-p times as likely as the best one (0.3 by default; the checkpoint's
+  own decoding names its own).
 {lexicon_text}- *Beam search* (autoregressive decoders): keep the few best partial sentences and extend them all.
 - *Rerank*: take the greedy output and several samples, encode each again, keep the one whose vector is
   closest to the original: it can only land nearer than greedy, though not always on the right words.
