@@ -10,7 +10,7 @@ the others (its expected n-gram overlap), a reference-free stand-in for the orac
 both pools once per sentence as the default decoding does (seeds, temperature, min-p, whole words: the
 checkpoint's), re-encodes every candidate, saves the pools, and then scores selection rules offline:
 
-    score(c) = cosine(c, Z) + weight * consensus(c)
+    score(c) = cosine(c, Z) + weight * consensus(c)     (and, as a check, + length_bonus * pieces(c))
 
 ``consensus(c)``: the mean n-gram F1 (1-4 grams of word pieces) of ``c`` with every other draw of both
 pools, each draw counted as often as it was drawn. Printed per rule: corpus BLEU, MiniLM cosine (and
@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+import sacrebleu
 import torch
 import torch.nn.functional as F
 from general import Judges, sets
@@ -90,13 +91,28 @@ def consensus(pool: Pool) -> list[float]:
     return [per[c] for c in pool]
 
 
-def pick(pools: list[Pool], cos: torch.Tensor, agree: torch.Tensor, weight: float, first_only: bool) -> list[Pool]:
+def pick(
+    pools: list[Pool],
+    cos: torch.Tensor,
+    agree: torch.Tensor,
+    weight: float,
+    first_only: bool,
+    length_bonus: float = 0.0,
+) -> list[Pool]:
+    """Per row, the draw with the highest ``cos + weight * agree + length_bonus * pieces``."""
     K = cos.shape[1] // 2
-    score = cos + weight * agree
+    pieces = torch.tensor([[len(c) for c in pool] for pool in pools], dtype=torch.float)
+    score = cos + weight * agree + length_bonus * pieces
     if first_only:
         score = score[:, :K]
     best = score.argmax(1).tolist()
     return [pool[b] for pool, b in zip(pools, best)]
+
+
+def length_ratio(refs: list[str], outs: list[str]) -> float:
+    """sacrebleu's hypothesis / reference length (its tokens), as BLEU's brevity penalty sees it."""
+    score = sacrebleu.corpus_bleu(outs, [refs])
+    return score.sys_len / score.ref_len
 
 
 def main() -> None:
@@ -105,6 +121,9 @@ def main() -> None:
     parser.add_argument("--sets", nargs="*", default=["dev", "typed"])
     parser.add_argument("--n", type=int, default=300, help="sentences per set")
     parser.add_argument("--weights", type=float, nargs="*", default=[0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 100.0])
+    parser.add_argument(
+        "--length-bonus", type=float, nargs="*", default=[0.002, 0.005], help="both pools, closest + this x pieces"
+    )
     parser.add_argument("--pools", default=None, help="save / reuse the drawn pools here (one file per set: SET.pt)")
     parser.add_argument("--no-mpnet", action="store_true")
     parser.add_argument("--json", default=None)
@@ -130,8 +149,17 @@ def main() -> None:
             for w in args.weights:
                 outs = [ae.codec.decode(list(c)) for c in pick(pools, cos, agree, w, first_only)]
                 label = f"{'first pool' if first_only else 'both pools'}, weight {w:g}"
-                rows[label] = {"bleu": bleu(refs, outs), "cosine": judges(refs, outs)}
+                rows[label] = {
+                    "bleu": bleu(refs, outs),
+                    "cosine": judges(refs, outs),
+                    "length_ratio": length_ratio(refs, outs),
+                }
                 print(name, label, rows[label], flush=True)
+        for bonus in args.length_bonus:
+            outs = [ae.codec.decode(list(c)) for c in pick(pools, cos, agree, 0.0, False, bonus)]
+            label = f"both pools, closest + {bonus:g} x pieces"
+            rows[label] = {"bleu": bleu(refs, outs), "length_ratio": length_ratio(refs, outs)}
+            print(name, label, rows[label], flush=True)
         oracle = [max(set(p), key=lambda c: bleu([r], [ae.codec.decode(list(c))])) for p, r in zip(pools, refs)]
         rows["oracle (sentence BLEU)"] = {"bleu": bleu(refs, [ae.codec.decode(list(c)) for c in oracle])}
         print(name, "oracle", rows["oracle (sentence BLEU)"], flush=True)
