@@ -117,20 +117,23 @@ def path_table(alphas: Sequence[float], texts: Sequence[str]) -> str:
 
 def placed_table(targets: Sequence[str], placed) -> str:
     """Embedding map: the user's sentences (the stars) as typed, each decoded and diffed against what the
-    tokenizer keeps of it (``targets``), with its place on the map (``placed``: '#', sentence,
-    reconstruction, x, y columns)."""
+    tokenizer keeps of it (``targets``), with its place on the map and the map's sentence nearest to it
+    (``placed``: '#', sentence, reconstruction, x, y, nearest, similarity columns)."""
     rows = [
         [
             str(r["#"]),
             html.escape(r.sentence),  # as typed; the diff beside it is against what the tokenizer keeps
             diff_html(target, r.reconstruction),
             "✓" if target == r.reconstruction else "✗",
+            html.escape(r.nearest),
+            f"{r.similarity:.2f}",
             f"{r.x:.2f}",
             f"{r.y:.2f}",
         ]
         for target, (_, r) in zip(targets, placed.iterrows())
     ]
-    return html_table(["#", "your sentence", "decoded", "exact", "x", "y"], rows, numeric=(0, 3, 4, 5))
+    columns = ["#", "your sentence", "decoded", "exact", "nearest sentence on the map", "similarity", "x", "y"]
+    return html_table(columns, rows, numeric=(0, 3, 5, 6, 7))
 
 
 def selected_table(shown, targets: Sequence[str], cluster_labels: dict, neighbours: Sequence[Sequence[str]]) -> str:

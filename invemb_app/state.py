@@ -136,6 +136,20 @@ def checkpoint_description(path: str, written: float) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def data_name(spec: object) -> str | None:
+    """A validation set as a reader names it: ``multi30k:val`` -> "Multi30k val", a file -> its name."""
+    if not spec:
+        return None
+    spec = str(spec)
+    if spec.startswith("multi30k:"):
+        return "Multi30k " + spec.split(":", 1)[1]
+    if "english/heldout" in spec:
+        return "general English, held out"
+    if "english/typed_dev" in spec:
+        return "typed everyday sentences"
+    return Path(spec).name
+
+
 def checkpoint_facts(path: str, written: float) -> dict:
     """What the Compare page lists for a checkpoint, read from its config.json (no weights loaded)."""
     config = read_config(path)
@@ -149,9 +163,10 @@ def checkpoint_facts(path: str, written: float) -> dict:
     minutes = history[-1].get("minutes")
     return {
         "checkpoint": Path(path).name,
-        "val exact": round(val["exact_match"], 3) if "exact_match" in val else None,
-        "val token acc": round(val["token_accuracy"], 3) if "token_accuracy" in val else None,
+        "held-out exact": round(val["exact_match"], 3) if "exact_match" in val else None,
+        "held-out token acc": round(val["token_accuracy"], 3) if "token_accuracy" in val else None,
         "n": val.get("n"),
+        "held-out data": data_name(val.get("data")),
         "decoding": (val.get("decoding") or {}).get("strategy", "greedy") if val else None,
         "vector": vector,
         "decoder": f"{model.get('decoder', '?')} {model.get('decoder_cell', '')}".strip(),
@@ -223,10 +238,13 @@ def walk(
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def place(checkpoint: str, written: float, map_name: str | None, sentences: tuple[str, ...]) -> pd.DataFrame:
-    """Your sentences on the map and decoded back (the default decoding), each encoded once; kept per input."""
+    """Your sentences on the map and decoded back (the default decoding), each encoded once, with the map's
+    sentence nearest to each and their cosine similarity (of the map's reduced vectors); kept per input."""
     model = load_model(checkpoint, written)
     Z = model.encode(list(sentences))
-    xy = load_map(checkpoint, written, map_name).place(Z).round(3)
+    projection = load_map(checkpoint, written, map_name)
+    xy = projection.place(Z).round(3)
+    similarity, nearest = projection.neighbours(Z, k=1)
     return pd.DataFrame(
         {
             "#": range(1, len(sentences) + 1),
@@ -234,6 +252,8 @@ def place(checkpoint: str, written: float, map_name: str | None, sentences: tupl
             "x": xy[:, 0],
             "y": xy[:, 1],
             "reconstruction": model.decode(Z),
+            "nearest": [projection.table.sentence[int(i)] for i in nearest[:, 0]],
+            "similarity": similarity[:, 0].numpy().round(2),
         }
     )
 

@@ -74,7 +74,17 @@ def sampling_controls(*, on_resample: Callable[[], None]) -> dict:
     )
     c1, c2 = st.columns(2)
     top_k = c1.number_input("top-k (0 = off)", 0, 1000, 0, key="rec_topk")
-    top_p = c2.slider("top-p", 0.05, 1.0, 1.0, 0.05, key="rec_topp")
+    top_p = c2.slider(
+        "top-p",
+        0.05,
+        1.0,
+        1.0,
+        0.05,
+        key="rec_topp",
+        help="Sample only among the most likely pieces that together hold this much probability. 1 = off. "
+        "Top-k and top-p shape the table's T and rerank rows; the temperature section below follows min-p and "
+        "whole words only",
+    )
     c6, c7 = st.columns(2)
     min_p = c6.slider(
         "min-p",

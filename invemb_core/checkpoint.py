@@ -106,6 +106,20 @@ def save(
     return directory
 
 
+def record_metrics(directory: str | Path, name: str, metrics: dict) -> Path:
+    """Add (or replace) ``metrics`` as ``name`` among a saved checkpoint's figures (``config.json``'s
+    "metrics", which the app's Model page shows); the weights are not touched. Written to a sibling file
+    and renamed into place, so a kill leaves the old config or the new one."""
+    directory = _resolve(directory)
+    config = read_config(directory)
+    config.setdefault("metrics", {})[name] = metrics
+    path = directory / CONFIG_FILE
+    tmp = path.with_name(CONFIG_FILE + ".tmp")
+    tmp.write_text(json.dumps(config, indent=2))
+    os.replace(tmp, path)
+    return path
+
+
 def recover(directory: str | Path) -> None:
     """If a save was killed between its two renames, put the previous checkpoint back in place."""
     directory = Path(directory)

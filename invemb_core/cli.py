@@ -141,7 +141,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     if not sentences:
         raise InvEmbError(f"no sentences of {args.min_words}-{args.max_words} words in {args.data}")
     ae = _load(args)
-    result = evaluate(ae, sentences, semantic=not args.no_semantic, **_decode_kwargs(args))
+    result = evaluate(ae, sentences, semantic=not args.no_semantic, keep=args.keep, **_decode_kwargs(args))
     result["data"] = args.data
     if args.captions:
         from .data import read_caption_sets
@@ -153,10 +153,16 @@ def cmd_eval(args: argparse.Namespace) -> None:
             "captions": len(captions),
             "items": len(set(items)),
         }
+    if args.record:
+        from .checkpoint import record_metrics
+
+        path = record_metrics(ae.info["path"], args.record, result)
+        print(f"recorded as {args.record!r} in {path}", file=sys.stderr)
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"{args.data}: {result['n']} sentences")
+    kept = "" if args.keep is None else f", wording kept {args.keep:g}"
+    print(f"{args.data}: {result['n']} sentences{kept}")
     keys = ("token_accuracy", "exact_match", "bleu", "semantic_cosine")
     for name, part in [("all", result), *result["by_length"].items()]:
         print(f"  {name:>6} (n={part['n']:>4}): " + "  ".join(f"{k} {part[k]:.4f}" for k in keys if k in part))
@@ -274,6 +280,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-words", type=int, default=5, help="skip shorter sentences (default 5, as in the study)")
     p.add_argument("--max-words", type=int, default=30, help="skip longer sentences (default 30)")
     p.add_argument("--no-semantic", action="store_true", help="skip the sentence-transformer cosine")
+    p.add_argument(
+        "--keep",
+        type=float,
+        default=None,
+        help="two-part checkpoints: decode the meaning with this share of the wording code (0 = meaning only)",
+    )
+    p.add_argument(
+        "--record",
+        default=None,
+        metavar="NAME",
+        help="also save the figures in the checkpoint's config.json as NAME (the app's Model page shows them)",
+    )
     p.add_argument(
         "--captions",
         nargs="+",

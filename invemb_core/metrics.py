@@ -85,14 +85,23 @@ def score(
     }
 
 
-def evaluate(ae: Autoencoder, sentences: Sequence[str], *, semantic: bool = True, **decode_kwargs: Any) -> dict:
+def evaluate(
+    ae: Autoencoder,
+    sentences: Sequence[str],
+    *,
+    semantic: bool = True,
+    keep: float | None = None,
+    **decode_kwargs: Any,
+) -> dict:
     """Reconstruct ``sentences`` and score them, overall and by sentence length in words.
 
     Args:
         ae: the autoencoder.
         sentences: input sentences (one per item).
         semantic: also compute the sentence-transformer cosine (loads the model once; a few seconds).
-        **decode_kwargs: decoding options, as for ``Autoencoder.decode`` (greedy by default).
+        keep: two-part vectors: decode ``ae.meaning(Z, keep=keep)`` (0: the meaning alone) instead of the
+            whole vectors, and record it as ``wording_kept``.
+        **decode_kwargs: decoding options, as for ``Autoencoder.decode`` (the checkpoint's default decoding).
 
     Returns:
         dict with token_accuracy, exact_match, bleu, semantic_cosine (if asked), n, truncated and
@@ -100,13 +109,16 @@ def evaluate(ae: Autoencoder, sentences: Sequence[str], *, semantic: bool = True
     """
     ids, truncated = ae.tokenize(list(sentences))
     with torch.no_grad():
-        hyp_ids = ae.decode_ids(ae.encode_ids(ids), **decode_kwargs)
+        Z = ae.encode_ids(ids)
+        hyp_ids = ae.decode_ids(Z if keep is None else ae.meaning(Z, keep=keep), **decode_kwargs)
     ref_text = [ae.codec.decode(r) for r in ids]
     hyp_text = [ae.codec.decode(h) for h in hyp_ids]
     cosines = semantic_cosine(ae.codec.model_dir, ref_text, hyp_text) if semantic else None
     result: dict[str, Any] = score(ids, hyp_ids, ref_text, hyp_text)
     result["decoding"] = decode_kwargs if "strategy" in decode_kwargs else {**ae.default_decoding, **decode_kwargs}
     result["truncated"] = sum(truncated)
+    if keep is not None:
+        result["wording_kept"] = keep
     if cosines is not None:
         result["semantic_cosine"] = sum(cosines) / len(cosines)
     buckets: dict[str, list[int]] = {}

@@ -35,11 +35,13 @@ if not chosen:
 
 facts = [checkpoint_facts(*key(p)) for p in chosen]
 columns = list(facts[0])
-st.html(html_table(columns, [[fact(f[c]) for c in columns] for f in facts], numeric=(1, 2, 3, 7)))
+st.html(html_table(columns, [[fact(f[c]) for c in columns] for f in facts], numeric=(1, 2, 3, 8)))
 st.caption(
-    "Held-out figures are those saved with each checkpoint: the first n Multi30k validation sentences of 5-30 "
-    "words, decoded as the 'decoding' column says (rerank: the two-part default's own decoding). The outputs "
-    "below are greedy for every checkpoint. BENCHMARKS.md has test_2016 figures and the commands behind them."
+    "Held-out figures are those saved with each checkpoint: n sentences of 5-30 words of its own held-out set "
+    "(the 'held-out data' column: Multi30k's validation captions, or the general-English sentences kept out of "
+    "training), decoded as the 'decoding' column says (rerank: the two-part checkpoints' own decoding). So two "
+    "rows compare only where their held-out data is the same. The outputs below are greedy for every checkpoint. "
+    "BENCHMARKS.md has test_2016 figures for all of them and the commands behind them."
 )
 
 if "cmp_text" not in st.session_state:
@@ -90,8 +92,8 @@ for i in range(len(sentences)):
     )
 st.caption(
     "cosine: between the input's vector and the output's, both by that checkpoint's own encoder. An encoder that "
-    "gives almost every sentence the same vector (the study's match-loss GRU) scores near 1 even for garbage: "
-    "read it beside exact and BLEU."
+    "gives almost every sentence the same vector (study-match, trained by the match loss) scores near 1 even for "
+    "garbage: read it beside exact and BLEU."
 )
 
 st.subheader("What survives in the vector")

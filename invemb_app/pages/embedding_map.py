@@ -86,6 +86,11 @@ if placed is not None:
     targets = [ae.normalize(sentence) for sentence in placed.sentence]
     st.markdown("**Your sentences** (the stars)")
     st.html(placed_table(targets, placed))
+    st.caption(
+        f"The map holds only its corpus's {len(table):,} sentences, and a star is drawn among those whose vectors "
+        "are nearest to it. A sentence unlike all of them (a low similarity to its nearest sentence) still lands "
+        "somewhere: read its place as 'nearest to these', not as belonging to that cluster."
+    )
 
 # A click selects a point (its row), a box its x and y ranges: the rows inside it are found here, and a box with
 # no sentence in it picks the spot at its centre.

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from invemb_app.render import md_escape
-from invemb_app.state import checkpoint_description, current, current_model
+from invemb_app.state import checkpoint_description, current, current_model, data_name
 
 st.title("The model")
 ae = current_model()
@@ -66,11 +66,26 @@ metrics = ae.info.get("metrics", {})
 for name, m in metrics.items():
     if isinstance(m, dict) and "exact_match" in m:
         n = m.get("n")
-        st.subheader(f"Quality at save time: {m.get('data', name)}")
+        data = md_escape(data_name(m.get("data")) or name)  # text from the checkpoint's config
+        keep = m.get("wording_kept")
+        if keep is None:
+            st.subheader(f"Quality at save time: {data}")
+        else:
+            st.subheader(f"From the meaning alone: {data}" if keep == 0 else f"{keep:.0%} of the wording: {data}")
         strategy = (m.get("decoding") or {}).get("strategy", "greedy")
         how = "Greedy decoding" if strategy == "greedy" else f"The checkpoint's default decoding ({strategy})"
         calibrated = ", after calibration" if m.get("calibrated") else ""
-        st.caption(f"{how} of the first {n:,} sentences of 5-30 words{calibrated}" if n else how)
+        st.caption(
+            (f"{how} of the first {n:,} sentences of 5-30 words{calibrated}" if n else how)
+            + (
+                f" ({md_escape(str(m.get('data')))}), measured after training with invemb eval --keep {keep:g} "
+                f"--record {md_escape(name)}. "
+                "A meaning has many wordings, so exact match is not the aim here: BLEU and the semantic cosine "
+                "say how much of the sentence the meaning alone brings back."
+                if keep is not None
+                else ""
+            )
+        )
         cols = st.columns(4)
         cols[0].metric("Exact match", f"{m['exact_match']:.3f}")
         cols[1].metric("Token accuracy", f"{m['token_accuracy']:.3f}")
@@ -114,9 +129,10 @@ leaves open (which words, in which order). The wording part is scaled down, so c
 compares their meanings. While training, the wording code was often cut short or dropped, so the decoder
 also learned to write a sentence from the meaning alone: on the Reconstruct page, "wording kept" moves
 from meaning only (paraphrases) to the exact sentence. Its default decoding checks its own work: it
-re-encodes what it wrote, and where that does not come back to the vector's meaning (a point between
-two sentences, a vector with noise added) it writes the sentence again from the meaning alone, with beam
-search: the sentence the decoder finds most likely for that meaning.
+re-encodes what it wrote, and where that does not come back to the vector (a point between two sentences,
+a vector with noise added) it writes the sentence again from the meaning alone, with beam search: the
+sentence the decoder finds most likely for that meaning. (*Correction*, below, is another step: it acts
+only on a vector that has no wording code at all.)
 """
 else:
     pooling = (

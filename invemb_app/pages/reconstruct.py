@@ -151,7 +151,15 @@ def temperature_section(sentences: list[str], seed: int) -> None:
         "the scores by the temperature T before turning them into probabilities: T < 1 sharpens them toward the "
         "most likely piece, T > 1 spreads them over the alternatives. Below: the top pieces at each position of "
         "the greedy output, at the chosen T, and samples drawn with independent seeds. A piece written ##s "
-        "continues the word before it. The samples follow the min-p and whole-words options above."
+        "continues the word before it. The samples follow the min-p and whole-words options above (not top-k "
+        "or top-p)."
+        + (
+            " This section has its own Wording kept slider and starts from the meaning alone (0), where the "
+            "decoder hesitates: its greedy row is then a paraphrase even while the table above, with all the "
+            "wording, gives the sentence back."
+            if ae.meaning_and_wording
+            else ""
+        )
     )
     c1, c2, c3, c4 = st.columns([3, 2, 2, 1])
     pick_line(sentences, "rec_which", c1)
