@@ -252,6 +252,8 @@ def test_unknown_characters_are_named():
 def test_compare_noise_rows_and_sentence_blocks():
     at = app("invemb_app/pages/compare.py")
     at.text_area(key="cmp_text").set_value("a dog runs on the beach\ntwo men play chess").run()
+    assert not at.exception and len(blocks(at)) == 1 + 2  # the noise table waits for its toggle
+    at.toggle(key="cmp_noise").set_value(True).run()
     assert not at.exception
     bodies = blocks(at)
     assert len(bodies) == 1 + 2 + 1  # the checkpoints, one block per sentence, then the noise table

@@ -105,7 +105,11 @@ st.caption(
     "notices that the text no longer leads back to the vector and writes from the meaning, so the text turns "
     "into a paraphrase before it turns into nonsense."
 )
-which = pick_line(sentences, "cmp_which")
+c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+which = pick_line(sentences, "cmp_which", c1)
+# Off until asked: six noise sizes through every checkpoint's default decoding take tens of seconds.
+if not c2.toggle("Decode with noise", key="cmp_noise", help="Each checkpoint decodes the vector at 6 noise sizes"):
+    st.stop()
 noisy = {path: noise_rows(*key(path), sentences[which]) for path in models}
 target = next(iter(results.values())).target.iloc[which]
 rows = []

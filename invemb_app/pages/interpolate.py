@@ -54,8 +54,8 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
     corpus picker above and the arithmetic below are not sent again)."""
     note_interaction()  # a fragment's rerun skips app.py, which says so for full reruns
     c1, c2 = st.columns(2)
-    a = c1.text_input("Sentence A", "A dog runs through the snow.", key="interp_a", max_chars=2000)
-    b = c2.text_input("Sentence B", "Two women are drinking coffee in a cafe.", key="interp_b", max_chars=2000)
+    a = c1.text_input("Sentence A", "A dog runs through the snow.", key="interp_a")
+    b = c2.text_input("Sentence B", "Two women are drinking coffee in a cafe.", key="interp_b")
     c3, c4, c5 = st.columns(3)
     steps = c3.slider(
         "Points on the path", 2, 21, 7, key="interp_steps", help="A and B included: 7 points are A, 5 between, B"
@@ -139,9 +139,9 @@ walk_section(ae, projection)
 
 st.subheader("Vector arithmetic: A − B + C")
 c1, c2, c3 = st.columns(3)
-xa = c1.text_input("A", "A man is riding a horse.", key="arith_a", max_chars=2000)
-xb = c2.text_input("B", "A man", key="arith_b", max_chars=2000)
-xc = c3.text_input("C", "A woman", key="arith_c", max_chars=2000)
+xa = c1.text_input("A", "A man is riding a horse.", key="arith_a")
+xb = c2.text_input("B", "A man", key="arith_b")
+xc = c3.text_input("C", "A woman", key="arith_c")
 warn_about_input(ae, [xa, xb, xc], names=["A", "B", "C"])
 try:
     st.text(arithmetic_text(*current(), xa, xb, xc))

@@ -178,7 +178,8 @@ calibration_text = (
 )
 lexicon_text = (
     f"- *Whole words*: a sampled word may only be one of the {ae.lexicon.size:,} words of this checkpoint's "
-    "lexicon (its training text and an English word list), so samples never glue pieces into made-up words. "
+    "lexicon (its training text and an English word list; whole words, each spelled in the vocabulary's word "
+    "pieces), so samples never glue pieces into made-up words. "
     "Greedy and beam search are never restricted: they give back a typed sentence's own rare words.\n"
     if ae.lexicon is not None
     else ""
