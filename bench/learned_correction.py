@@ -74,6 +74,7 @@ def train(ae: ie.Autoencoder, ids, M, V, steps: int, batch: int, lr: float, seed
     order = list(range(len(ids)))
     wording = torch.zeros(batch, ae.wording_size)
     start = time.perf_counter()
+    running = []
     for step in range(1, steps + 1):
         rows = rng.sample(order, batch)
         b = collate([ids[r] for r in rows], pad=ae.codec.vocab.pad)
@@ -83,8 +84,10 @@ def train(ae: ie.Autoencoder, ids, M, V, steps: int, batch: int, lr: float, seed
         opt.zero_grad()
         loss.backward()
         opt.step()
-        if step % 100 == 0 or step == 1:
-            print(f"  step {step} loss {float(loss):.4f} ({time.perf_counter() - start:.0f} s)", flush=True)
+        running.append(float(loss.detach()))
+        if step % 100 == 0:
+            mean = sum(running[-100:]) / len(running[-100:])
+            print(f"  step {step}: mean loss of the last 100 {mean:.4f} ({time.perf_counter() - start:.0f} s)", flush=True)
     for p in model.parameters():
         p.requires_grad_(True)
     return aim
@@ -112,6 +115,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="*", default=["dev", "typed"])
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--pairs", default=None, help="save / reuse the training pairs here")
     args = parser.parse_args()
     torch.manual_seed(0)
     ae = ie.load()
@@ -121,7 +125,13 @@ def main() -> None:
     chosen = rng.sample(general, 2 * args.train // 3) + rng.sample(captions, args.train - 2 * args.train // 3)
     rng.shuffle(chosen)
     held = chosen[:512]
-    ids, M, V = pairs(ae, chosen)
+    cached = Path(args.pairs) if args.pairs else None
+    if cached and cached.is_file():
+        ids, M, V = torch.load(cached)
+    else:
+        ids, M, V = pairs(ae, chosen)
+        if cached:
+            torch.save((ids, M, V), cached)
     print("teacher-forced CE on 512 training-mix pairs before:", baseline_loss(ae, ids, M, V), flush=True)
     aim = train(ae, ids[512:], M[512:], V[512:], args.steps, args.batch, args.lr, seed=0)
     with torch.no_grad():

@@ -142,7 +142,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
         raise InvEmbError(f"no sentences of {args.min_words}-{args.max_words} words in {args.data}")
     ae = _load(args)
     result = evaluate(ae, sentences, semantic=not args.no_semantic, keep=args.keep, **_decode_kwargs(args))
-    result["data"] = args.data
+    result.update(data=args.data, min_words=args.min_words, max_words=args.max_words)
     if args.captions:
         from .data import read_caption_sets
         from .metrics import same_item_retrieval

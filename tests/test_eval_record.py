@@ -45,6 +45,7 @@ def test_cli_eval_records_the_figures_in_the_checkpoint_and_leaves_the_weights(t
     loaded = ie.load(ck)
     recorded = loaded.info["metrics"]["meaning_only"]
     assert recorded["wording_kept"] == 0.0 and recorded["data"] == str(CORPUS) and recorded["n"] == 24
+    assert (recorded["min_words"], recorded["max_words"]) == (5, 30)  # what the figures are of
     assert '"wording_kept": 0.0' in printed.out
     assert hashlib.sha256((ck / "model.safetensors").read_bytes()).hexdigest() == weights
     assert main([*args, "--record", "whole"]) == 0  # a second name is added beside the first

@@ -75,8 +75,10 @@ for name, m in metrics.items():
         strategy = (m.get("decoding") or {}).get("strategy", "greedy")
         how = "Greedy decoding" if strategy == "greedy" else f"The checkpoint's default decoding ({strategy})"
         calibrated = ", after calibration" if m.get("calibrated") else ""
+        lo, hi = m.get("min_words", 5), m.get("max_words", 30)
+        lengths = "" if lo <= 1 and hi >= 100 else f" of {lo}-{hi} words"  # eval's defaults: 5-30, as training's
         st.caption(
-            (f"{how} of the first {n:,} sentences of 5-30 words{calibrated}" if n else how)
+            (f"{how} of the first {n:,} sentences{lengths}{calibrated}" if n else how)
             + (
                 f" ({md_escape(str(m.get('data')))}), measured after training with invemb eval --keep {keep:g} "
                 f"--record {md_escape(name)}. "
