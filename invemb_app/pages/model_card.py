@@ -68,8 +68,8 @@ for name, m in metrics.items():
         n = m.get("n")
         data = md_escape(data_name(m.get("data")) or name)  # text from the checkpoint's config
         keep = m.get("wording_kept")
-        if keep is None:
-            st.subheader(f"Quality at save time: {data}")
+        if keep is None:  # training saves "validation"; invemb eval --record adds the rest later
+            st.subheader(f"{'Quality at save time' if name == 'validation' else 'Measured after training'}: {data}")
         else:
             st.subheader(f"From the meaning alone: {data}" if keep == 0 else f"{keep:.0%} of the wording: {data}")
         strategy = (m.get("decoding") or {}).get("strategy", "greedy")
