@@ -47,18 +47,20 @@ def draw_pools(ae: ie.Autoencoder, Z: torch.Tensor, batch: int = 64) -> tuple[li
     engine = ae.engine
     length = engine.length(cfg)
     draws = engine.samplings(pool_cfg)
+
+    def drawn(target: torch.Tensor, z: torch.Tensor):
+        """The draws from ``target`` (per draw, ids per row), their vectors (draws, rows, d) and their
+        cosines with ``z`` (draws, rows)."""
+        out = engine.passes(target, draws, length, cfg.loop_guard)
+        V = engine.reencode([tuple(ids) for d in out for ids in d]).view(len(draws), len(z), -1)
+        return out, V, F.cosine_similarity(V, z[None], dim=-1)
+
     pools: list[Pool] = []
     cosines = []
     for z in Z.split(batch):
-        first = engine.passes(z, draws, length, cfg.loop_guard)  # per draw, ids per row
-        flat = [tuple(ids) for d in first for ids in d]
-        V = engine.reencode(flat).view(len(draws), len(z), -1)
-        cos = F.cosine_similarity(V, z[None], dim=-1)  # (draws, rows)
-        best = cos.argmax(0)
-        aim = targets(z, V[best, torch.arange(len(z))], cfg.correction_step, ae.meaning_size)
-        second = engine.passes(aim, draws, length, cfg.loop_guard)
-        flat2 = [tuple(ids) for d in second for ids in d]
-        cos2 = F.cosine_similarity(engine.reencode(flat2).view(len(draws), len(z), -1), z[None], dim=-1)
+        first, V, cos = drawn(z, z)
+        aim = targets(z, V[cos.argmax(0), torch.arange(len(z))], cfg.correction_step, ae.meaning_size)
+        second, _, cos2 = drawn(aim, z)
         for r in range(len(z)):
             pools.append([tuple(d[r]) for d in first] + [tuple(d[r]) for d in second])
         cosines.append(torch.cat([cos, cos2]).T)
@@ -98,7 +100,7 @@ def pick(
     weight: float,
     first_only: bool,
     length_bonus: float = 0.0,
-) -> list[Pool]:
+) -> list[tuple[int, ...]]:
     """Per row, the draw with the highest ``cos + weight * agree + length_bonus * pieces``."""
     K = cos.shape[1] // 2
     pieces = torch.tensor([[len(c) for c in pool] for pool in pools], dtype=torch.float)

@@ -87,23 +87,21 @@ def train(ae: ie.Autoencoder, ids, M, V, steps: int, batch: int, lr: float, seed
         running.append(float(loss.detach()))
         if step % 100 == 0:
             mean = sum(running[-100:]) / len(running[-100:])
-            print(f"  step {step}: mean loss of the last 100 {mean:.4f} ({time.perf_counter() - start:.0f} s)", flush=True)
+            print(
+                f"  step {step}: mean loss of the last 100 {mean:.4f} ({time.perf_counter() - start:.0f} s)", flush=True
+            )
     for p in model.parameters():
         p.requires_grad_(True)
     return aim
 
 
-def baseline_loss(ae: ie.Autoencoder, ids, M, V, n: int = 512) -> dict[str, float]:
-    """Teacher-forced CE of held-back pairs from m itself, from the fixed step, for comparison."""
-    model = ae.model
-    b = collate(ids[:n], pad=ae.codec.vocab.pad)
-    wording = torch.zeros(len(b.tokens), ae.wording_size)
-    out = {}
+def ce_from(ae: ie.Autoencoder, ids, meanings: torch.Tensor) -> float:
+    """Teacher-forced CE (nats per piece) of the sentences ``ids`` decoded from these meanings (no wording)."""
+    b = collate(ids, pad=ae.codec.vocab.pad)
+    target = torch.cat([meanings, torch.zeros(len(ids), ae.wording_size)], dim=-1)
     with torch.no_grad():
-        for name, t in {"m": M[:n], "fixed step": Aim(ae.meaning_size)(M[:n], V[:n])}.items():
-            _, loss = model.reconstruction(model.decoder_input(torch.cat([t, wording], -1)), b.tokens, b.lengths)
-            out[name] = float(loss)
-    return out
+        _, loss = ae.model.reconstruction(ae.model.decoder_input(target), b.tokens, b.lengths)
+    return float(loss)
 
 
 def main() -> None:
@@ -124,7 +122,6 @@ def main() -> None:
     rng = random.Random(0)
     chosen = rng.sample(general, 2 * args.train // 3) + rng.sample(captions, args.train - 2 * args.train // 3)
     rng.shuffle(chosen)
-    held = chosen[:512]
     cached = Path(args.pairs) if args.pairs else None
     if cached and cached.is_file():
         ids, M, V = torch.load(cached)
@@ -132,13 +129,14 @@ def main() -> None:
         ids, M, V = pairs(ae, chosen)
         if cached:
             torch.save((ids, M, V), cached)
-    print("teacher-forced CE on 512 training-mix pairs before:", baseline_loss(ae, ids, M, V), flush=True)
+    held, Mh, Vh = ids[:512], M[:512], V[:512]  # held back from training
+    with torch.no_grad():
+        before = {"m": ce_from(ae, held, Mh), "fixed step": ce_from(ae, held, Aim(ae.meaning_size)(Mh, Vh))}
+    print("teacher-forced CE on 512 training-mix pairs before:", before, flush=True)
     aim = train(ae, ids[512:], M[512:], V[512:], args.steps, args.batch, args.lr, seed=0)
     with torch.no_grad():
-        b = collate(ids[:512], pad=ae.codec.vocab.pad)
-        t = torch.cat([aim(M[:512], V[:512]), torch.zeros(512, ae.wording_size)], -1)
-        _, loss = ae.model.reconstruction(ae.model.decoder_input(t), b.tokens, b.lengths)
-    print(f"held-back CE with the learned aim: {float(loss):.4f} ({len(held)} sentences)", flush=True)
+        learned = ce_from(ae, held, aim(Mh, Vh))
+    print(f"held-back CE with the learned aim: {learned:.4f} ({len(held)} sentences)", flush=True)
 
     fixed_targets = correct_module.targets
 
