@@ -306,6 +306,27 @@ def print_felt(felt: dict[str, dict[str, float]]) -> None:
         print(f"| {name} | {f['script_finished_ms']:.0f} | {f['rendered_ms']:.0f} | {f['kB']:.0f} |")
 
 
+def cold_starts(browser, repeats: int):
+    """Launch to the Reconstruct page's first run drawn, on ``repeats`` fresh servers: the times (s), and
+    the last server (still running) with its port."""
+    cold = []
+    for _ in range(repeats):
+        port = free_port()
+        start = time.perf_counter()
+        server = serve(default_checkpoint_dir(), port)  # returns once the server answers
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector("h1", timeout=60_000)
+        page.wait_for_selector(".ie-table", timeout=60_000)
+        wait_idle(page)
+        cold.append(time.perf_counter() - start)
+        page.close()
+        if len(cold) < repeats:
+            server.terminate()
+            server.wait(timeout=10)
+    return cold, server, port
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5, help="runs per measurement (median reported)")
@@ -320,6 +341,7 @@ def main() -> None:
     parser.add_argument(
         "--only", default="", help="with --felt-only: the interactions whose name starts with this (e.g. interpolate)"
     )
+    parser.add_argument("--cold-only", action="store_true", help="only the cold start")
     args = parser.parse_args()
     if args.repeats + 1 > len(COLOURS):
         parser.error(f"at most {len(COLOURS) - 1} repeats: each types a new colour")
@@ -345,31 +367,18 @@ def main() -> None:
             )
         print_felt(felt)
         return
-    engine = engine_timings(args.repeats)  # first, while the machine is quiet
-    pages = page_reruns(args.repeats)
-    cold = []
+    engine = {} if args.cold_only else engine_timings(args.repeats)  # first, while the machine is quiet
+    pages = {} if args.cold_only else page_reruns(args.repeats)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for _ in range(args.repeats):
-            port = free_port()
-            start = time.perf_counter()
-            server = serve(default_checkpoint_dir(), port)  # returns once the server answers
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.wait_for_selector("h1", timeout=60_000)
-            page.wait_for_selector(".ie-table", timeout=60_000)
-            wait_idle(page)
-            cold.append(time.perf_counter() - start)
-            page.close()
-            if len(cold) < args.repeats:
-                server.terminate()
-                server.wait(timeout=10)
-        felt = felt_interactions(browser, f"http://127.0.0.1:{port}", args.repeats)  # on the last server
-        server.terminate()
+        cold, server, port = cold_starts(browser, args.repeats)
+        felt = {} if args.cold_only else felt_interactions(browser, f"http://127.0.0.1:{port}", args.repeats)
+        server.terminate()  # the last cold-started server: the interactions above ran on it
         server.wait(timeout=10)
         browser.close()
-    print_felt(felt)
-    print()
+    if felt:
+        print_felt(felt)
+        print()
     print(
         f"| measurement | median (s) | runs |\n|---|---|---|\n| cold start to first page usable | {statistics.median(cold):.2f} | {len(cold)} |"
     )

@@ -23,7 +23,7 @@ from safetensors.torch import load_file, save_file
 from .autoencoder import Autoencoder, build_embeddings
 from .config import DecodeConfig, ModelConfig, from_dict
 from .errors import InvEmbError
-from .text import TextCodec, Vocabulary, embedding_fingerprint, load_tokenizer, resolve_model_dir
+from .text import TextCodec, Vocabulary, embedding_fingerprint, load_word_pieces, resolve_model_dir
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -178,7 +178,7 @@ def load(path: str | Path | None = None) -> Autoencoder:
     except (InvEmbError, TypeError) as e:
         raise InvEmbError(f"{cfg_path}: bad model config: {e}") from e
     model_dir = resolve_model_dir(cfg.embedding_source)
-    tokenizer = load_tokenizer(model_dir)
+    tokenizer = load_word_pieces(model_dir)
     try:
         vocab = Vocabulary.from_dict(config["vocab"], len(tokenizer))
     except (KeyError, TypeError, ValueError) as e:

@@ -19,7 +19,9 @@ from pathlib import Path
 
 import torch
 
+from .bert import load_bert
 from .errors import InvEmbError
+from .tokenizer import load_word_pieces
 
 DEFAULT_SOURCE = "minilm"
 _SPECIAL_NAMES = ("pad", "unk", "bos", "eos", "mask")
@@ -64,21 +66,15 @@ def _transformer_subdir(path: Path) -> Path:
     return path
 
 
-@lru_cache(maxsize=4)
-def load_tokenizer(model_dir: str):
-    """The fast tokenizer of a model directory (cached: tokenizers are immutable here)."""
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(model_dir, use_fast=True)
-    except OSError as e:
-        raise InvEmbError(f"could not load a tokenizer from {model_dir!r}: {e}") from e
-
-
 @lru_cache(maxsize=2)
 def load_transformer(model_dir: str):
     """The frozen Transformer of a model directory, in eval mode (cached: shared by the meaning encoder
-    and by a decoder that copies its layers; never trained, never saved)."""
+    and by a decoder that copies its layers; never trained, never saved). A BERT with safetensors
+    weights (all-MiniLM-L6-v2) is read by ``bert.py`` without importing transformers; anything else by
+    ``AutoModel``."""
+    bert = load_bert(model_dir)
+    if bert is not None:
+        return bert
     from transformers import AutoModel
     from transformers.utils import logging
 
@@ -162,7 +158,7 @@ class TextCodec:
 
     def __init__(self, model_dir: str, vocab: Vocabulary, *, max_length: int):
         self.model_dir = model_dir
-        self.tokenizer = load_tokenizer(model_dir)
+        self.tokenizer = load_word_pieces(model_dir)
         self.vocab = vocab
         self.max_length = max_length
         self._to_local = {tok: loc for loc, tok in enumerate(vocab.token_ids)}
@@ -172,7 +168,7 @@ class TextCodec:
     @staticmethod
     def build_vocab(model_dir: str, *, output_vocab: str, corpus_ids: Sequence[Sequence[int]] = ()) -> Vocabulary:
         """Make the vocabulary: all tokenizer ids, or the special tokens plus those seen in a corpus."""
-        tok = load_tokenizer(model_dir)
+        tok = load_word_pieces(model_dir)
         special = [tok.pad_token_id, tok.unk_token_id, tok.cls_token_id, tok.sep_token_id, tok.mask_token_id]
         if any(i is None for i in special):
             raise InvEmbError(f"the tokenizer of {model_dir} lacks one of [PAD] [UNK] [CLS] [SEP] [MASK]")
@@ -184,7 +180,7 @@ class TextCodec:
     def tokenizer_ids(self, sentences: Sequence[str]) -> list[list[int]]:
         """Tokenizer ids without special tokens, untruncated (for building vocabularies)."""
         cleaned = [clean_text(s) for s in sentences]
-        return self.tokenizer(cleaned, add_special_tokens=False)["input_ids"]
+        return self.tokenizer.ids(cleaned)
 
     def encode(self, sentences: Sequence[str]) -> tuple[list[list[int]], list[bool]]:
         """Sentences -> local ids (no special tokens) and, per sentence, whether it was truncated.
@@ -199,7 +195,7 @@ class TextCodec:
                 raise InvEmbError(f"sentence {i + 1} is empty: type some words")
         # Cap characters before tokenizing so 100k-character pastes stay fast; 20 chars per piece is ample.
         capped = [s[: limit * 20] for s in cleaned]
-        batch = self.tokenizer(capped, add_special_tokens=False)["input_ids"]
+        batch = self.tokenizer.ids(capped)
         out, truncated = [], []
         for ids, s, c in zip(batch, cleaned, capped):
             local = [self._to_local.get(i, self.vocab.unk) for i in ids]
@@ -211,8 +207,8 @@ class TextCodec:
 
     def _pieces(self, sentence: str) -> tuple[str, list[int], list[tuple[int, int]]]:
         text = clean_text(sentence)[: self.max_length * 20]
-        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-        return text, enc["input_ids"], enc["offset_mapping"]
+        ids, offsets = self.tokenizer.ids_and_offsets(text)
+        return text, ids, offsets
 
     def unknown_characters(self, sentence: str) -> list[str]:
         """The parts of ``sentence`` the tokenizer can only turn into [UNK] (emoji, characters it lacks), in
@@ -235,7 +231,7 @@ class TextCodec:
                 break
             if i not in self._hidden_on_output:
                 ids.append(self.vocab.token_ids[i])
-        return self.tokenizer.decode(ids, clean_up_tokenization_spaces=True)
+        return self.tokenizer.decode(ids)
 
     def normalize(self, sentence: str) -> str:
         """What the tokenizer keeps of a sentence (lower case, its spacing): the reconstruction target."""

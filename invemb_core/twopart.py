@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from .config import ModelConfig
 from .errors import InvEmbError
 from .model import RecurrentEncoder, SentenceAutoencoder, TransformerEncoder
-from .text import load_tokenizer, load_transformer, resolve_model_dir
+from .text import load_word_pieces, load_transformer, resolve_model_dir
 
 # Sentences whose meaning training remembers: the whole general-English mix (~266k distinct), ~0.6 GB, so
 # MiniLM runs over each sentence once, in the first epoch, rather than in every epoch.
@@ -49,9 +49,9 @@ class MeaningEncoder:
 
     def __init__(self, source: str, token_ids: tuple[int, ...], *, tokenizer_dir: str):
         self.model_dir = resolve_model_dir(source)
-        if load_tokenizer(self.model_dir).get_vocab() != load_tokenizer(tokenizer_dir).get_vocab():
+        if load_word_pieces(self.model_dir).get_vocab() != load_word_pieces(tokenizer_dir).get_vocab():
             raise InvEmbError(f"the meaning model {source!r} has a different tokenizer from the autoencoder's")
-        tok = load_tokenizer(self.model_dir)
+        tok = load_word_pieces(self.model_dir)
         self.cls_id, self.sep_id = tok.cls_token_id, tok.sep_token_id
         self.token_ids = torch.tensor(token_ids, dtype=torch.long)
         self.size = int(load_transformer(self.model_dir).config.hidden_size)
