@@ -1,43 +1,60 @@
-"""InvEmb's app: `streamlit run app.py` (or ./dev app). Navigation and the shared checkpoint picker."""
+"""InvEmb's app: `streamlit run app.py` (or ./dev app). Navigation and the shared checkpoint picker.
+
+Streamlit runs this file as the script (``__name__ == "__main__"``) for every page a browser opens. Before
+that, ``streamlit run`` finds ``app`` below and serves the script through it: its lifespan hook
+(``invemb_app/startup.py``) loads the default model while the first browser is still loading the page.
+"""
 
 import streamlit as st
 
-from invemb_app.jobs import note_interaction
-from invemb_app.render import md_escape
-from invemb_app.state import CHECKPOINT_KEY, checkpoint_description, checkpoints, key
+from invemb_app.startup import lifespan
 
-st.set_page_config(page_title="InvEmb: invertible sentence embeddings", page_icon="🔁", layout="wide")
+app = st.App("app.py", lifespan=lifespan)
 
-train = st.Page("invemb_app/pages/train.py", title="Train", icon=":material/model_training:")
-pages = [
-    st.Page("invemb_app/pages/reconstruct.py", title="Reconstruct", icon=":material/replay:", default=True),
-    st.Page("invemb_app/pages/interpolate.py", title="Interpolate", icon=":material/linear_scale:"),
-    st.Page("invemb_app/pages/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
-    st.Page("invemb_app/pages/compare.py", title="Compare designs", icon=":material/compare:"),
-    train,
-    st.Page("invemb_app/pages/model_card.py", title="Model", icon=":material/info:"),
-]
-navigation = st.navigation(pages)
-if navigation is not train:
-    note_interaction()  # a Train-page run pauses while anyone uses the other pages
 
-with st.sidebar:
-    found = checkpoints()
-    if found:
-        paths = [str(p) for p in found]
-        st.selectbox(
-            "Checkpoint",
-            paths,
-            format_func=lambda p: ("runs/" if "/runs/" in p else "") + p.rsplit("/", 1)[-1],
-            key=CHECKPOINT_KEY,
-            help="Every directory under checkpoints/ with a config.json, then finished runs from the Train page",
-        )
-        for path in [p for p in paths if "/runs/" not in p]:
-            description = checkpoint_description(*key(path))
-            name = path.rsplit("/", 1)[-1]
-            st.caption(f"**{md_escape(name)}**: {md_escape(description) if description else 'no description'}")
-    else:
-        st.warning("No checkpoints under checkpoints/.")
-    st.caption("A sentence goes in, one vector comes out, and the decoder turns it back into the sentence.")
+def main() -> None:
+    # Imported here, not above: the server imports this file once to find ``app``, and torch must load in
+    # the warm-up thread, not before the server answers.
+    from invemb_app.jobs import note_interaction
+    from invemb_app.render import md_escape
+    from invemb_app.state import CHECKPOINT_KEY, checkpoint_description, checkpoints, key
 
-navigation.run()
+    st.set_page_config(page_title="InvEmb: invertible sentence embeddings", page_icon="🔁", layout="wide")
+
+    train = st.Page("invemb_app/pages/train.py", title="Train", icon=":material/model_training:")
+    pages = [
+        st.Page("invemb_app/pages/reconstruct.py", title="Reconstruct", icon=":material/replay:", default=True),
+        st.Page("invemb_app/pages/interpolate.py", title="Interpolate", icon=":material/linear_scale:"),
+        st.Page("invemb_app/pages/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
+        st.Page("invemb_app/pages/compare.py", title="Compare designs", icon=":material/compare:"),
+        train,
+        st.Page("invemb_app/pages/model_card.py", title="Model", icon=":material/info:"),
+    ]
+    navigation = st.navigation(pages)
+    if navigation is not train:
+        note_interaction()  # a Train-page run pauses while anyone uses the other pages
+
+    with st.sidebar:
+        found = checkpoints()
+        if found:
+            paths = [str(p) for p in found]
+            st.selectbox(
+                "Checkpoint",
+                paths,
+                format_func=lambda p: ("runs/" if "/runs/" in p else "") + p.rsplit("/", 1)[-1],
+                key=CHECKPOINT_KEY,
+                help="Every directory under checkpoints/ with a config.json, then finished runs from the Train page",
+            )
+            for path in [p for p in paths if "/runs/" not in p]:
+                description = checkpoint_description(*key(path))
+                name = path.rsplit("/", 1)[-1]
+                st.caption(f"**{md_escape(name)}**: {md_escape(description) if description else 'no description'}")
+        else:
+            st.warning("No checkpoints under checkpoints/.")
+        st.caption("A sentence goes in, one vector comes out, and the decoder turns it back into the sentence.")
+
+    navigation.run()
+
+
+if __name__ == "__main__":
+    main()
