@@ -5,7 +5,7 @@
 into the app's model cache (``state.load_model``, an ``st.cache_resource``) and reads its lexicon. A
 browser opening the app meanwhile spends a second or two loading Streamlit's page, so the first page's
 script finds part of that work done and waits for the rest under the cache's lock (it is never done
-twice). Cold start, launch to the first page drawn: 7.50 / 7.02 s without it, 6.99 / 6.28 s with it
+twice). Cold start, launch to the first page drawn: 7.39 / 6.57 s without it, 6.03 / 5.71 s with it
 (BENCHMARKS.md).
 """
 
