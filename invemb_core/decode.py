@@ -102,7 +102,8 @@ def parallel_decode_many(
 
     Each chunk of positions is asked of ``logits_at`` once and shared by every decoding; a decoding
     stops drawing once all its rows have produced ``eos`` (so each gives exactly what it would alone),
-    and the chunks stop when every decoding has.
+    and the chunks stop when every decoding has. As in ``autoregressive_decode_many``, every row reads
+    the same random numbers (one per position): a row's sample never depends on the other rows.
     """
     pieces: list[list[torch.Tensor]] = [[] for _ in samplings]
     done: list[torch.Tensor | None] = [None] * len(samplings)
@@ -111,8 +112,12 @@ def parallel_decode_many(
         if not active:
             break
         logits = logits_at(start, min(start + chunk, length))
+        B, c = logits.shape[:2]
         for i in active:
-            ids = sample_next_token(logits, **samplings[i])  # (B, c)
+            sampling = dict(samplings[i])
+            if draws_randomly(sampling):
+                sampling["uniform"] = torch.rand(c, generator=sampling.pop("generator", None)).repeat(B)
+            ids = sample_next_token(logits, **sampling)  # (B, c)
             pieces[i].append(ids)
             ended = (ids == eos).any(-1)
             done[i] = ended if done[i] is None else done[i] | ended
@@ -164,8 +169,10 @@ def autoregressive_decode_many(
     With ``reorder`` (how to select rows of the decoder state, e.g. ``reorder_state``), rows that have
     ended are dropped: ``step(prev, state, rows)`` is then called for the rows still decoding only
     (``rows``: their indices among all rows), which saves most of the work once short sentences end.
-    Every row still draws its random number at every step, so seeded outputs do not depend on which
-    other rows are still running. ``loop_guard`` > 0: no row writes a phrase of that many or more
+    Every row of a sampled decoding reads the same random number at a step: the next of its seed's
+    stream, which is what the row would read if it were decoded alone. So a row's sample depends on its
+    vector and the seed only, never on the other rows of the batch or on which of them are still running
+    (an app can decode many sentences in one batch and show what each gives alone). ``loop_guard`` > 0: no row writes a phrase of that many or more
     pieces three times in a row (``repetition.guard_logits``). A sampling with a ``"lexicon"`` (a
     ``lexicon.Lexicon``) only spells that lexicon's words.
     """
@@ -187,10 +194,9 @@ def autoregressive_decode_many(
         uniforms: dict[int, torch.Tensor] = {}
         for i, sampling in enumerate(samplings):  # in order: decodings may share a generator
             if bounds[i] < bounds[i + 1] and draws_randomly(sampling):
-                # Every row of the decoding draws, ended or not: a seed's outputs never depend on
-                # which rows are still running.
-                where = active[bounds[i] : bounds[i + 1]] - i * B
-                uniforms[i] = torch.rand(B, generator=sampling.get("generator"))[where]
+                # One number per step for all rows, as each row alone would draw it (see above).
+                u = torch.rand(1, generator=sampling.get("generator"))
+                uniforms[i] = u.expand(bounds[i + 1] - bounds[i])
         nxt = torch.full((D * B,), eos, dtype=torch.long)
         for members in groups:  # decodings that sample alike draw in one call, each row as it would alone
             present = [i for i in members if bounds[i] < bounds[i + 1]]

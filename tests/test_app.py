@@ -85,6 +85,29 @@ def test_each_lines_outputs_depend_on_that_line_alone():
     assert after[2] not in before
 
 
+def test_new_lines_are_decoded_together_and_each_gives_what_it_gives_alone(monkeypatch):
+    from invemb_app import state
+
+    calls = []
+    real = state.compare_decodings
+    monkeypatch.setattr(
+        state, "compare_decodings", lambda ae, lines, *a, **k: calls.append(list(lines)) or real(ae, lines, *a, **k)
+    )
+    lines = ["a man sings", "two dogs play in the park", "a girl reads"]
+    state.decoded_lines.clear()
+    at = app("invemb_app/pages/reconstruct.py")
+    at.multiselect(key="rec_temps").set_value([1.0, 2.0]).run()
+    calls.clear()
+    at.text_area(key="rec_text").set_value("\n".join(lines)).run()
+    together = blocks(at)[:-2]
+    assert calls == [lines]  # one batch for the three new lines
+    state.decoded_lines.clear()
+    for line, block in zip(lines, together):
+        at.text_area(key="rec_text").set_value(line).run()
+        assert blocks(at)[0] == block  # samples included
+    assert calls[1:] == [[line] for line in lines]
+
+
 def test_temperatures_draw_with_independent_seeds():
     from invemb_core.report import default_decodings
 
@@ -164,7 +187,7 @@ def test_map_places_sentences_and_searches():
     assert not at.exception
     placed = next(b for b in blocks(at) if "<th>your sentence</th>" in b)
     assert placed.count("<tr>") == 1 + 2
-    assert "<td class=\"\">A Dog runs</td>" in placed  # shown as typed, not lower-cased
+    assert '<td class="">A Dog runs</td>' in placed  # shown as typed, not lower-cased
     assert any("contain the search text" in t.value for t in at.text)
     for colour in ["split", "exact", "cluster", "words"]:
         at.radio(key="map_colour").set_value(colour).run()

@@ -24,6 +24,25 @@ def test_batched_greedy_is_the_reference_loop(request, corpus, fixture):
     assert len({tuple(ids) for ids in oracle}) > 1  # the vectors really differ in what they decode to
 
 
+@pytest.mark.parametrize("fixture", ["tiny_ae", "tiny_ar_ae"])
+@pytest.mark.parametrize(
+    "decoding",
+    [
+        {"strategy": "sample", "temperature": 1.5, "seed": 7},
+        {"strategy": "rerank", "num_candidates": 4, "temperature": 1.0, "seed": 3},
+    ],
+)
+def test_a_row_samples_what_it_samples_alone(request, corpus, fixture, decoding):
+    """Seeded samples depend on the row's vector and the seed, never on the rest of the batch: an app can
+    decode every line in one batch and show what each line gives alone."""
+    ae = request.getfixturevalue(fixture)
+    Z = ae.encode(corpus[:8]) + 0.5 * torch.randn(8, ae.vector_size, generator=torch.Generator().manual_seed(1))
+    batched = ae.decode_ids(Z, **decoding, loop_guard=0)
+    alone = [ae.decode_ids(z[None], **decoding, loop_guard=0)[0] for z in Z]
+    assert batched == alone
+    assert len({tuple(ids) for ids in alone}) > 1  # the rows really sample different texts
+
+
 def test_a_sampling_is_a_seeded_value():
     a, b = Sampling(temperature=1.0, seed=3), Sampling(temperature=1.0, seed=3)
     assert a == b and hash(a) == hash(b) and a != Sampling(temperature=1.0, seed=4)
