@@ -177,18 +177,23 @@ DONE = """([idle, expect]) => { const s = window.__invemb; const now = performan
 
 # Slider interactions on Reconstruct: before each timed move, the text box gets sentences never typed
 # before (untimed), so the move decodes anew; the move itself is the slider's thumb taken to its minimum
-# (Home), and the slider goes back (End, untimed) afterwards. Per interaction: the slider's label, and
-# the sentences typed at repeat i.
+# (Home), and the slider goes back (End, untimed) afterwards. Per interaction: the slider's label, the
+# sentences typed at repeat i, and the text the page shows while part of the result is still coming
+# (None: it comes at once); with it, the moment that text appears is reported as "first rows".
 SLIDERS = {
     "reconstruct: wording kept to 0 (meaning only), 3 typed sentences": (
         "Wording kept",
         lambda i: "\n".join(line.format(COLOURS[i]) for line in THREE_TYPED),
+        "decoding…",
     ),
     "reconstruct: the temperature view's T to 0.1": (
         "Temperature",
         lambda i: FIVE.replace("orange", COLOURS[i]),
+        None,
     ),
 }
+# The page shows ``partial`` (part of the result drawn), or has finished.
+FIRST = f"([idle, partial]) => document.body.innerText.includes(partial) || ({DONE})([idle, ''])"
 THREE_TYPED = [  # every line new at every repeat (the page keeps each line's result)
     "I bought an {} umbrella before the storm.",
     "Do you prefer tea or coffee in the {} kitchen?",
@@ -208,11 +213,14 @@ def timed(page) -> dict[str, float]:
 
 
 def medians(runs: list[dict[str, float]]) -> dict[str, float]:
-    return {
+    out = {
         "script_finished_ms": statistics.median(r["finished"] for r in runs),
         "rendered_ms": statistics.median(r["rendered"] for r in runs),
         "kB": statistics.median(r["kB"] for r in runs),
     }
+    if all("first" in r for r in runs):
+        out["first_rows_ms"] = statistics.median(r["first"] for r in runs)
+    return out
 
 
 def felt_interactions(browser, base_url: str, repeats: int, only: str = "") -> dict[str, dict[str, float]]:
@@ -235,7 +243,7 @@ def felt_interactions(browser, base_url: str, repeats: int, only: str = "") -> d
                 runs.append(timed(page))
         page.close()
         out[name] = medians(runs)
-    for name, (label, value) in SLIDERS.items():
+    for name, (label, value, shown_while_coming) in SLIDERS.items():
         if not name.startswith(only):
             continue
         page = open_page(browser, base_url)
@@ -252,9 +260,13 @@ def felt_interactions(browser, base_url: str, repeats: int, only: str = "") -> d
             begin_action(page)
             thumb.press("Home")
             print(f"{name}: run {i}", file=sys.stderr, flush=True)
+            first = None
+            if shown_while_coming:
+                page.wait_for_function(FIRST, arg=[IDLE_MS, shown_while_coming], timeout=120_000, polling=20)
+                first = page.evaluate("() => performance.now() - window.__invemb.sent[0]")
             page.wait_for_function(DONE, arg=[IDLE_MS, ""], timeout=120_000, polling=50)
             if i:
-                runs.append(timed(page))
+                runs.append({**timed(page), **({"first": first} if first is not None else {})})
             begin_action(page)
             thumb.press("End")
             settle(page, rerun=True)
@@ -300,10 +312,14 @@ def training_in_background(on: bool):
 
 
 def print_felt(felt: dict[str, dict[str, float]]) -> None:
-    print("| interaction (headless Chromium) | action -> script finished (ms) | action -> rendered (ms) | kB sent |")
-    print("|---|---|---|---|")
+    print(
+        "| interaction (headless Chromium) | action -> first rows shown (ms) | action -> script finished (ms) "
+        "| action -> rendered (ms) | kB sent |"
+    )
+    print("|---|---|---|---|---|")
     for name, f in felt.items():
-        print(f"| {name} | {f['script_finished_ms']:.0f} | {f['rendered_ms']:.0f} | {f['kB']:.0f} |")
+        first = f"{f['first_rows_ms']:.0f}" if "first_rows_ms" in f else ""
+        print(f"| {name} | {first} | {f['script_finished_ms']:.0f} | {f['rendered_ms']:.0f} | {f['kB']:.0f} |")
 
 
 def cold_starts(browser, repeats: int):

@@ -78,13 +78,23 @@ def describe_characters(chars: Sequence[str], *, limit: int = 6) -> str:
     return ", ".join(named) + more
 
 
-def scored_outputs_table(target: str, labelled: Sequence[tuple[str, object]], *, label: str, label_width: str) -> str:
+def scored_outputs_table(
+    target: str,
+    labelled: Sequence[tuple[str, object]],
+    *,
+    label: str,
+    label_width: str,
+    pending: Sequence[str] = (),
+) -> str:
     """The input and one row per labelled output (each with ``.output``, ``.exact``, ``.bleu``,
-    ``.cosine``): the output's word diff against ``target`` and its scores. Labels are already HTML; a
-    fixed layout makes the tables of consecutive sentences line up."""
+    ``.cosine``): the output's word diff against ``target`` and its scores; then a "decoding..." row per
+    name in ``pending`` (plain text). Labels are already HTML; a fixed layout makes the tables of
+    consecutive sentences line up."""
     rows = [["<b>input</b>", diff_html(target, target), "", "", ""]]
     for name, r in labelled:
         rows.append([name, diff_html(target, r.output), "✓" if r.exact else "✗", f"{r.bleu:.0f}", f"{r.cosine:.3f}"])
+    for name in pending:
+        rows.append([f'<span class="ie-label">{html.escape(name)}</span>', "<i>decoding…</i>", "", "", ""])
     return html_table(
         [label, "output", "exact", "BLEU", "cosine"],
         rows,

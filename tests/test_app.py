@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import TINY_CHECKPOINT as TINY
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
@@ -299,3 +300,17 @@ def test_compare_renders_every_shipped_checkpoint(monkeypatch):
     assert [n for n in names if f'<td class="">{n}</td>' in facts] == names
     for body in per_sentence:
         assert all(f'<td class="">{n}</td>' in body for n in names)
+
+
+def test_decoded_lines_forget_the_oldest_and_hand_out_copies():
+    from invemb_app.state import DecodedLines
+
+    lines = DecodedLines(size=2)
+    for name in ["a", "b", "c"]:
+        lines.put((name,), pd.DataFrame({"output": [name]}))
+    assert lines.get(("a",)) is None and lines.get(("b",)) is not None  # "a" went first; "b" is now newest
+    lines.put(("d",), pd.DataFrame({"output": ["d"]}))
+    assert lines.get(("c",)) is None and lines.get(("b",)) is not None
+    copy = lines.get(("b",))
+    copy.loc[0, "output"] = "changed"
+    assert lines.get(("b",)).output[0] == "b"  # a page editing its rows never edits the cache
