@@ -144,7 +144,11 @@ for number in range(1, len(sentences) + 1):
     slots.append(st.empty())
 draw(table, slots, pending=list(later))
 if later:
-    table = pd.concat([table, reconstructions(sentences, later, keep)]).sort_values("sentence", kind="stable")
+    try:
+        table = pd.concat([table, reconstructions(sentences, later, keep)]).sort_values("sentence", kind="stable")
+    except InvEmbError as e:
+        st.error(str(e))
+        st.stop()
     draw(table, slots, pending=[])
 st.caption(
     (
