@@ -84,8 +84,9 @@ def _special_names(root: Path) -> dict[str, str]:
     for file in ("tokenizer_config.json", "special_tokens_map.json"):
         path = root / file
         if path.is_file():
+            given = json.loads(path.read_text())
             for name in SPECIAL:
-                value = json.loads(path.read_text()).get(f"{name}_token")
+                value = given.get(f"{name}_token")
                 if isinstance(value, dict):  # {"content": "[PAD]", ...}
                     value = value.get("content")
                 if isinstance(value, str):
