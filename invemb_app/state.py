@@ -138,7 +138,6 @@ def checkpoint_description(path: str, written: float) -> str:
         return ""
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def data_name(spec: object) -> str | None:
     """A validation set as a reader names it: ``multi30k:val`` -> "Multi30k val", a file -> its name."""
     if not spec:
@@ -153,6 +152,7 @@ def data_name(spec: object) -> str | None:
     return Path(spec).name
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
 def checkpoint_facts(path: str, written: float) -> dict:
     """What the Compare page lists for a checkpoint, read from its config.json (no weights loaded)."""
     config = read_config(path)
@@ -227,7 +227,7 @@ def reconstructions(sentences: list[str], decodings: dict, keep: float | None) -
             table = compare_decodings(load_model(path, written), missing, decodings, keep=keep)
         for number, sentence in enumerate(missing, 1):
             found[sentence] = table[table.sentence == number].drop(columns="sentence").reset_index(drop=True)
-            lines.put((path, written, sentence, tag, keep), found[sentence].copy())
+            lines.put((path, written, sentence, tag, keep), found[sentence])  # only read from here on
     blocks = [found[sentence].assign(sentence=number) for number, sentence in enumerate(sentences, 1)]
     return pd.concat(blocks, ignore_index=True)
 

@@ -87,7 +87,9 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         B, T, H = x.shape
-        q, k, v = (f(x).view(B, T, self.heads, H // self.heads).transpose(1, 2) for f in (self.query, self.key, self.value))
+        q, k, v = (
+            f(x).view(B, T, self.heads, H // self.heads).transpose(1, 2) for f in (self.query, self.key, self.value)
+        )
         a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=(H // self.heads) ** -0.5)
         return a.transpose(1, 2).reshape(B, T, H)
 

@@ -172,9 +172,9 @@ def autoregressive_decode_many(
     Every row of a sampled decoding reads the same random number at a step: the next of its seed's
     stream, which is what the row would read if it were decoded alone. So a row's sample depends on its
     vector and the seed only, never on the other rows of the batch or on which of them are still running
-    (an app can decode many sentences in one batch and show what each gives alone). ``loop_guard`` > 0: no row writes a phrase of that many or more
-    pieces three times in a row (``repetition.guard_logits``). A sampling with a ``"lexicon"`` (a
-    ``lexicon.Lexicon``) only spells that lexicon's words.
+    (an app can decode many sentences in one batch and show what each gives alone). ``loop_guard`` > 0:
+    no row writes a phrase of that many or more pieces three times in a row (``repetition.guard_logits``).
+    A sampling with a ``"lexicon"`` (a ``lexicon.Lexicon``) only spells that lexicon's words.
     """
     D, B = len(samplings), batch_size
     prev = torch.full((D * B, 1), bos, dtype=torch.long)

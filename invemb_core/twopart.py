@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from .config import ModelConfig
 from .errors import InvEmbError
 from .model import RecurrentEncoder, SentenceAutoencoder, TransformerEncoder
-from .text import load_word_pieces, load_transformer, resolve_model_dir
+from .text import load_transformer, load_word_pieces, resolve_model_dir
 
 # Sentences whose meaning training remembers: the whole general-English mix (~266k distinct), ~0.6 GB, so
 # MiniLM runs over each sentence once, in the first epoch, rather than in every epoch.

@@ -35,7 +35,9 @@ def test_same_pieces_offsets_text_and_vocabulary_as_transformers(minilm_dir, tra
     for s in sentences[::25] + HOSTILE:
         got_ids, offsets = ours.ids_and_offsets(s)
         want = hf(s, add_special_tokens=False, return_offsets_mapping=True)
-        assert got_ids == want["input_ids"] and [tuple(o) for o in offsets] == [tuple(o) for o in want["offset_mapping"]]
+        assert got_ids == want["input_ids"] and [tuple(o) for o in offsets] == [
+            tuple(o) for o in want["offset_mapping"]
+        ]
     rng = random.Random(0)
     random_ids = [[rng.randrange(len(hf)) for _ in range(rng.randrange(1, 12))] for _ in range(200)]
     for row in ids[::10] + random_ids:  # decoders write any piece in any order
