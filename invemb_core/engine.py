@@ -34,7 +34,13 @@ from .model import SentenceAutoencoder
 from .rerank import first_text_wins, rerank, weak_rows
 from .twopart import keep_wording
 
-DECODE_BATCH = 128  # full-vocabulary logits are (B, T, 30k) per chunk of positions: ~125 MB at 8 positions
+# Rows of full-vocabulary logits a greedy or beam step computes at once: (512, 30,522) float32 is 62 MB, and
+# the bfloat16 output layer runs near its peak from ~512 rows (BENCHMARKS.md, "Decoding at the FLOP limit").
+DECODE_ROWS = 512
+# Sentences per chunk of a pass that samples. A seed's stream runs on from one chunk to the next, so a row
+# after the first chunk draws other numbers than it would alone: this size is part of every recorded sample.
+SAMPLED_BATCH = 128
+PARALLEL_BATCH = 128  # a parallel decoder's logits are (B, 8 positions, 30k) per chunk: ~125 MB
 
 Ids = list[list[int]]
 
@@ -197,7 +203,13 @@ class Engine:
         ``loop_guard``: see ``DecodeConfig`` (autoregressive decoders only)."""
         out: list[Ids] = [[] for _ in draws]
         arguments = [d.arguments() for d in draws]
-        for z in Z.split(DECODE_BATCH):
+        if not self.model.autoregressive:
+            per_chunk = PARALLEL_BATCH
+        elif any(d != GREEDY for d in draws):
+            per_chunk = SAMPLED_BATCH
+        else:
+            per_chunk = DECODE_ROWS
+        for z in Z.split(per_chunk):
             if self.model.autoregressive:
                 zd = z.repeat(len(draws), 1)
                 per_draw = dec.autoregressive_decode_many(
@@ -224,7 +236,7 @@ class Engine:
 
     def beam(self, Z: torch.Tensor, beam_size: int, max_length: int, loop_guard: int) -> Ids:
         out: Ids = []
-        for z in Z.split(DECODE_BATCH):
+        for z in Z.split(max(1, DECODE_ROWS // beam_size)):
             zk = z.repeat_interleave(beam_size, dim=0)
             rows = dec.beam_search(
                 lambda prev, state, zk=zk: self.model.step(zk, prev, state),

@@ -1,8 +1,9 @@
 """The bfloat16 output layer: float32-exact wherever the argmax can be, close everywhere else."""
 
+import pytest
 import torch
 
-from invemb_core.fast_logits import BF16_ERROR, FastLogits
+from invemb_core.fast_logits import BF16_ERROR, BLOCK, FastLogits, argmax_rows, near_top
 
 
 def test_argmax_is_float32s_even_where_bf16_rounding_ties_two_pieces():
@@ -47,3 +48,27 @@ def test_the_model_uses_it_only_without_gradients(tiny_ar_ae, corpus):
     assert torch.equal(fast.argmax(-1), exact.argmax(-1))
     assert not torch.equal(fast, exact)  # bf16 below the top
     torch.testing.assert_close(m.full_logits(vectors.detach().requires_grad_()), exact)  # training: float32
+
+
+@pytest.mark.parametrize("width", [30522, 3 * BLOCK, 2 * BLOCK + 5, BLOCK - 14])
+def test_the_block_scans_give_what_the_whole_row_operations_give(width):
+    g = torch.Generator().manual_seed(width)
+    for trial in range(60):
+        n = int(torch.randint(1, 20, (1,), generator=g))
+        if trial % 2:
+            x = torch.randint(0, 5, (n, width), generator=g).float()  # ties everywhere: the first must win
+        else:
+            x = torch.randn(n, width, generator=g)
+        if trial % 7 == 0:
+            x[0] = float("-inf")  # a row with nothing allowed
+        if trial % 5 == 0:
+            x[:, -1] = x.amax(-1) + trial % 2  # the tail ties the best block, or beats it
+        assert torch.equal(argmax_rows(x), x.argmax(-1))
+        window = torch.rand(n, generator=g) * 2
+        near = (x >= x.amax(-1, keepdim=True) - window[:, None]).nonzero(as_tuple=True)
+        rows, cols = near_top(x, window)
+        assert torch.equal(rows, near[0]) and torch.equal(cols, near[1])
+    x = torch.randn(2, 3, width, generator=g)
+    assert torch.equal(argmax_rows(x), x.argmax(-1))  # any leading shape
+    x = torch.randn(width, 3, generator=g).T  # columns not adjacent in memory
+    assert torch.equal(argmax_rows(x), x.argmax(-1))
