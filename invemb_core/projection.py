@@ -116,13 +116,20 @@ def cluster_labels(xy: np.ndarray, *, clusters: int = 12, seed: int = 0) -> np.n
 
 
 def pca(Z: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean (d,) and the top-``k`` principal directions (d, k) of Z (N, d)."""
+    """Mean (d,) and the top-``k`` principal directions (d, k) of Z (N, d): exact (the eigenvectors of the
+    d x d covariance, in float64), each signed so that its largest entry is positive, so the same vectors
+    always give the same basis (``torch.pca_lowrank`` draws random projections)."""
     mean = Z.mean(0)
-    _, _, V = torch.pca_lowrank(Z - mean, q=min(k, *Z.shape), center=False)
-    return mean, V
+    X = (Z - mean).double()
+    _, vectors = torch.linalg.eigh(X.T @ X)  # ascending eigenvalues
+    V = vectors.flip(-1)[:, : min(k, *Z.shape)]
+    V = V * V.gather(0, V.abs().argmax(0, keepdim=True)).sign()
+    return mean, V.to(Z.dtype)
 
 
-CHUNK = 256  # sentences encoded and decoded together (well under the vector cache's size)
+# Sentences encoded and decoded together: under half the vector cache's size, so the default decoding finds
+# a chunk's inputs encoded; encode_ids batches them by length (BENCHMARKS.md, issue 23 item 4).
+CHUNK = 2048
 
 
 def build_projection(

@@ -4,10 +4,11 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 from conftest import TINY_CHECKPOINT
 
 import invemb_core as ie
-from invemb_core.projection import list_projections, load_projection
+from invemb_core.projection import list_projections, load_projection, pca
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +55,16 @@ def test_no_map_and_broken_maps(tmp_path):
     for f in (tmp_path / "ck").glob("projection-*"):
         f.unlink()
     assert load_projection(tmp_path / "ck") is None
+
+
+def test_pca_is_exact_and_the_same_every_time():
+    g = torch.Generator().manual_seed(0)
+    Z = torch.randn(300, 12, generator=g) * torch.linspace(3, 0.1, 12)  # variance falls along the axes
+    mean, basis = pca(Z, 4)
+    again = pca(Z.clone(), 4)
+    assert torch.equal(mean, again[0]) and torch.equal(basis, again[1])
+    assert basis.shape == (12, 4)
+    torch.testing.assert_close(basis.T @ basis, torch.eye(4), atol=1e-5, rtol=0)
+    _, _, V = torch.linalg.svd(Z - mean, full_matrices=False)  # the reference: the top right singular vectors
+    torch.testing.assert_close(basis.abs(), V[:4].T.abs(), atol=1e-4, rtol=0)
+    assert bool((basis.gather(0, basis.abs().argmax(0, keepdim=True)) > 0).all())  # signs fixed
