@@ -12,10 +12,14 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 import invemb_core as ie
 from invemb_core.alternatives import TemperatureView, temperature_view
@@ -30,6 +34,7 @@ from invemb_core.report import compare_decodings
 from . import jobs
 
 CHECKPOINT_KEY = "checkpoint"
+T = TypeVar("T")
 
 Key = tuple[str, float]  # (checkpoint path, stamp): what every cache below is keyed on
 
@@ -230,6 +235,25 @@ def reconstructions(sentences: list[str], decodings: dict, keep: float | None) -
             lines.put((path, written, sentence, tag, keep), found[sentence])  # only read from here on
     blocks = [found[sentence].assign(sentence=number) for number, sentence in enumerate(sentences, 1)]
     return pd.concat(blocks, ignore_index=True)
+
+
+def in_background(fn: Callable[..., T], *args: object) -> Future[T]:
+    """``fn(*args)`` started now in a thread of its own that carries this run's script context (the caches
+    and ``st.session_state`` work there); the caller goes on and reads ``.result()``, which raises what
+    ``fn`` raised. Torch releases the GIL, so two decodings of a few rows each share the two cores better
+    than they run one after the other (BENCHMARKS.md, "Two decodings at once"). ``fn`` must not draw."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn(*args))
+        except BaseException as e:  # handed to the caller, in its thread
+            future.set_exception(e)
+
+    thread = threading.Thread(target=run, name="invemb-background", daemon=True)
+    add_script_run_ctx(thread, get_script_run_ctx(suppress_warning=True))
+    thread.start()
+    return future
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

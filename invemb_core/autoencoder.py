@@ -167,13 +167,17 @@ class Autoencoder:
         repeat one another), in batches of similar lengths (little padding), and not at all if it was
         encoded lately by the model as it is now (``vector_cache.py``); rows in the order given."""
         rows = [tuple(row) for row in ids]
-        todo = sorted(self.vector_cache.missing(list(dict.fromkeys(rows))), key=len)
+        distinct = list(dict.fromkeys(rows))
+        vectors = self.vector_cache.lookup(distinct)
+        todo = sorted((row for row in distinct if row not in vectors), key=len)
         fresh: dict[tuple[int, ...], torch.Tensor] = {}
         for start in range(0, len(todo), ENCODE_BATCH):
             chunk = todo[start : start + ENCODE_BATCH]
             batch = collate([list(row) for row in chunk], pad=self.codec.vocab.pad)
             fresh.update(zip(chunk, self.model.encode(batch.tokens, batch.lengths)))
-        return self.vector_cache.gather(rows, fresh)
+        self.vector_cache.store(distinct, fresh)
+        vectors.update(fresh)
+        return torch.stack([vectors[row] for row in rows])
 
     def encode(self, sentences: str | Sequence[str]) -> torch.Tensor:
         """Sentences -> (N, d) float tensor. Longer sentences are truncated to ``max_length`` pieces

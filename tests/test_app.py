@@ -109,6 +109,32 @@ def test_new_lines_are_decoded_together_and_each_gives_what_it_gives_alone(monke
     assert calls[1:] == [[line] for line in lines]
 
 
+def _background_script():
+    import streamlit as st
+
+    from invemb_app.state import in_background
+
+    st.session_state.setdefault("word", "kept")
+
+    def read_state() -> str:
+        return st.session_state.word  # session state works in the background thread
+
+    def fail() -> None:
+        raise ValueError("from the background")
+
+    st.text(in_background(read_state).result())
+    try:
+        in_background(fail).result()
+    except ValueError as e:
+        st.text(f"caught: {e}")
+
+
+def test_background_work_reads_the_session_and_hands_back_its_errors():
+    at = AppTest.from_function(_background_script, default_timeout=30).run()
+    assert not at.exception
+    assert [t.value for t in at.text] == ["kept", "caught: from the background"]
+
+
 def test_temperatures_draw_with_independent_seeds():
     from invemb_core.report import default_decodings
 

@@ -58,3 +58,21 @@ def test_the_cache_keeps_the_most_recent_vectors_only(tiny_ae, corpus, monkeypat
     ae.encode([corpus[0]])
     ae.encode([corpus[0]])
     assert calls == [3, 1, 1, 1]
+
+
+def test_threads_sharing_a_small_cache_get_every_vector(tiny_ae, corpus):
+    """Evictions by one thread between another's lookup and store cost a re-encode, never a KeyError."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ae = tiny_ae
+    ae.vector_cache = VectorCache(ae.model, size=3)  # far fewer than the sentences in flight: evicting all the time
+    sentences = corpus[:12]
+    alone = {s: v for s, v in zip(sentences, ae.encode(sentences))}
+
+    def encode(i: int) -> bool:
+        batch = [sentences[(i * 5 + k) % len(sentences)] for k in range(4)]
+        return all(torch.allclose(v, alone[s], atol=1e-5) for s, v in zip(batch, ae.encode(batch)))
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(encode, range(200)))
+    ae.vector_cache = VectorCache(ae.model)

@@ -11,6 +11,7 @@ from invemb_app.state import (
     current_model,
     everyday_sentences,
     example_sentences,
+    in_background,
     reconstructions,
     temperature_view_of,
 )
@@ -120,10 +121,12 @@ def chosen_view(sentences: list[str], seed: int) -> TemperatureView:
 later = {"default": decodings["default"]} if keep is not None and "default" in decodings else {}
 first = {name: d for name, d in decodings.items() if name not in later}
 try:
+    # The temperature section's view is decoded beside the tables (two decodings of a few rows share the two
+    # cores better than they take turns), and both before anything is drawn: the browser drawing tables while
+    # the server decodes would take a core from torch (BENCHMARKS.md, "Felt speed"). The section finds it cached.
+    view = in_background(chosen_view, sentences, int(seed))
     table = reconstructions(sentences, first, keep)
-    # Decoded before anything is drawn: the browser drawing these tables while the server decodes the section
-    # below would take a core from torch (BENCHMARKS.md, "Felt speed"). The section then finds it cached.
-    chosen_view(sentences, int(seed))
+    view.result()
 except InvEmbError as e:
     st.error(str(e))
     st.stop()
