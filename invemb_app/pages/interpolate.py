@@ -12,6 +12,7 @@ from invemb_app.state import (
     current,
     current_checkpoint,
     current_model,
+    in_background,
     key,
     load_map,
     load_model,
@@ -80,18 +81,18 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
         return
     warn_about_input(ae, [a, b], names=["A", "B"])
 
+    # Everything is computed before anything is drawn: the browser drawing a table while the server decodes
+    # would take one of the two cores from torch's two threads (BENCHMARKS.md, "Felt speed"). The plain
+    # checkpoint's walk is decoded beside this one's (``in_background``: "Two decodings at once").
+    plain_path = checkpoint_named("plain")
+    beside = plain_path is not None and plain_path != current_checkpoint()
+    plain_walk = in_background(walk, *key(plain_path), a, b, steps, method, strategy) if beside else None
     try:
         alphas, texts, Z = walk(*current(), a, b, steps, method, strategy)
+        plain = plain_walk.result() if plain_walk is not None else None
     except ie.InvEmbError as e:
         st.error(str(e))
         return
-
-    # Everything is computed before anything is drawn: the browser drawing a table while the server decodes
-    # would take one of the two cores from torch's two threads (BENCHMARKS.md, "Felt speed").
-    plain_path = checkpoint_named("plain")
-    plain = None
-    if plain_path is not None and plain_path != current_checkpoint():
-        plain = walk(*key(plain_path), a, b, steps, method, strategy)
     chart = path_chart(projection, Z, texts) if projection is not None else None
 
     left, right = st.columns(2) if plain is not None else (st.container(), None)
