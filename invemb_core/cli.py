@@ -230,6 +230,23 @@ def cmd_data(args: argparse.Namespace) -> None:
     print(f"wrote {summary.heldout} ({summary.heldout_sentences:,} held-out sentences, never trained on)")
 
 
+def cmd_train_lm(args: argparse.Namespace) -> None:
+    from .lm_decoder import LMDecoderConfig
+    from .train_lm import LMTrainConfig, train_meaning_decoder
+
+    def pick(cls):
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if getattr(args, f.name, None) is not None})
+
+    out = train_meaning_decoder(pick(LMTrainConfig), pick(LMDecoderConfig))
+    print(f"meaning decoder saved in {out}")
+
+
+def cmd_setup_lm(args: argparse.Namespace) -> None:
+    from .lm import resolve_lm_dir
+
+    print(f"language model {args.lm!r} ready in {resolve_lm_dir(args.lm)}")
+
+
 def cmd_lexicon(args: argparse.Namespace) -> None:
     from .lexicon import write_lexicon
 
@@ -358,6 +375,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--min-count", type=int, default=2, help="keep corpus words seen at least this often (default 2)")
     p.set_defaults(func=cmd_lexicon)
+
+    from .lm_decoder import LMDecoderConfig
+    from .train_lm import LMTrainConfig
+
+    p = sub.add_parser("train-lm", help="train the meaning decoder (a pretrained LM behind the meaning; resumable)")
+    _add_config_flags(p, LMTrainConfig)
+    _add_config_flags(p, LMDecoderConfig, skip=("meaning_size",))
+    p.set_defaults(func=cmd_train_lm)
+
+    p = sub.add_parser("setup-lm", help="de-quantise the meaning decoder's language model once (about 20 s)")
+    p.add_argument("--lm", default="smollm2", help="smollm2 (the PyPI package), a directory or a hub id")
+    p.set_defaults(func=cmd_setup_lm)
     return parser
 
 

@@ -1,0 +1,258 @@
+"""The meaning decoder: a pretrained language model that writes English from a meaning vector.
+
+The two-part autoencoder's own decoder (model.py: 2 layers, 256 wide, trained from scratch) writes the
+gist of a meaning vector in broken, lower-case English. This file puts a pretrained causal LM (SmolLM2-135M,
+``lm.py``) behind the vector, as a **corrector** (vec2text's recipe, Morris et al. 2023, with a pretrained
+LM as in GEIA and ClipCap):
+
+    input  = [ P(m)_1 .. P(m)_k ]  "Draft: <h>"  "\\nSentence:"      then the sentence, ended by <eos>
+    P      = a small MLP, m (384 MiniLM numbers, unit length) -> k vectors of the LM's width (a prefix)
+    h      = the small decoder's greedy reading of the same m (its content words, not its grammar)
+
+The LM is frozen; what trains is the prefix mapper and low-rank adapters (LoRA, Hu et al. 2021) on its
+linear layers: a few MB, saved in the checkpoint as ``meaning_decoder.safetensors`` beside
+``meaning_decoder.json``; the LM's own weights come from its package at load time. Content words come
+from the draft and the vector, case, punctuation and grammar from the LM.
+
+Generation is bounded: at most ``max_new_tokens`` pieces, and no 3-gram repeated (the loop guard).
+It is not the autoencoder: ``meaning_lm.py`` wires it to ``Autoencoder``; ``train_lm.py`` trains it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from .config import opt
+from .errors import InvEmbError
+
+CONFIG_FILE, WEIGHTS_FILE = "meaning_decoder.json", "meaning_decoder.safetensors"
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@dataclass
+class LMDecoderConfig:
+    """What the meaning decoder is; saved as meaning_decoder.json."""
+
+    lm: str = opt("smollm2", "lm.py: \"smollm2\" (PyPI package), a local directory, or a hub id")
+    meaning_size: int = opt(384, "the MiniLM meaning vector it reads")
+    prefix_tokens: int = opt(16, "k: the vector becomes k pseudo-tokens (8 kept the gist only, in the issue's probe)")
+    mapper_hidden: int = opt(512, "width of the prefix mapper's hidden layer")
+    lora_rank: int = opt(8, "0: the LM stays exactly as shipped (prefix only)")
+    lora_alpha: float = opt(32.0, "LoRA scale numerator (the update is alpha / rank * B A x)")
+    draft: bool = opt(True, "read the small decoder's greedy draft (a corrector); False: prefix only")
+    max_draft_tokens: int = opt(48, "the draft is cut to this many LM pieces")
+    max_new_tokens: int = opt(64, "every generation stops here (sentences in the data have at most 30 words)")
+    no_repeat_ngram: int = opt(3, "the loop guard: no n-gram of this size is written twice")
+
+    def __post_init__(self):
+        if self.prefix_tokens < 1 or self.meaning_size < 1 or self.max_new_tokens < 1:
+            raise ValueError(
+                f"prefix_tokens, meaning_size and max_new_tokens must be positive, got "
+                f"{self.prefix_tokens}, {self.meaning_size}, {self.max_new_tokens}"
+            )
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LMDecoderConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise InvEmbError(f"unknown meaning-decoder settings {sorted(unknown)} in {CONFIG_FILE}")
+        return cls(**d)
+
+
+class LoRALinear(nn.Module):
+    """``base(x) + (alpha / r) * B A x`` with ``base`` frozen and B starting at zero (so training starts
+    from the LM exactly as shipped)."""
+
+    def __init__(self, base: nn.Linear, rank: int, alpha: float):
+        super().__init__()
+        self.base = base
+        self.lora_a = nn.Parameter(torch.randn(rank, base.in_features) / math.sqrt(base.in_features))
+        self.lora_b = nn.Parameter(torch.zeros(base.out_features, rank))
+        self.scale = alpha / rank
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.base(x) + F.linear(F.linear(x, self.lora_a), self.lora_b) * self.scale
+
+
+class PrefixMapper(nn.Module):
+    """m (B, M) -> (B, k, W) pseudo-token embeddings, at the LM's own embedding scale."""
+
+    def __init__(self, meaning_size: int, hidden: int, k: int, width: int, embed_rms: float):
+        super().__init__()
+        self.k, self.width = k, width
+        self.net = nn.Sequential(nn.Linear(meaning_size, hidden), nn.GELU(), nn.Linear(hidden, k * width))
+        self.norm = nn.LayerNorm(width)
+        self.gain = nn.Parameter(torch.tensor(float(embed_rms)))
+
+    def forward(self, m: torch.Tensor) -> torch.Tensor:
+        u = m * math.sqrt(m.shape[-1])  # unit vectors -> ~1 per number
+        return self.norm(self.net(u).view(-1, self.k, self.width)) * self.gain  # (B, k, W)
+
+
+class MeaningDecoder(nn.Module):
+    """Meaning vector (+ the small decoder's draft) -> English, through a frozen LM with adapters."""
+
+    def __init__(self, cfg: LMDecoderConfig, lm, tokenizer):
+        super().__init__()
+        self.cfg, self.lm, self.tokenizer = cfg, lm, tokenizer
+        lm.requires_grad_(False)
+        width = lm.config.hidden_size
+        embed = lm.get_input_embeddings().weight
+        self.mapper = PrefixMapper(
+            cfg.meaning_size, cfg.mapper_hidden, cfg.prefix_tokens, width, embed.detach().pow(2).mean().sqrt()
+        )
+        if cfg.lora_rank > 0:
+            for layer in lm.model.layers:
+                for parent in (layer.self_attn, layer.mlp):
+                    for name in LORA_TARGETS:
+                        if isinstance(getattr(parent, name, None), nn.Linear):
+                            setattr(parent, name, LoRALinear(getattr(parent, name), cfg.lora_rank, cfg.lora_alpha))
+        self.eos = tokenizer.eos_token_id
+        self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos
+        self.sep_ids = tokenizer("\nSentence:", add_special_tokens=False)["input_ids"]
+        self.draft_ids = tokenizer("Draft:", add_special_tokens=False)["input_ids"]
+
+    # ---- what trains and what is saved -----------------------------------------------------------
+
+    def trained_state(self) -> dict[str, torch.Tensor]:
+        """Only what training changes: the mapper and the adapters (never the LM's own weights)."""
+        return {n: p.detach().contiguous() for n, p in self.named_parameters() if p.requires_grad}
+
+    def save(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / CONFIG_FILE).write_text(json.dumps(asdict(self.cfg), indent=2) + "\n")
+        # bfloat16 on disk (half the size; training already runs its products in bfloat16)
+        save_file({n: t.to(torch.bfloat16) for n, t in self.trained_state().items()}, str(directory / WEIGHTS_FILE))
+
+    def load_trained(self, state: dict[str, torch.Tensor]) -> None:
+        own = dict(self.named_parameters())
+        wrong = sorted(set(state) ^ {n for n, p in own.items() if p.requires_grad})
+        if wrong:
+            raise InvEmbError(f"{WEIGHTS_FILE} does not fit this meaning decoder (first mismatches: {wrong[:3]})")
+        with torch.no_grad():
+            for name, value in state.items():
+                own[name].copy_(value.to(own[name].dtype))
+
+    # ---- the input layout --------------------------------------------------------------------------
+
+    def prompt_ids(self, drafts: list[str] | None, n: int) -> list[list[int]]:
+        """The ids after the prefix, per row: ``Draft: <h>`` (when the design reads drafts) and the separator."""
+        if not self.cfg.draft:
+            return [list(self.sep_ids) for _ in range(n)]
+        if drafts is None or len(drafts) != n:
+            raise InvEmbError("this meaning decoder reads the small decoder's draft: give one per vector")
+        ids = self.tokenizer([" " + d for d in drafts], add_special_tokens=False)["input_ids"]
+        return [self.draft_ids + row[: self.cfg.max_draft_tokens] + self.sep_ids for row in ids]
+
+    def check_meaning(self, m: torch.Tensor) -> torch.Tensor:
+        m = torch.as_tensor(m, dtype=torch.float32)
+        m = m[None, :] if m.ndim == 1 else m
+        if m.ndim != 2 or m.shape[1] != self.cfg.meaning_size:
+            raise InvEmbError(f"the meaning decoder reads vectors of shape (N, {self.cfg.meaning_size}), got {tuple(m.shape)}")
+        return F.normalize(m, dim=-1)
+
+    def embed_rows(self, m: torch.Tensor, rows: list[list[int]], *, left_pad: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prefix + token rows -> (B, T, W) input embeddings and the (B, T) attention mask, padded on the
+        left for generation (every row ends where its first new piece goes) or on the right for training."""
+        prefix = self.mapper(m)  # (B, k, W)
+        embed = self.lm.get_input_embeddings()
+        seqs = [torch.cat([prefix[i], embed(torch.tensor(r, dtype=torch.long))]) for i, r in enumerate(rows)]
+        T = max(len(s) for s in seqs)
+        if not left_pad:  # few distinct shapes: oneDNN builds its bfloat16 kernels once per shape
+            T = -(-T // 16) * 16
+        x = torch.stack([F.pad(s, (0, 0, T - len(s), 0) if left_pad else (0, 0, 0, T - len(s))) for s in seqs])
+        mask = torch.zeros(len(seqs), T, dtype=torch.long)
+        for i, s in enumerate(seqs):
+            (mask[i, T - len(s) :] if left_pad else mask[i, : len(s)]).fill_(1)
+        return x, mask  # (B, T, W), (B, T)
+
+    # ---- training ----------------------------------------------------------------------------------
+
+    def forward(self, m: torch.Tensor, targets: list[str], drafts: list[str] | None = None) -> torch.Tensor:
+        """Mean cross-entropy per target piece (the sentence and its end) given the vector and draft."""
+        m = self.check_meaning(m)
+        prompts = self.prompt_ids(drafts, len(targets))
+        answers = [r[: self.cfg.max_new_tokens - 1] + [self.eos] for r in self.tokenize_targets(targets)]
+        rows = [p + a for p, a in zip(prompts, answers)]
+        x, mask = self.embed_rows(m, rows, left_pad=False)
+        h = self.lm.model(inputs_embeds=x, attention_mask=mask).last_hidden_state  # (B, T, W)
+        k = self.cfg.prefix_tokens
+        pos, gold = [], []
+        for i, (p, a) in enumerate(zip(prompts, answers)):
+            first = k + len(p) - 1  # the position whose output is the answer's first piece
+            pos += [(i, first + j) for j in range(len(a))]
+            gold += a
+        index = torch.tensor(pos)
+        logits = self.lm.lm_head(h[index[:, 0], index[:, 1]])  # (N, V): only the answer's positions
+        return F.cross_entropy(logits.float(), torch.tensor(gold))
+
+    def tokenize_targets(self, targets: list[str]) -> list[list[int]]:
+        return self.tokenizer([" " + t for t in targets], add_special_tokens=False)["input_ids"]
+
+    # ---- writing -----------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def generate(
+        self,
+        m: torch.Tensor,
+        drafts: list[str] | None = None,
+        *,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        seed: int | None = 0,
+        max_new_tokens: int | None = None,
+    ) -> list[str]:
+        """Meaning vectors (N, M) (+ drafts) -> sentences; greedy at temperature 0, else a seeded sample."""
+        m = self.check_meaning(m)
+        limit = min(max_new_tokens or self.cfg.max_new_tokens, self.cfg.max_new_tokens)
+        x, mask = self.embed_rows(m, self.prompt_ids(drafts, m.shape[0]), left_pad=True)
+        sample = temperature > 0
+        options = dict(do_sample=True, temperature=temperature, top_p=top_p) if sample else dict(do_sample=False)
+        with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*no_repeat_ngram_size.*")  # the prompt is ours
+            if seed is not None:
+                torch.manual_seed(seed)
+            out = self.lm.generate(
+                inputs_embeds=x,
+                attention_mask=mask,
+                max_new_tokens=limit,
+                eos_token_id=self.eos,
+                pad_token_id=self.pad,
+                no_repeat_ngram_size=self.cfg.no_repeat_ngram,
+                **options,
+            )
+        return [self.tokenizer.decode(row, skip_special_tokens=True).strip() for row in out]
+
+
+def build(cfg: LMDecoderConfig, *, lm=None, tokenizer=None) -> MeaningDecoder:
+    """A new meaning decoder over ``cfg.lm`` (or the ``lm``/``tokenizer`` given, e.g. a tiny test model)."""
+    if lm is None:
+        from .lm import load_lm
+
+        lm, tokenizer = load_lm(cfg.lm)
+        import copy
+
+        lm = copy.deepcopy(lm)  # adapters are wrapped into the LM's layers: keep the cached one clean
+    return MeaningDecoder(cfg, lm, tokenizer)
+
+
+def load(directory: str | Path, *, lm=None, tokenizer=None) -> MeaningDecoder:
+    """The meaning decoder saved in ``directory`` (``meaning_decoder.json`` + ``.safetensors``)."""
+    directory = Path(directory)
+    if not (directory / CONFIG_FILE).is_file():
+        raise InvEmbError(f"{directory} has no {CONFIG_FILE}: it holds no meaning decoder")
+    cfg = LMDecoderConfig.from_dict(json.loads((directory / CONFIG_FILE).read_text()))
+    decoder = build(cfg, lm=lm, tokenizer=tokenizer)
+    decoder.load_trained(load_file(str(directory / WEIGHTS_FILE)))
+    return decoder.eval()
