@@ -19,6 +19,9 @@ from .data import collate
 from .engine import Engine
 from .errors import InvEmbError
 from .lexicon import Lexicon, load_words
+from .lm_decoder import has_meaning_decoder
+from .lm_decoder import load as load_meaning_decoder
+from .meaning_lm import write_many
 from .model import SentenceAutoencoder
 from .text import TextCodec, Vocabulary, clean_text, load_token_embeddings, resolve_model_dir
 from .twopart import TwoPartAutoencoder, keep_wording
@@ -205,24 +208,60 @@ class Autoencoder:
     def decode_ids(self, Z: torch.Tensor, **kwargs: Any) -> list[list[int]]:
         """(N, d) -> local ids per row. Keyword arguments are those of ``DecodeConfig``; without a
         ``strategy``, the checkpoint's default decoding (``default_decoding``) with them on top."""
-        if "strategy" not in kwargs:
-            kwargs = {**self.default_decoding, **kwargs}
         return self.decode_ids_many(Z, {"": kwargs})[""]
 
-    @torch.no_grad()
     def decode_ids_many(
         self, Z: torch.Tensor, decodings: Mapping[str, Mapping[str, Any]]
     ) -> dict[str, list[list[int]]]:
-        """Several decodings of the same vectors: ``{name: DecodeConfig keywords}`` -> ``{name: ids per row}``.
+        """Several decodings of the same vectors: ``{name: DecodeConfig keywords}`` -> ``{name: ids per row}``
+        (a row the meaning decoder writes comes back as its text's pieces; see ``write_many``)."""
+        out, _ = self.write_many(Z, decodings)
+        return {n: [self.codec.encode([x])[0][0] if isinstance(x, str) else x for x in rows] for n, rows in out.items()}
 
-        Each gives exactly what ``decode_ids`` gives for it alone, but the decoder runs once for all
-        (``engine.py``): a parallel decoder's logits depend only on the vector, so every decoding draws
-        from the same ones; an autoregressive decoder steps all sampled decodings together as one batch.
-        The full-vocabulary output layer is most of the cost of decoding, so several decodings cost
-        little more than one. Beam search runs on its own.
-        """
-        configs = {name: DecodeConfig(**kwargs) for name, kwargs in decodings.items()}
-        return self.engine.decode_many(self._check_vectors(Z), configs)
+    def write_many(
+        self, Z: torch.Tensor, decodings: Mapping[str, Mapping[str, Any]]
+    ) -> tuple[dict[str, list], dict[str, list[str]]]:
+        """Every decoding of ``Z``, each row by its writer (``meaning_lm.py``): rows with no wording code go to
+        the checkpoint's meaning decoder when it has one (unless ``writer="decoder"``), the rest to its own
+        decoder. Returns ``({name: output per row}, {name: writer per row})``: piece ids from the own
+        decoder, text from the meaning decoder."""
+        return write_many(self, self._check_vectors(Z), decodings, self._engine_ids)
+
+    @torch.no_grad()
+    def _engine_ids(self, Z: torch.Tensor, decodings: Mapping[str, Mapping[str, Any]]) -> dict[str, list[list[int]]]:
+        """The own decoder's decodings (``engine.py``): each gives exactly what it gives alone, but the decoder
+        runs once for all (a parallel decoder's logits depend only on the vector; an autoregressive decoder
+        steps all sampled decodings together). Beam search runs on its own. Without a ``strategy``, a
+        decoding is the checkpoint's default with its keywords on top."""
+        configs = {
+            name: DecodeConfig(**(kwargs if "strategy" in kwargs else {**self.default_decoding, **kwargs}))
+            for name, kwargs in decodings.items()
+        }
+        return self.engine.decode_many(Z, configs)
+
+    # ---- the meaning decoder ----------------------------------------------------------------------
+
+    def get_meaning_decoder(self, *, required: bool = False):
+        """The checkpoint's meaning decoder (``lm_decoder.py``), loaded on first use; None if it has none, or
+        if it cannot load and ``required`` is false (then ``meaning_decoder_note`` says why)."""
+        if not hasattr(self, "_meaning_decoder"):
+            self._meaning_decoder, self.meaning_decoder_note = None, ""
+            where = self.info.get("path")
+            if where and has_meaning_decoder(where):
+                try:
+                    self._meaning_decoder = load_meaning_decoder(where)
+                except InvEmbError as e:
+                    self.meaning_decoder_note = (
+                        f"the meaning decoder is not available, so the small decoder wrote these rows: {e}"
+                    )
+                    self._load_error = e
+        if self._meaning_decoder is None and required:
+            raise getattr(self, "_load_error", None) or InvEmbError("this checkpoint has no meaning decoder")
+        return self._meaning_decoder
+
+    def set_meaning_decoder(self, decoder) -> None:
+        """Use this meaning decoder for rows with no wording code (None: the own decoder writes them)."""
+        self._meaning_decoder, self.meaning_decoder_note = decoder, ""
 
     @property
     def engine(self) -> Engine:
@@ -258,16 +297,16 @@ class Autoencoder:
             Z: sentence vectors, shape (N, d) or (d,).
             **kwargs: ``strategy`` ("greedy", "sample", "beam", "rerank"; default: the checkpoint's
                 ``default_decoding``, usually greedy), ``temperature``, ``top_k``, ``top_p``,
-                ``beam_size``, ``num_candidates``, ``seed``, ``max_length``.
+                ``beam_size``, ``num_candidates``, ``seed``, ``max_length``; ``writer`` ("auto": rows with
+                no wording code go to the meaning decoder if the checkpoint has one; "lm"; "decoder").
         """
-        return [self.codec.decode(ids) for ids in self.decode_ids(Z, **kwargs)]
+        return self.decode_many(Z, {"": kwargs})[""]
 
     def decode_many(self, Z: torch.Tensor, decodings: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
         """Several decodings of the same vectors, ``{name: decode keywords}`` -> ``{name: sentences}``,
-        for about the cost of one (see ``decode_ids_many``)."""
-        return {
-            name: [self.codec.decode(ids) for ids in rows] for name, rows in self.decode_ids_many(Z, decodings).items()
-        }
+        for about the cost of one (see ``write_many``)."""
+        out, _ = self.write_many(Z, decodings)
+        return {n: [x if isinstance(x, str) else self.codec.decode(x) for x in rows] for n, rows in out.items()}
 
     def reconstruct(self, sentences: str | Sequence[str], **kwargs: Any) -> list[str]:
         """encode + decode. Takes the same keyword arguments as ``decode``."""

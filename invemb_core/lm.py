@@ -75,10 +75,9 @@ def dequantised_dir(gguf: Path, *, progress=print) -> Path:
     if stamp.is_file() and json.loads(stamp.read_text()).get("sha256") == digest:
         return out
     try:
+        import gguf as _gguf  # noqa: F401  (transformers needs it to read the file)
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging
-
-        import gguf as _gguf  # noqa: F401  (transformers needs it to read the file)
     except ImportError as e:
         raise InvEmbError(f"reading a GGUF file needs the packages gguf and accelerate: {SMOLLM2_INSTALL}") from e
     progress(f"de-quantising {gguf.name} once (about 20 s); kept in {out}")

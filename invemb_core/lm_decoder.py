@@ -42,7 +42,7 @@ LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 class LMDecoderConfig:
     """What the meaning decoder is; saved as meaning_decoder.json."""
 
-    lm: str = opt("smollm2", "lm.py: \"smollm2\" (PyPI package), a local directory, or a hub id")
+    lm: str = opt("smollm2", 'lm.py: "smollm2" (PyPI package), a local directory, or a hub id')
     meaning_size: int = opt(384, "the MiniLM meaning vector it reads")
     prefix_tokens: int = opt(16, "k: the vector becomes k pseudo-tokens (8 kept the gist only, in the issue's probe)")
     mapper_hidden: int = opt(512, "width of the prefix mapper's hidden layer")
@@ -51,6 +51,7 @@ class LMDecoderConfig:
     draft: bool = opt(True, "read the small decoder's greedy draft (a corrector); False: prefix only")
     max_draft_tokens: int = opt(48, "the draft is cut to this many LM pieces")
     max_new_tokens: int = opt(64, "every generation stops here (sentences in the data have at most 30 words)")
+    candidates: int = opt(1, "the default decoding: 1 = greedy; n = the closest (MiniLM) of greedy and n - 1 samples")
     no_repeat_ngram: int = opt(3, "the loop guard: no n-gram of this size is written twice")
 
     def __post_init__(self):
@@ -159,10 +160,14 @@ class MeaningDecoder(nn.Module):
         m = torch.as_tensor(m, dtype=torch.float32)
         m = m[None, :] if m.ndim == 1 else m
         if m.ndim != 2 or m.shape[1] != self.cfg.meaning_size:
-            raise InvEmbError(f"the meaning decoder reads vectors of shape (N, {self.cfg.meaning_size}), got {tuple(m.shape)}")
+            raise InvEmbError(
+                f"the meaning decoder reads vectors of shape (N, {self.cfg.meaning_size}), got {tuple(m.shape)}"
+            )
         return F.normalize(m, dim=-1)
 
-    def embed_rows(self, m: torch.Tensor, rows: list[list[int]], *, left_pad: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def embed_rows(
+        self, m: torch.Tensor, rows: list[list[int]], *, left_pad: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Prefix + token rows -> (B, T, W) input embeddings and the (B, T) attention mask, padded on the
         left for generation (every row ends where its first new piece goes) or on the right for training."""
         prefix = self.mapper(m)  # (B, k, W)
@@ -245,6 +250,10 @@ def build(cfg: LMDecoderConfig, *, lm=None, tokenizer=None) -> MeaningDecoder:
 
         lm = copy.deepcopy(lm)  # adapters are wrapped into the LM's layers: keep the cached one clean
     return MeaningDecoder(cfg, lm, tokenizer)
+
+
+def has_meaning_decoder(directory: str | Path) -> bool:
+    return (Path(directory) / CONFIG_FILE).is_file()
 
 
 def load(directory: str | Path, *, lm=None, tokenizer=None) -> MeaningDecoder:

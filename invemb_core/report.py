@@ -112,7 +112,8 @@ def compare_decodings(
     *,
     keep: float | None = None,
 ) -> pd.DataFrame:
-    """One row per (sentence, decoding): input, target, decoding, output, marked, exact, bleu, cosine, truncated.
+    """One row per (sentence, decoding): input, target, decoding, output, marked, exact, bleu, cosine, truncated,
+    writer (the checkpoint's own decoder, or its meaning decoder for rows with no wording code).
 
     ``keep`` (two-part checkpoints): decode ``ae.meaning(Z, keep=keep)`` instead of the whole vectors;
     the cosine is still to the whole input vector.
@@ -123,14 +124,16 @@ def compare_decodings(
     Z = ae.encode_ids(ids)
     targets = [ae.codec.decode(i) for i in ids]
     source = Z if keep is None else ae.meaning(Z, keep=keep)
-    decoded = ae.decode_ids_many(source, decodings)  # the decoder runs once for all decodings
+    written, writers = ae.write_many(source, decodings)  # the decoder runs once for all decodings
+    # The meaning decoder writes text (cased): its pieces are what is scored, the text what is shown.
+    decoded = {n: [ae.codec.encode([x])[0][0] if isinstance(x, str) else x for x in rows] for n, rows in written.items()}
     # Re-encode every output in one pass; an empty output is encoded as [UNK] so it still has a vector.
     flat = [out or [ae.codec.vocab.unk] for name in decodings for out in decoded[name]]
     cosines = F.cosine_similarity(ae.encode_ids(flat).view(len(decodings), len(ids), -1), Z[None], dim=-1)
     rows = []
     for name, cos in zip(decodings, cosines.tolist()):
         out_ids = decoded[name]
-        outputs = [ae.codec.decode(o) for o in out_ids]
+        outputs = [x if isinstance(x, str) else ae.codec.decode(x) for x in written[name]]
         for i, (sentence, target, output) in enumerate(zip(sentences, targets, outputs)):
             rows.append(
                 {
@@ -141,9 +144,10 @@ def compare_decodings(
                     "output": output,
                     "marked": mark_differences(target, output),
                     "exact": list(out_ids[i]) == list(ids[i]),
-                    "bleu": round(sacrebleu.sentence_bleu(output, [target]).score, 1),
+                    "bleu": round(sacrebleu.sentence_bleu(output, [target], lowercase=True).score, 1),
                     "cosine": round(cos[i], 4),
                     "truncated": truncated[i],
+                    "writer": writers[name][i],
                 }
             )
     return pd.DataFrame(rows)

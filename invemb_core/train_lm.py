@@ -145,11 +145,11 @@ def evaluate_meaning_decoder(decoder: MeaningDecoder, ae, sentences: list[str], 
         with torch.autocast("cpu", dtype=torch.bfloat16):
             outputs += decoder.generate(meaning, drafts if decoder.cfg.draft else None)
     M = ae.encode(sentences)[:, : ae.meaning_size]
-    O = ae.encode([o or "." for o in outputs])[:, : ae.meaning_size]
+    W = ae.encode([o or "." for o in outputs])[:, : ae.meaning_size]
     return {
         "bleu": round(sacrebleu.corpus_bleu(outputs, [sentences]).score, 2),
         "bleu_lower": round(sacrebleu.corpus_bleu(outputs, [sentences], lowercase=True).score, 2),
-        "minilm_cosine": round(float((M * O).sum(-1).mean()), 4),
+        "minilm_cosine": round(float((M * W).sum(-1).mean()), 4),
         "examples": [[s, o] for s, o in islice(zip(sentences, outputs), 3)],
     }
 

