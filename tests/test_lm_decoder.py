@@ -6,6 +6,7 @@ import importlib.util
 
 import pytest
 import torch
+from conftest import tiny_config
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -14,8 +15,6 @@ from invemb_core import lm as lm_module
 from invemb_core import lm_decoder
 from invemb_core.lm_decoder import LMDecoderConfig
 from invemb_core.meaning_lm import LM, SMALL, meaning_only_rows
-
-from conftest import tiny_config
 
 MINILM = 384
 TEXT = ["A dog runs in the park.", "Two men play chess.", "Draft:", "Sentence:", "a woman reads a book."]
@@ -133,7 +132,9 @@ def test_the_meaning_decoder_writes_meaning_only_rows(tiny_lm, corpus):
     Z = ae.encode(corpus[:3])
     mixed = torch.cat([ae.meaning(Z[:2]), Z[2:]])
     assert meaning_only_rows(mixed, MINILM) == [0, 1]
-    texts, writers = ae.write_many(mixed, {"g": {"strategy": "greedy"}, "own": {"strategy": "greedy", "writer": "decoder"}})
+    texts, writers = ae.write_many(
+        mixed, {"g": {"strategy": "greedy"}, "own": {"strategy": "greedy", "writer": "decoder"}}
+    )
     assert writers["g"] == [LM, LM, SMALL] and writers["own"] == [SMALL] * 3
     assert texts["g"][2] == texts["own"][2]  # the row with its wording code is the small decoder's either way
     assert all(isinstance(t, str) for t in texts["g"][:2])
