@@ -27,11 +27,13 @@ from invemb_core.checkpoint import read_config
 from invemb_core.clusters import cluster_centroids, cluster_keywords
 from invemb_core.data import read_sentences
 from invemb_core.english import english_dir
+from invemb_core.interpolate import decode_path
 from invemb_core.interpolate import path as interpolation_path
 from invemb_core.projection import Projection, list_projections, load_projection
 from invemb_core.report import compare_decodings
 
 from . import jobs
+from .render import md_escape
 
 CHECKPOINT_KEY = "checkpoint"
 T = TypeVar("T")
@@ -90,7 +92,7 @@ def current_model() -> ie.Autoencoder:
     try:
         return load_model(*current())
     except ie.InvEmbError as e:
-        st.error(f"Could not load the checkpoint: {e}")
+        st.error(md_escape(f"Could not load the checkpoint: {e}"))
         st.stop()
 
 
@@ -290,9 +292,9 @@ def walk(
     za, zb = model.encode([a, b])
     alphas, Z = interpolation_path(za, zb, steps=steps, method=method)
     if strategy == "default":
-        return [float(x) for x in alphas], model.decode(Z), Z
+        return [float(x) for x in alphas], decode_path(model, Z), Z
     decoding = strategy if strategy != "beam" or model.supports_beam else "greedy"
-    return [float(x) for x in alphas], model.decode(Z, strategy=decoding), Z
+    return [float(x) for x in alphas], decode_path(model, Z, strategy=decoding), Z
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

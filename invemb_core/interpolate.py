@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from .autoencoder import Autoencoder
 
 METHODS = ("lerp", "slerp")
+MARKS = re.compile(r"[.,;:!?](?:\s*[.,;:!?])+")  # two or more punctuation marks in a row
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, alphas: torch.Tensor) -> torch.Tensor:
@@ -48,17 +50,37 @@ def path(a: torch.Tensor, b: torch.Tensor, *, steps: int, method: str = "slerp")
     return alphas, (slerp if method == "slerp" else lerp)(a, b, alphas)
 
 
+def tidy_punctuation(text: str) -> str:
+    """One punctuation mark where a decoded text has several in a row ("area.." -> "area.", "park,." ->
+    "park."): the first sentence end among them (. ! ?), else the first mark."""
+
+    def one(run: re.Match) -> str:
+        marks = [c for c in run.group(0) if not c.isspace()]
+        return next((c for c in marks if c in ".!?"), marks[0])
+
+    return MARKS.sub(one, text)
+
+
+def decode_path(ae: Autoencoder, Z: torch.Tensor, **decode_kwargs: Any) -> list[str]:
+    """The texts of a path's points (S, d), its midpoints' runs of punctuation made one mark.
+
+    A midpoint mixes two sentences' vectors, and the decoder sometimes closes both (two full stops); the
+    ends are the input sentences' own reconstructions and are left exactly as decoded."""
+    texts = ae.decode(Z, **decode_kwargs)
+    return [text if i in (0, len(texts) - 1) else tidy_punctuation(text) for i, text in enumerate(texts)]
+
+
 def interpolate(
     ae: Autoencoder, a: str, b: str, *, steps: int = 8, method: str = "slerp", **decode_kwargs: Any
 ) -> list[tuple[float, str]]:
-    """Decode ``steps`` points between the vectors of sentences ``a`` and ``b``.
+    """Decode ``steps`` points between the vectors of sentences ``a`` and ``b`` (``decode_path``).
 
     Returns:
         A list of (alpha, text), alpha from 0.0 (a) to 1.0 (b).
     """
     za, zb = ae.encode([a, b])
     alphas, Z = path(za, zb, steps=steps, method=method)
-    return list(zip([round(float(x), 4) for x in alphas], ae.decode(Z, **decode_kwargs)))
+    return list(zip([round(float(x), 4) for x in alphas], decode_path(ae, Z, **decode_kwargs)))
 
 
 def arithmetic(ae: Autoencoder, a: str, b: str, c: str, **decode_kwargs: Any) -> str:

@@ -3,7 +3,7 @@ import torch
 
 import invemb_core as ie
 from invemb_core import metrics
-from invemb_core.interpolate import lerp, path, slerp
+from invemb_core.interpolate import decode_path, lerp, path, slerp, tidy_punctuation
 
 
 def test_token_accuracy_and_exact_match():
@@ -60,6 +60,21 @@ def test_interpolate_and_arithmetic(tiny_ae):
         ie.interpolate(tiny_ae, "a", "b", steps=1)
     with pytest.raises(ie.InvEmbError, match="method"):
         ie.interpolate(tiny_ae, "a", "b", method="cubic")
+
+
+def test_runs_of_punctuation_become_one_mark():
+    assert tidy_punctuation("two dog runs through chess sunny area..") == "two dog runs through chess sunny area."
+    assert tidy_punctuation("a man in the park,. a dog") == "a man in the park. a dog"  # the sentence end wins
+    assert tidy_punctuation("is it?!") == "is it?"
+    assert tidy_punctuation("a dog, , a cat") == "a dog, a cat"
+    assert tidy_punctuation("a dog, a cat. two men.") == "a dog, a cat. two men."  # single marks stay
+
+
+def test_a_paths_midpoints_are_tidied_and_its_ends_left_as_decoded(monkeypatch):
+    decoded = ["wow!!", "a dog runs on the grass..", "men play,. chess", "two men play chess!!"]
+    monkeypatch.setattr(ie.Autoencoder, "decode", lambda self, Z, **kwargs: list(decoded))
+    texts = decode_path(ie.Autoencoder.__new__(ie.Autoencoder), torch.zeros(4, 8))
+    assert texts == ["wow!!", "a dog runs on the grass.", "men play. chess", "two men play chess!!"]
 
 
 def test_same_item_retrieval_counts_nearest_other_caption():

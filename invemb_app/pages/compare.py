@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import invemb_core as ie
-from invemb_app.render import diff_html, html_table, scored_outputs_table
+from invemb_app.render import diff_html, html_table, md_escape, scored_outputs_table
 from invemb_app.state import checkpoint_facts, checkpoints, example_sentences, key, load_model
 from invemb_app.widgets import pick_line, split_lines, warn_about_input
 from invemb_core.report import NOISE_SCALES, compare_decodings, noisy_decodings
@@ -57,7 +57,7 @@ for path in chosen:
     try:
         models[path] = load_model(*key(path))
     except ie.InvEmbError as e:
-        st.error(f"{names[path]}: {e}")
+        st.error(md_escape(f"{names[path]}: {e}"))
 if not models:
     st.stop()
 warn_about_input(next(iter(models.values())), sentences)
@@ -79,7 +79,7 @@ for path in models:
     try:
         results[path] = pd.concat([greedy_rows(*key(path), s) for s in sentences], ignore_index=True)
     except ie.InvEmbError as e:
-        st.error(f"{names[path]}: {e}")
+        st.error(md_escape(f"{names[path]}: {e}"))
         st.stop()
 
 for i in range(len(sentences)):

@@ -6,7 +6,7 @@ import streamlit as st
 
 import invemb_core as ie
 from invemb_app.charts import box_centre, map_chart, rows_in_box
-from invemb_app.render import clusters_table, placed_table, selected_table
+from invemb_app.render import clusters_table, md_escape, placed_table, selected_table
 from invemb_app.state import (
     cluster_summary,
     current,
@@ -24,7 +24,15 @@ FAR = 10  # a spot this many typical spacings from the nearest sentence is far f
 st.title("Embedding map")
 ae = current_model()
 names = map_names(current_checkpoint())
-name = st.radio("Corpus", names, horizontal=True, key="map_corpus") if len(names) > 1 else None
+
+
+def forget_spot() -> None:
+    """A new corpus has other coordinates: the spot typed for the last one starts again at the new map's centre."""
+    for spot_key in ("map_x", "map_y"):
+        st.session_state.pop(spot_key, None)
+
+
+name = st.radio("Corpus", names, horizontal=True, key="map_corpus", on_change=forget_spot) if len(names) > 1 else None
 projection = load_map(*current(), name)
 if projection is None:
     st.warning(
@@ -76,10 +84,13 @@ if mine:
     try:
         placed = place(*current(), name, tuple(mine))
     except ie.InvEmbError as e:
-        st.error(str(e))
+        st.error(md_escape(str(e)))
 
 event = st.altair_chart(
-    map_chart(table, order, hits, placed), key="map_chart", on_select="rerun", selection_mode=["box", "pick"]
+    map_chart(table, order, hits, placed),
+    key=f"map_chart_{name}",  # one per corpus: a selection's rows and box belong to the map they were made on
+    on_select="rerun",
+    selection_mode=["box", "pick"],
 )
 
 if placed is not None:

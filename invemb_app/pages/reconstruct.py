@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from invemb_app.jobs import note_interaction
-from invemb_app.render import alternatives_table, samples_table, scored_outputs_table
+from invemb_app.render import alternatives_table, md_escape, samples_table, scored_outputs_table
 from invemb_app.state import (
     current,
     current_model,
@@ -128,7 +128,7 @@ try:
     table = reconstructions(sentences, first, keep)
     view.result()
 except InvEmbError as e:
-    st.error(str(e))
+    st.error(md_escape(str(e)))
     st.stop()
 
 
@@ -150,7 +150,7 @@ if later:
     try:
         table = pd.concat([table, reconstructions(sentences, later, keep)]).sort_values("sentence", kind="stable")
     except InvEmbError as e:
-        st.error(str(e))
+        st.error(md_escape(str(e)))
         st.stop()
     draw(table, slots, pending=[])
 st.caption(
@@ -205,7 +205,7 @@ def temperature_section(sentences: list[str], seed: int) -> None:
     try:
         view = chosen_view(sentences, seed)
     except InvEmbError as e:
-        st.error(str(e))
+        st.error(md_escape(str(e)))
         return
     st.html(alternatives_table(view))
     outputs = "output" if view.distinct == 1 else "outputs"

@@ -9,7 +9,7 @@ import streamlit as st
 
 import invemb_core as ie
 from invemb_app import jobs
-from invemb_app.render import diff_html, html_table
+from invemb_app.render import diff_html, html_table, md_escape
 
 st.title("Train")
 st.caption(
@@ -33,7 +33,7 @@ if job is None:
             cfg, tcfg, description = jobs.preset(preset, sentences=int(sentences), minutes=float(budget))
             job = jobs.start_job(name.strip(), cfg, tcfg, description=description)
         except ie.InvEmbError as e:
-            st.error(str(e))
+            st.error(md_escape(str(e)))
         else:
             st.session_state.train_watching = str(job.path)
             st.rerun()
@@ -53,7 +53,7 @@ def live() -> None:
     if not path:
         return
     events = jobs.read_events(path)
-    name = path.rsplit("/", 1)[-1]
+    name = md_escape(path.rsplit("/", 1)[-1])  # shown in Markdown elements below
     evaluations = sum("train_loss" in e for e in events)
     if running:
         left = running.budget_minutes * 60 - (time.time() - running.started)
