@@ -293,6 +293,25 @@ def test_map_far_spot_says_so():
     assert any("far from every sentence" in w.value for w in at.warning)
 
 
+def test_a_corpus_switch_starts_the_spot_again_on_the_new_map(monkeypatch, tmp_path):
+    """Two maps far apart (the second is the first moved by 50): the spot typed for the first map is not
+    carried to the second, where it would be far from every sentence."""
+    import shutil
+
+    root = tmp_path / "checkpoints"
+    shutil.copytree(TINY, root / "default")
+    table = pd.read_csv(TINY / "projection-tiny.csv", keep_default_na=False)
+    table.assign(x=table.x + 50, y=table.y + 50).to_csv(root / "default" / "projection-moved.csv", index=False)
+    shutil.copy(TINY / "projection-tiny.safetensors", root / "default" / "projection-moved.safetensors")
+    monkeypatch.setenv("INVEMB_CHECKPOINTS", str(root))
+    at = app("invemb_app/pages/embedding_map.py")
+    assert at.radio(key="map_corpus").value == "tiny"
+    at.radio(key="map_corpus").set_value("moved").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any("far from every sentence" in w.value for w in at.warning)
+    assert at.number_input(key="map_x").value == round(float(table.x.median()) + 50, 2)
+
+
 def test_unknown_characters_are_named():
     at = app("invemb_app/pages/reconstruct.py")
     at.text_area(key="rec_text").set_value("a dog 🙂 runs").run()
