@@ -42,6 +42,7 @@ def warm_up() -> None:
         if found:
             model = state.load_model(*state.key(str(found[0])))
             _ = model.lexicon  # read on first use: a property
+            model.get_meaning_decoder()  # the pretrained LM behind the meaning, if the checkpoint has one
     except Exception as e:  # a broken checkpoint is the pages' to report, with their own messages
         get_logger(__name__).warning("warm-up skipped: %s", e)
     finally:

@@ -7,6 +7,7 @@ saving and loading live in checkpoint.py.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 from typing import Any
@@ -61,6 +62,7 @@ class Autoencoder:
         self.config = config
         self.info = info or {}  # what checkpoint.py read or will write: metrics, training config, name
         self.vector_cache = VectorCache(self.model)
+        self._meaning_decoder_lock = threading.Lock()
 
     @classmethod
     def build(cls, cfg: ModelConfig, *, corpus: Iterable[str] = (), seed: int = 0) -> Autoencoder:
@@ -244,6 +246,13 @@ class Autoencoder:
     def get_meaning_decoder(self, *, required: bool = False):
         """The checkpoint's meaning decoder (``lm_decoder.py``), loaded on first use; None if it has none, or
         if it cannot load and ``required`` is false (then ``meaning_decoder_note`` says why)."""
+        with self._meaning_decoder_lock:  # the app's warm-up thread and a page may both ask first
+            self._load_meaning_decoder()
+        if self._meaning_decoder is None and required:
+            raise getattr(self, "_load_error", None) or InvEmbError("this checkpoint has no meaning decoder")
+        return self._meaning_decoder
+
+    def _load_meaning_decoder(self) -> None:
         if not hasattr(self, "_meaning_decoder"):
             self._meaning_decoder, self.meaning_decoder_note = None, ""
             where = self.info.get("path")
@@ -255,9 +264,6 @@ class Autoencoder:
                         f"the meaning decoder is not available, so the small decoder wrote these rows: {e}"
                     )
                     self._load_error = e
-        if self._meaning_decoder is None and required:
-            raise getattr(self, "_load_error", None) or InvEmbError("this checkpoint has no meaning decoder")
-        return self._meaning_decoder
 
     def set_meaning_decoder(self, decoder) -> None:
         """Use this meaning decoder for rows with no wording code (None: the own decoder writes them)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ from safetensors.torch import load_file, save_file
 
 from .autoencoder import Autoencoder, build_embeddings
 from .config import DecodeConfig, ModelConfig, from_dict
+from .data import read_sentences
 from .errors import InvEmbError
+from .lexicon import build_words, save_words
 from .text import TextCodec, Vocabulary, embedding_fingerprint, load_word_pieces, resolve_model_dir
 
 FORMAT_VERSION = 1
@@ -253,3 +256,21 @@ def load_as(path: str | Path, overrides: dict[str, Any], *, log=print) -> Autoen
     new = sorted({k.rsplit(".", 1)[0] for k in ours if k not in kept})
     log(f"started from {path}: kept {len(kept)} of {len(ours)} tensors; new: {', '.join(new) or 'none'}")
     return Autoencoder(model, ae.codec, cfg, info=ae.info)
+
+
+def write_lexicon(
+    directory: str | Path | None, *, data: Sequence[str] | None = None, word_list: str | None = None, min_count: int = 2
+) -> tuple[Path, int]:
+    """Build a checkpoint's lexicon from the corpora it was trained on (``data``: other corpus specs) and
+    an optional word list file, and write it into the checkpoint. Returns the file and its word count."""
+    ae = load(directory)
+    specs = list(data or (ae.info.get("train_config") or {}).get("train_data") or ["multi30k:train"])
+    extra: list[str] = []
+    if word_list:
+        try:
+            extra = Path(word_list).read_text(encoding="utf-8", errors="replace").split()
+        except OSError as e:
+            raise InvEmbError(f"cannot read the word list {word_list}: {e}") from e
+    texts = (s for spec in dict.fromkeys(specs) for s in read_sentences(spec))
+    words = build_words(ae.codec, texts, min_count=min_count, word_list=extra)
+    return save_words(ae.info["path"], words), len(words)

@@ -248,7 +248,7 @@ def cmd_setup_lm(args: argparse.Namespace) -> None:
 
 
 def cmd_lexicon(args: argparse.Namespace) -> None:
-    from .lexicon import write_lexicon
+    from .checkpoint import write_lexicon
 
     path, n = write_lexicon(args.checkpoint, data=args.data, word_list=args.word_list, min_count=args.min_count)
     print(f"wrote {path} ({n:,} words)")

@@ -94,27 +94,6 @@ def load_words(directory: str | Path) -> list[tuple[str, ...]] | None:
         raise InvEmbError(f"{path} is not a readable gzip word list: {e}") from e
 
 
-def write_lexicon(
-    directory: str | Path | None, *, data: Sequence[str] | None = None, word_list: str | None = None, min_count: int = 2
-) -> tuple[Path, int]:
-    """Build a checkpoint's lexicon from the corpora it was trained on (``data``: other corpus specs) and
-    an optional word list file, and write it into the checkpoint. Returns the file and its word count."""
-    from .checkpoint import load
-    from .data import read_sentences
-
-    ae = load(directory)
-    specs = list(data or (ae.info.get("train_config") or {}).get("train_data") or ["multi30k:train"])
-    extra: list[str] = []
-    if word_list:
-        try:
-            extra = Path(word_list).read_text(encoding="utf-8", errors="replace").split()
-        except OSError as e:
-            raise InvEmbError(f"cannot read the word list {word_list}: {e}") from e
-    texts = (s for spec in dict.fromkeys(specs) for s in read_sentences(spec))
-    words = build_words(ae.codec, texts, min_count=min_count, word_list=extra)
-    return save_words(ae.info["path"], words), len(words)
-
-
 class Lexicon:
     """A prefix tree over the local piece ids of known words, and the logit rule it implies.
 

@@ -1,6 +1,6 @@
 """The meaning decoder: a pretrained language model that writes English from a meaning vector.
 
-The two-part autoencoder's own decoder (model.py: 2 layers, 256 wide, trained from scratch) writes the
+The two-part autoencoder's own decoder (modules.py: 2 layers, 256 wide, trained from scratch) writes the
 gist of a meaning vector in broken, lower-case English. This file puts a pretrained causal LM (SmolLM2-135M,
 ``lm.py``) behind the vector, as a **corrector** (vec2text's recipe, Morris et al. 2023, with a pretrained
 LM as in GEIA and ClipCap):
@@ -145,6 +145,20 @@ class MeaningDecoder(nn.Module):
             for name, value in state.items():
                 own[name].copy_(value.to(own[name].dtype))
 
+    @torch.no_grad()
+    def for_inference(self) -> MeaningDecoder:
+        """Fold the adapters into the LM's weights and run it in bfloat16 (no autocast casts per call): the
+        same text as the adapted float32 model up to bfloat16 rounding, and nothing left to train."""
+        for layer in self.lm.model.layers:
+            for parent in (layer.self_attn, layer.mlp):
+                for name in LORA_TARGETS:
+                    module = getattr(parent, name, None)
+                    if isinstance(module, LoRALinear):
+                        module.base.weight += (module.lora_b @ module.lora_a) * module.scale
+                        setattr(parent, name, module.base)
+        self.requires_grad_(False)
+        return self.to(torch.bfloat16).eval()
+
     # ---- the input layout --------------------------------------------------------------------------
 
     def prompt_ids(self, drafts: list[str] | None, n: int) -> list[list[int]]:
@@ -170,8 +184,8 @@ class MeaningDecoder(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Prefix + token rows -> (B, T, W) input embeddings and the (B, T) attention mask, padded on the
         left for generation (every row ends where its first new piece goes) or on the right for training."""
-        prefix = self.mapper(m)  # (B, k, W)
         embed = self.lm.get_input_embeddings()
+        prefix = self.mapper(m.to(embed.weight.dtype))  # (B, k, W)
         seqs = [torch.cat([prefix[i], embed(torch.tensor(r, dtype=torch.long))]) for i, r in enumerate(rows)]
         T = max(len(s) for s in seqs)
         if not left_pad:  # few distinct shapes: oneDNN builds its bfloat16 kernels once per shape
@@ -256,12 +270,13 @@ def has_meaning_decoder(directory: str | Path) -> bool:
     return (Path(directory) / CONFIG_FILE).is_file()
 
 
-def load(directory: str | Path, *, lm=None, tokenizer=None) -> MeaningDecoder:
-    """The meaning decoder saved in ``directory`` (``meaning_decoder.json`` + ``.safetensors``)."""
+def load(directory: str | Path, *, lm=None, tokenizer=None, inference: bool = True) -> MeaningDecoder:
+    """The meaning decoder saved in ``directory`` (``meaning_decoder.json`` + ``.safetensors``); by default
+    ready to write (adapters folded in, bfloat16), ``inference=False`` to train it further."""
     directory = Path(directory)
     if not (directory / CONFIG_FILE).is_file():
         raise InvEmbError(f"{directory} has no {CONFIG_FILE}: it holds no meaning decoder")
     cfg = LMDecoderConfig.from_dict(json.loads((directory / CONFIG_FILE).read_text()))
     decoder = build(cfg, lm=lm, tokenizer=tokenizer)
     decoder.load_trained(load_file(str(directory / WEIGHTS_FILE)))
-    return decoder.eval()
+    return decoder.for_inference() if inference else decoder.eval()

@@ -1,13 +1,13 @@
 """A decoder that starts from a pretrained encoder's own layers (``decoder_cell="pretrained"``).
 
-The small decoder (model.py's ``TransformerDecoder``: 2 layers, 256 wide, random at the start) has to learn
+The small decoder (modules.py's ``TransformerDecoder``: 2 layers, 256 wide, random at the start) has to learn
 English from the training text alone. BERT2BERT (Rothe, Narayan & Severyn, 2020) showed that the layers
 of a pretrained *encoder* make a good start for a *decoder*: run them under a causal mask and fine-tune.
 Here the donor is the embedding source itself (all-MiniLM-L6-v2: 6 layers, 384 wide, 12 heads), whose
 token table the autoencoder already reads and scores with:
 
     x_t = LayerNorm(e(prev_t) + p_t + type_0)      BERT's input embedding of the previous token, copied
-        + Readout(z)_t                              the sentence vector, read per position (model.py), new
+        + Readout(z)_t                              the sentence vector, read per position (modules.py), new
     h = the first ``decoder_layers`` MiniLM layers over x_0..x_t under a causal mask   (copied, post-norm)
 
 The previous token of position 0 is the start token, which is [CLS], so the decoder's inputs look like
@@ -27,7 +27,7 @@ import torch.nn as nn
 
 from .config import ModelConfig
 from .errors import InvEmbError
-from .model import Readout, TransformerDecoder
+from .modules import Readout, TransformerDecoder
 from .text import load_transformer, resolve_model_dir
 
 

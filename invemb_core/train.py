@@ -36,7 +36,7 @@ from .errors import InvEmbError
 from .lexicon import build_words, save_words
 from .losses import SemanticLoss
 from .metrics import evaluate, exact_match, token_accuracy
-from .model import padding_mask
+from .modules import padding_mask
 from .train_state import Progress, restore, snapshot, weights_sha256
 from .twopart import TwoPartAutoencoder
 

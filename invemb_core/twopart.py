@@ -29,7 +29,8 @@ import torch.nn.functional as F
 
 from .config import ModelConfig
 from .errors import InvEmbError
-from .model import RecurrentEncoder, SentenceAutoencoder, TransformerEncoder
+from .model import SentenceAutoencoder
+from .modules import RecurrentEncoder, TransformerEncoder
 from .text import load_transformer, load_word_pieces, resolve_model_dir
 
 # Sentences whose meaning training remembers: the whole general-English mix (~266k distinct), ~0.6 GB, so

