@@ -237,7 +237,7 @@ def train_meaning_decoder(cfg: LMTrainConfig, decoder_cfg: LMDecoderConfig | Non
             if time.time() - started >= budget:
                 break
         else:
-            position = (position // cfg.chunk + 1) * cfg.chunk  # the chunk's remainder (under a batch) is skipped
+            position = -(-position // cfg.chunk) * cfg.chunk  # on to the next chunk's start
     bar.close()
     evaluate()
     save()
