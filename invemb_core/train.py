@@ -5,18 +5,16 @@ The loop knows nothing about the architecture: ``model(tokens, lengths, ...)`` r
 What it owns is the data order (a pure function of seed and epoch), the augmentations, the optimizer and
 the bookkeeping that makes ``--resume`` continue exactly where a checkpoint left off.
 
-Under ``torchrun`` (WORLD_SIZE > 1) it trains data-parallel with PyTorch DDP over gloo: every rank
+Under ``torchrun`` (WORLD_SIZE > 1) it trains data-parallel (``distributed.py``: DDP over gloo): every rank
 builds the same batches, takes every world-th one, and gradients are averaged; rank 0 evaluates and
 saves. With ``stream_chunk_sentences`` the corpus is read in chunks each epoch instead of held in memory.
 """
 
 from __future__ import annotations
 
-import gc
 import itertools
 import json
 import math
-import os
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +22,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from . import checkpoint
@@ -32,12 +29,13 @@ from .autoencoder import Autoencoder
 from .calibration import CalibrationConfig, calibrate
 from .config import DecodeConfig, ModelConfig, TrainConfig, from_dict
 from .data import Batch, collate, epoch_batches, iter_sentences, read_sentences, stream_chunks
+from .distributed import Group
 from .errors import InvEmbError
 from .lexicon import build_words, save_words
 from .losses import SemanticLoss
 from .metrics import evaluate, exact_match, token_accuracy
 from .modules import padding_mask
-from .train_state import Progress, restore, snapshot, weights_sha256
+from .train_state import Progress, restore, snapshot
 from .twopart import TwoPartAutoencoder
 
 SAMPLES = 5  # validation sentences shown (logged, and in the events file) at each evaluation
@@ -85,13 +83,8 @@ class Trainer:
         self.model_cfg, self.cfg = model_cfg, train_cfg
         if train_cfg.threads > 0:
             torch.set_num_threads(train_cfg.threads)
-        self.rank, self.world = 0, 1
-        self.owns_process_group = False  # destroyed at the end only if this trainer created it
-        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-            if not dist.is_initialized():
-                dist.init_process_group("gloo")
-                self.owns_process_group = True
-            self.rank, self.world = dist.get_rank(), dist.get_world_size()
+        self.group = Group.join()
+        self.rank, self.world = self.group.rank, self.group.world
         if self.rank != 0:
             self.progress, self.log = False, lambda message: None
         torch.manual_seed(train_cfg.seed)  # the same initial weights on every rank
@@ -130,11 +123,7 @@ class Trainer:
         self.model = self.ae.model
         self.ids = None if self.streaming else self.ae.codec.encode(self.train_sentences)[0]
         torch.manual_seed(train_cfg.seed + self.rank)  # ranks draw different augmentation noise
-        self.forward_model = self.model
-        if self.world > 1:
-            from torch.nn.parallel import DistributedDataParallel
-
-            self.forward_model = DistributedDataParallel(self.model)
+        self.forward_model = self.group.wrap(self.model)
         self.pool = self.ae.codec.output_candidates()
         self.pool = self.pool[self.pool != self.ae.codec.vocab.eos]  # what random tokens are drawn from
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -199,14 +188,6 @@ class Trainer:
             usable = len(batches) - len(batches) % self.world
             for b in range(self.rank, usable, self.world):
                 yield [ids[i] for i in batches[b]]
-
-    def _agree_to_stop(self, stop: bool) -> bool:
-        """Under DDP every rank must stop at the same step: stop if any rank wants to."""
-        if self.world == 1:
-            return stop
-        flag = torch.tensor([1 if stop else 0])
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        return bool(flag.item())
 
     def save(self, metrics: dict | None = None) -> Path:
         tensors, info = snapshot(self.model, self.optimizer, self.at)
@@ -347,7 +328,7 @@ class Trainer:
                     bar.set_postfix(
                         loss=f"{running:.3f}", epoch=self.at.epoch, tok_s=f"{self.at.tokens_seen / self.at.elapsed:.0f}"
                     )
-                    self._stop = self._agree_to_stop(self._stop or bool(budget and self.at.elapsed >= budget))
+                    self._stop = self.group.agree_to_stop(self._stop or bool(budget and self.at.elapsed >= budget))
                     if self.rank == 0 and (self.at.step % self.cfg.eval_every == 0 or self._stop):
                         self._record(running)
                     if self.rank == 0 and self.at.step % self.cfg.checkpoint_every == 0 and not self._stop:
@@ -374,21 +355,10 @@ class Trainer:
     def _finish(self) -> Autoencoder:
         """Final evaluation and save on rank 0; under DDP, first check that every rank holds the same weights."""
         self.model.eval()
-        extra = {}
-        if self.world > 1:
-            hashes: list[str] = [""] * self.world
-            dist.all_gather_object(hashes, weights_sha256(self.model))
-            extra["ddp"] = {"world_size": self.world, "rank_weights_sha256": hashes}
-            if self.owns_process_group:
-                # The last collective: shut gloo down cleanly, DDP wrapper first, once every rank is
-                # here. A rank that exits with the group alive can abort at interpreter exit
-                # ("terminate called without an active exception").
-                self.forward_model = self.model
-                gc.collect()  # the DDP wrapper holds the group; let it go before the group does
-                dist.barrier()
-                dist.destroy_process_group()
-            if self.rank != 0:
-                return self.ae
+        self.forward_model = self.model  # the DDP wrapper holds the group: let it go first
+        extra = self.group.finish(self.model)
+        if self.rank != 0:
+            return self.ae
         if self.cfg.calibration_sentences:
             self._calibrate()
         metrics = evaluate(self.ae, self.val_sentences, semantic=False)
