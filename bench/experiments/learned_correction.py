@@ -1,6 +1,11 @@
 """A learned correction step (vec2text's idea, small): does a trained aim beat the fixed one?
 
-    python bench/learned_correction.py --train 8000 --steps 1500 --sets dev typed --n 300
+Found (issue 22, kept as an experiment; nothing uses it): no. Dev BLEU 27.9 -> 27.3, typed 20.3 -> 20.8, the
+two judges disagreeing: within noise; a vector says too little about the first try to aim better. Feeds
+BENCHMARKS.md, "Every design tried" (the learned-aim row); the run is in docs/HISTORY.md, "A learned aim
+for correction".
+
+    cd bench && python experiments/learned_correction.py --train 8000 --steps 600 --lr 2e-4 --sets dev typed --n 300
 
 Correction (``correct.py``) decodes a meaning again from ``normalize(m + 0.5 (m - v)) |m|``, where ``v`` is
 the meaning of the text first written. Here a small network learns the aim instead:
@@ -20,19 +25,23 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from general import Judges, sets
 from torch import nn
 
-import invemb_core as ie
-from invemb_core import correct as correct_module
-from invemb_core.data import collate, read_sentences
-from invemb_core.english import english_dir
-from invemb_core.metrics import bleu
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for general.py and judges.py
+
+from general import Judges, sets  # noqa: E402
+
+import invemb_core as ie  # noqa: E402
+from invemb_core import correct as correct_module  # noqa: E402
+from invemb_core.data import collate, read_sentences  # noqa: E402
+from invemb_core.english import english_dir  # noqa: E402
+from invemb_core.metrics import bleu  # noqa: E402
 
 
 class Aim(nn.Module):

@@ -1,6 +1,11 @@
 """Choosing a meaning-only decoding by consensus: does agreement among the candidates find better text?
 
-    python bench/consensus.py --sets dev typed --n 300 --pools results/consensus_pools.pt
+Found (issue 22, kept as an experiment; nothing uses it): no. Consensus added at most 0.2 BLEU, within noise,
+and minimum Bayes risk alone was the worst rule (typed 15.2 against 19.2 for the closest candidate); even the
+oracle best of 48 candidates reaches only 27.7 typed BLEU. Feeds BENCHMARKS.md, "Every design tried" (the
+consensus rows); the full run is in docs/HISTORY.md, "Choosing by consensus".
+
+    cd bench && python experiments/consensus.py --sets dev typed --n 300 --pools results/consensus_pools.pt
 
 Rerank keeps, of the greedy output and 23 samples, the one whose re-encoded meaning is closest to the
 target; correction draws a second pool from a target pushed past the first choice. Picking the best of
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -28,12 +34,15 @@ from pathlib import Path
 import sacrebleu
 import torch
 import torch.nn.functional as F
-from general import Judges, sets
 
-import invemb_core as ie
-from invemb_core.config import DecodeConfig
-from invemb_core.correct import targets
-from invemb_core.metrics import bleu
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for general.py and judges.py
+
+from general import Judges, sets  # noqa: E402
+
+import invemb_core as ie  # noqa: E402
+from invemb_core.config import DecodeConfig  # noqa: E402
+from invemb_core.correct import targets  # noqa: E402
+from invemb_core.metrics import bleu  # noqa: E402
 
 Pool = list[tuple[int, ...]]
 
