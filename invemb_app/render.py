@@ -22,6 +22,8 @@ DIFF_CSS = """<style>
 .ie-table th {color: #555; font-weight: 600;}
 .ie-table td.num {white-space: nowrap; text-align: right; font-variant-numeric: tabular-nums;}
 .ie-label {white-space: nowrap; color: #333;}
+.ie-writer {font-size: 0.75rem; color: #6b6f76; white-space: nowrap;}
+.ie-plain {line-height: 1.6; overflow-wrap: anywhere;}
 .ie-table.fixed {table-layout: fixed;}
 </style>"""
 
@@ -78,6 +80,11 @@ def describe_characters(chars: Sequence[str], *, limit: int = 6) -> str:
     return ", ".join(named) + more
 
 
+def plain_html(text: str) -> str:
+    """Text as it reads, HTML-escaped, with no marks."""
+    return f'<span class="ie-plain">{html.escape(text) or "<i>(empty)</i>"}</span>'
+
+
 def scored_outputs_table(
     target: str,
     labelled: Sequence[tuple[str, object]],
@@ -85,14 +92,16 @@ def scored_outputs_table(
     label: str,
     label_width: str,
     pending: Sequence[str] = (),
+    diff: bool = True,
 ) -> str:
     """The input and one row per labelled output (each with ``.output``, ``.exact``, ``.bleu``,
-    ``.cosine``): the output's word diff against ``target`` and its scores; then a "decoding..." row per
-    name in ``pending`` (plain text). Labels are already HTML; a fixed layout makes the tables of
-    consecutive sentences line up."""
-    rows = [["<b>input</b>", diff_html(target, target), "", "", ""]]
+    ``.cosine``): the output (its word diff against ``target`` with ``diff``, else as plain text) and its
+    scores; then a "decoding..." row per name in ``pending`` (plain text). Labels are already HTML; a fixed
+    layout makes the tables of consecutive sentences line up."""
+    shown = (lambda text: diff_html(target, text)) if diff else plain_html
+    rows = [["<b>input</b>", shown(target), "", "", ""]]
     for name, r in labelled:
-        rows.append([name, diff_html(target, r.output), "✓" if r.exact else "✗", f"{r.bleu:.0f}", f"{r.cosine:.3f}"])
+        rows.append([name, shown(r.output), "✓" if r.exact else "✗", f"{r.bleu:.0f}", f"{r.cosine:.3f}"])
     for name in pending:
         rows.append([f'<span class="ie-label">{html.escape(name)}</span>', "<i>decoding…</i>", "", "", ""])
     return html_table(
@@ -100,6 +109,38 @@ def scored_outputs_table(
         rows,
         numeric=(2, 3, 4),
         widths=(label_width, None, "4rem", "4rem", "4.5rem"),
+    )
+
+
+def decoding_label(name: str) -> str:
+    """A decoding's name as a row label: "T=0.3" reads "T 0.3", so that joined labels keep one "="."""
+    return re.sub(r"^T=", "T ", name)
+
+
+def same_output_rows(block) -> list[tuple[list[str], object, list[str]]]:
+    """One sentence's rows (``report.compare_decodings``) that gave the same output, as one: (the decodings'
+    names, the first such row, who wrote them), in the order the decodings first appear."""
+    groups: dict[tuple, tuple[list[str], object, list[str]]] = {}
+    for r in block.itertuples():
+        names, _, writers = groups.setdefault((r.output, bool(r.exact), r.bleu, r.cosine), ([], r, []))
+        names.append(r.decoding)
+        if r.writer not in writers:
+            writers.append(r.writer)
+    return list(groups.values())
+
+
+def decodings_table(block, *, diff: bool, writers: bool, pending: Sequence[str] = ()) -> str:
+    """Reconstruct's table for one sentence (its rows of ``report.compare_decodings``): one row per distinct
+    output, labelled with every decoding that gave it ("greedy = beam 5 = T 0.3") and, with ``writers``,
+    which decoder wrote it; outputs as plain text, or with ``diff`` as word diffs against the input."""
+    labelled = []
+    for names, row, who in same_output_rows(block):
+        label = " = ".join(f'<span class="ie-label">{html.escape(decoding_label(n))}</span>' for n in names)
+        if writers:
+            label += "<br>" + " · ".join(f'<span class="ie-writer">{html.escape(w)}</span>' for w in who)
+        labelled.append((label, row))
+    return scored_outputs_table(
+        block.target.iloc[0], labelled, label="decoding", label_width="10rem", pending=pending, diff=diff
     )
 
 

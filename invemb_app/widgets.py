@@ -66,9 +66,10 @@ def warn_about_input(ae: ie.Autoencoder, sentences: Sequence[str], names: Sequen
         )
 
 
-def sampling_controls(*, on_resample: Callable[[], None]) -> dict:
+def sampling_controls(*, on_resample: Callable[[], None]) -> tuple[dict, dict]:
     """Reconstruct's decoding knobs (temperatures, top-k, top-p, min-p, whole words, seed, rerank n and a
-    Resample button that calls ``on_resample``), as ``report.default_decodings`` keywords."""
+    Resample button that calls ``on_resample``), as ``report.default_decodings`` keywords; and under the
+    knobs that can sit idle, an empty slot each for a note saying so (``say_idle``), by knob name."""
     temperatures = st.multiselect(
         "Sampling temperatures", [0.1, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0], default=[0.3, 0.7, 1.0, 1.5], key="rec_temps"
     )
@@ -114,7 +115,9 @@ def sampling_controls(*, on_resample: Callable[[], None]) -> dict:
         help="n candidates: greedy plus samples at T=0.5, each re-encoded; the one whose vector is closest wins. 0 = off",
     )
     c5.button("Resample", key="rec_resample", help="New seed, same sentences", on_click=on_resample)
-    return {
+    slots = {"top_k": c1.empty(), "top_p": c2.empty(), "min_p": c6.empty(), "whole_words": c7.empty()}
+    slots["seed"] = c5.empty()  # under Resample
+    knobs = {
         "temperatures": temperatures,
         "top_k": int(top_k),
         "top_p": float(top_p),
@@ -123,3 +126,46 @@ def sampling_controls(*, on_resample: Callable[[], None]) -> dict:
         "seed": int(seed),
         "rerank_candidates": int(rerank),
     }
+    return knobs, slots
+
+
+SAMPLING_KNOBS = ("top_k", "top_p", "min_p", "whole_words", "seed")  # what shapes only the sampled rows
+LM_IGNORES = ("top_k", "min_p", "whole_words")  # the meaning decoder samples with temperature and top-p only
+
+
+def idle_knobs(ae: ie.Autoencoder, table, decodings: dict, *, keep: float | None) -> dict[str, str]:
+    """Which sampling knobs changed nothing in ``table`` (``report.compare_decodings`` rows of ``decodings``,
+    every sentence), and why, by knob name. Only the T and rerank rows follow the knobs ("default" keeps its
+    own settings)."""
+    sampled = [n for n, d in decodings.items() if n != "default" and d.get("strategy") in ("sample", "rerank")]
+    if not sampled:
+        return dict.fromkeys(SAMPLING_KNOBS, "No effect: no row samples (pick a temperature or a rerank n).")
+    if (table.groupby("sentence").output.nunique() == 1).all():
+        lower = " Lower Wording kept to see sampling act." if keep is None and ae.meaning_and_wording else ""
+        return dict.fromkeys(SAMPLING_KNOBS, f"No effect now: every decoding gives the same text.{lower}")
+    notes = {}
+    if (table[table.decoding.isin(sampled)].writer == "meaning decoder").all():
+        notes.update(dict.fromkeys(LM_IGNORES, "Not used: the meaning decoder writes the sampled rows."))
+    elif ae.lexicon is None:
+        notes["whole_words"] = (
+            "No effect: a parallel decoder writes every position at once."
+            if not ae.model.autoregressive
+            else "No effect: this checkpoint has no word list (invemb lexicon makes one)."
+        )
+    return notes
+
+
+def meaning_decoder_note(ae: ie.Autoencoder, keep: float | None) -> str:
+    """Why the meaning decoder did not write the rows that keep no wording code (it could not load), where
+    there are such rows (``keep == 0``, or a vector that is the meaning alone); else ""."""
+    note = getattr(ae, "meaning_decoder_note", "")  # set on the model when its meaning decoder failed to load
+    return note if note and (keep == 0.0 or not ae.wording_size) else ""
+
+
+def say_idle(slots: dict, notes: dict[str, str]) -> None:
+    """Each idle knob's note in its slot (from ``sampling_controls``); the others' slots emptied."""
+    for name, slot in slots.items():
+        if name in notes:
+            slot.caption(notes[name])
+        else:
+            slot.empty()

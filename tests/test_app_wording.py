@@ -9,7 +9,7 @@ from conftest import tiny_config
 from streamlit.testing.v1 import AppTest
 
 import invemb_core as ie
-from invemb_app.render import scored_outputs_table
+from invemb_app.render import decodings_table
 from invemb_core import checkpoint
 from invemb_core.report import compare_decodings, default_decodings
 
@@ -45,5 +45,4 @@ def test_meaning_only_rows_come_in_two_steps_and_match_one_decoding_of_all(two_p
     for line, body in zip(LINES, tables):
         rows = compare_decodings(ae, [line], default_decodings(ae), keep=0.0)  # every decoding in one call
         assert list(rows.decoding)[-1] == "default"
-        labelled = [(f'<span class="ie-label">{r.decoding}</span>', r) for r in rows.itertuples()]
-        assert body == scored_outputs_table(rows.target.iloc[0], labelled, label="decoding", label_width="8rem")
+        assert body == decodings_table(rows, diff=False, writers=False)

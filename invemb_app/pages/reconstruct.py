@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from invemb_app.jobs import note_interaction
-from invemb_app.render import alternatives_table, md_escape, samples_table, scored_outputs_table
+from invemb_app.render import alternatives_table, decodings_table, md_escape, samples_table
 from invemb_app.state import (
     current,
     current_model,
@@ -15,15 +15,24 @@ from invemb_app.state import (
     reconstructions,
     temperature_view_of,
 )
-from invemb_app.widgets import line_index, pick_line, sampling_controls, split_lines, warn_about_input
+from invemb_app.widgets import (
+    idle_knobs,
+    line_index,
+    meaning_decoder_note,
+    pick_line,
+    sampling_controls,
+    say_idle,
+    split_lines,
+    warn_about_input,
+)
 from invemb_core import DecodeConfig, InvEmbError
 from invemb_core.alternatives import TemperatureView
 from invemb_core.report import default_decodings
 
 st.title("Reconstruct")
 st.caption(
-    "Each sentence is encoded into one vector and decoded back. "
-    "Highlighted words are not in the input; grey struck-through words are missing from the output."
+    "Each sentence is encoded into one vector and decoded back under several decodings. Decodings that give "
+    "the same text share one row, labelled with all of their names."
 )
 ae = current_model()
 
@@ -80,7 +89,7 @@ with left:
         )
         keep = None if keep == 1.0 else keep
 with right:
-    knobs = sampling_controls(on_resample=resample)
+    knobs, idle_slots = sampling_controls(on_resample=resample)
 
 sentences = split_lines(text)
 if not sentences:
@@ -132,13 +141,20 @@ except InvEmbError as e:
     st.stop()
 
 
+if note := meaning_decoder_note(ae, keep):
+    st.info(md_escape(note))
+diff = st.toggle(
+    "Show word differences",
+    key="rec_diff",
+    help="Highlighted words are not in the input; grey struck-through words are in the input but not in the output.",
+)
+
+
 def draw(table, slots: list, pending: list[str]) -> None:
-    """One table per sentence into its slot: every decoding's row, then a row per name still decoding."""
+    """One table per sentence into its slot: a row per distinct output, then a row per name still decoding."""
+    writers = bool((table.writer != "decoder").any())  # labelled only where some row is not the decoder's
     for slot, (_, block) in zip(slots, table.groupby("sentence", sort=True)):
-        labelled = [(f'<span class="ie-label">{r.decoding}</span>', r) for r in block.itertuples()]
-        slot.html(
-            scored_outputs_table(block.target.iloc[0], labelled, label="decoding", label_width="8rem", pending=pending)
-        )
+        slot.html(decodings_table(block, diff=diff, writers=writers, pending=pending))
 
 
 slots = []
@@ -153,6 +169,7 @@ if later:
         st.error(md_escape(str(e)))
         st.stop()
     draw(table, slots, pending=[])
+say_idle(idle_slots, idle_knobs(ae, table, decodings, keep=keep))
 st.caption(
     (
         "default: this checkpoint's standard decoding, with its own fixed settings (not the knobs above); from "
@@ -162,6 +179,12 @@ st.caption(
     )
     + "exact: every word piece right · BLEU: sentence BLEU against the input (as the tokenizer keeps it: lower "
     "case) · cosine: between the input's vector and the vector of the output re-encoded"
+    + (
+        " · meaning decoder: a pretrained language model tuned to write a sentence from the meaning alone; it "
+        "writes the rows that keep no wording code, the checkpoint's decoder writes the others"
+        if (table.writer != "decoder").any()
+        else ""
+    )
 )
 csv = table.assign(wording_kept=1.0 if keep is None else keep).to_csv(index=False)
 st.download_button("Download CSV", csv, "reconstructions.csv", "text/csv", key="rec_csv")
