@@ -71,19 +71,34 @@ def decode_path(ae: Autoencoder, Z: torch.Tensor, **decode_kwargs: Any) -> list[
 
 
 def interpolate(
-    ae: Autoencoder, a: str, b: str, *, steps: int = 8, method: str = "slerp", **decode_kwargs: Any
+    ae: Autoencoder,
+    a: str,
+    b: str,
+    *,
+    steps: int = 8,
+    method: str = "slerp",
+    meaning_only: bool = False,
+    **decode_kwargs: Any,
 ) -> list[tuple[float, str]]:
     """Decode ``steps`` points between the vectors of sentences ``a`` and ``b`` (``decode_path``).
+
+    Args:
+        meaning_only: two-part checkpoints: walk between the sentences' meanings alone (``ae.meaning``),
+            so every point, the ends included, is written from its meaning (by the checkpoint's meaning
+            decoder, where it has one).
 
     Returns:
         A list of (alpha, text), alpha from 0.0 (a) to 1.0 (b).
     """
     za, zb = ae.encode([a, b])
     alphas, Z = path(za, zb, steps=steps, method=method)
+    Z = ae.meaning(Z) if meaning_only else Z
     return list(zip([round(float(x), 4) for x in alphas], decode_path(ae, Z, **decode_kwargs)))
 
 
-def arithmetic(ae: Autoencoder, a: str, b: str, c: str, **decode_kwargs: Any) -> str:
-    """Decode ``z(a) - z(b) + z(c)``: e.g. "a man rides a horse" - "a man" + "a woman"."""
+def arithmetic(ae: Autoencoder, a: str, b: str, c: str, *, meaning_only: bool = False, **decode_kwargs: Any) -> str:
+    """Decode ``z(a) - z(b) + z(c)``: e.g. "a man rides a horse" - "a man" + "a woman". ``meaning_only``: the
+    sum of the meanings alone, written from its meaning (as in ``interpolate``)."""
     za, zb, zc = ae.encode([a, b, c])
-    return ae.decode(za - zb + zc, **decode_kwargs)[0]
+    z = (za - zb + zc)[None]
+    return ae.decode(ae.meaning(z) if meaning_only else z, **decode_kwargs)[0]

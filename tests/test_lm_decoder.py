@@ -163,3 +163,21 @@ def test_a_missing_meaning_decoder_falls_back_with_a_note(tiny_lm, corpus, tmp_p
     assert "not available" in ae.meaning_decoder_note
     with pytest.raises(ie.InvEmbError):
         ae.decode(Z, writer="lm")
+
+
+def test_a_meaning_only_walk_is_written_by_the_meaning_decoder(tiny_lm, corpus, monkeypatch):
+    ae = ie.Autoencoder.build(tiny_config(meaning="minilm", vector_size=MINILM + 16), corpus=corpus, seed=0)
+    ae.set_meaning_decoder(make(tiny_lm).eval())
+    seen = []
+    original = ae.write_many
+
+    def spy(Z, decodings):
+        out = original(Z, decodings)
+        seen.append(out[1])
+        return out
+
+    monkeypatch.setattr(ae, "write_many", spy)
+    walk = ie.interpolate(ae, corpus[0], corpus[1], steps=4, meaning_only=True)
+    assert len(walk) == 4 and all(w == [LM] * 4 for writers in seen for w in writers.values())
+    ie.arithmetic(ae, corpus[0], corpus[1], corpus[2], meaning_only=True)
+    assert list(seen[-1].values()) == [[LM]]
