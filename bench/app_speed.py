@@ -1,4 +1,5 @@
 """How fast the app is, as a person feels it: cold start, and each interaction timed in a real browser.
+Feeds BENCHMARKS.md, "Felt speed in the app" and "Two decodings at once" (and the design table's app rows).
 
     python bench/app_speed.py --repeats 6            # uses the shipped checkpoints
 

@@ -1,4 +1,5 @@
 """Train several designs for the same wall-clock budget and score each on Multi30k test_2016_flickr.
+Feeds BENCHMARKS.md, "Every design tried" (the model rows: study-match ... d256, 15 minutes each).
 
     python bench/compare.py --minutes 5 --designs study-match study-ce ar-gru ar-lstm transformer scratch
     python bench/compare.py --minutes 5 --designs d256 d512 transformer     # quality against vector size

@@ -1,6 +1,7 @@
 """Choose the correction step (``DecodeConfig.corrections``, ``correction_step``; correct.py) on data the
 shipped figures are not measured on: the dev captions and the typed sentences, never test_2016 (``--sets
-test_2016`` reports the chosen setting there afterwards).
+test_2016`` reports the chosen setting there afterwards). Feeds BENCHMARKS.md's "checkpoints/default" and
+"checkpoints/captions" (meaning only with both judges, degenerate outputs) and the design table's correction rows.
 
     python bench/correction.py --json bench/results/correction_sweep.json
     python bench/correction.py --cost 100      # seconds per sentence, off and on, alternated: medians

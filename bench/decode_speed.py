@@ -1,5 +1,6 @@
 """Decoding and round-trip speed against all-MiniLM-L6-v2's encoding, side by side in one run (issue 23,
-items 1 and 2), with what the machine's matrix products can do.
+items 1 and 2), with what the machine's matrix products can do. Feeds BENCHMARKS.md, "Decode speed against
+MiniLM's encoding" and "Decoding at the FLOP limit".
 
     python bench/decode_speed.py --sentences 1000 --repeats 3
 

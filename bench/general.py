@@ -1,7 +1,8 @@
 """Does the meaning hold outside captions? Every figure of the general-English issue (#21), for any
-checkpoint, on typed sentences, held-out general English and captions, in one run.
+checkpoint, on typed sentences, held-out general English and captions, in one run. Feeds BENCHMARKS.md,
+"checkpoints/default" and "checkpoints/captions" (exact match on typed, held-out and dev; held-out meaning only).
 
-    python bench/general.py --checkpoint checkpoints/general --json bench/results/general_general.json
+    python bench/general.py --checkpoint checkpoints/default --json bench/results/general_general.json
 
 For each set:
 1. ``ae.reconstruct`` (the checkpoint's default decoding): exact match and token accuracy.

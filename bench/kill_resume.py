@@ -1,4 +1,5 @@
 """Kill `invemb train` with SIGKILL at random moments and resume it; then interrupt one with SIGINT.
+Feeds BENCHMARKS.md, "Hardening (issue 6)".
 
     python bench/kill_resume.py --kills 6 --seed 0
 

@@ -1,6 +1,7 @@
 """What the key/value cache buys the autoregressive Transformer decoder: greedy and beam decoding of
 Multi30k test captions with the cache (as shipped) and with every step recomputing the whole prefix
-(as before the cache), in one run, with a check that both give the same sentences.
+(as before the cache), in one run, with a check that both give the same sentences. Feeds BENCHMARKS.md,
+"checkpoints/autoregressive".
 
     python bench/kv_cache.py --sentences 500 --repeats 3
 """

@@ -1,6 +1,7 @@
 """Plot and tabulate a checkpoint's learning curve (validation exact match against wall-clock minutes).
+Feeds BENCHMARKS.md, "checkpoints/plain" (bench/results/learning_curve.png is the plain checkpoint's).
 
-    python bench/learning_curve.py checkpoints/default --out bench/results/learning_curve.png
+    python bench/learning_curve.py checkpoints/plain --out bench/results/learning_curve.png
 
 The history is what training recorded at each evaluation (config.json "history"): greedy exact match
 and token accuracy on the validation subset, minutes of training so far, steps and epochs.

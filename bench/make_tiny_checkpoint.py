@@ -1,4 +1,5 @@
 """Train the tiny checkpoint the tests decode (tests/data/tiny_checkpoint) and record its golden outputs.
+A test fixture's builder: it measures nothing and feeds no section of BENCHMARKS.md.
 
 Run after a deliberate change to the model code:  python bench/make_tiny_checkpoint.py
 It memorises 24 validation captions in about a minute; the golden file stores what greedy decoding gives.

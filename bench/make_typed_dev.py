@@ -1,4 +1,5 @@
 """Build the typed-sentence dev set, ``data/english/typed_dev.txt``: sentences a user would type.
+It measures nothing; BENCHMARKS.md's "typed" figures are measured on the set it writes.
 
 Two parts, one sentence per line:
 - ``data/english/typed_handwritten.txt``: 120 sentences written for this set (news, questions, requests,

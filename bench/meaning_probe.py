@@ -1,5 +1,7 @@
 """A quick look at a run while it trains: greedy exact match and greedy meaning-only BLEU on the first 150
-typed sentences and the first 150 held-out general-English ones, for each checkpoint named.
+typed sentences and the first 150 held-out general-English ones, for each checkpoint named. Fed BENCHMARKS.md's
+design table (the MiniLM-layers decoder rows; the learning curve is in docs/HISTORY.md, "A decoder from
+MiniLM's own layers"); it is kept to probe any run while it trains.
 
     python bench/meaning_probe.py checkpoints/default runs/meaning      # about 20 s per checkpoint
 

@@ -1,4 +1,6 @@
 """Are the outputs unchanged? Every decoding of a set, written to a file, and two such files compared.
+Feeds the "outputs identical" claims of BENCHMARKS.md, "Decode speed against MiniLM's encoding" and the design
+table's speed rows.
 
     python bench/outputs.py --out bench/results/outputs_a.json                      # this code, this checkpoint
     python bench/outputs.py --out bench/results/outputs_b.json --no-vector-cache    # e.g. one mechanism off

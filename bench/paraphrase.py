@@ -1,4 +1,5 @@
 """Paraphrases a class can read: invented words in samples of the meaning, and meaning-only fidelity.
+Feeds BENCHMARKS.md, "checkpoints/default" (the paraphrase rows) and the design table's sampling rows.
 
     python bench/paraphrase.py --checkpoint checkpoints/default --json bench/results/paraphrase_default.json
 

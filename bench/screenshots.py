@@ -1,4 +1,5 @@
 """Screenshot every page of the app with the shipped checkpoints, for the README (docs/screenshots/).
+It measures nothing and feeds no section of BENCHMARKS.md.
 
     python bench/screenshots.py
 

@@ -1,5 +1,6 @@
 """Is the vector at once semantic, invertible and smooth? Every figure of the meaning-and-wording issue,
-for any checkpoint, with all-MiniLM-L6-v2's retrieval measured in the same run.
+for any checkpoint, with all-MiniLM-L6-v2's retrieval measured in the same run. Feeds BENCHMARKS.md,
+"checkpoints/default", "checkpoints/captions" and "checkpoints/plain" (R@1, exact match, midpoints, trade-off).
 
     python bench/semantic.py --checkpoint checkpoints/default --json bench/results/semantic_default.json
     python bench/semantic.py --checkpoint checkpoints/plain
