@@ -23,7 +23,8 @@ def main() -> None:
 
     train = st.Page("invemb_app/pages/train.py", title="Train", icon=":material/model_training:")
     pages = [
-        st.Page("invemb_app/pages/reconstruct.py", title="Reconstruct", icon=":material/replay:", default=True),
+        st.Page("invemb_app/pages/lesson.py", title="Lesson", icon=":material/school:", default=True),
+        st.Page("invemb_app/pages/reconstruct.py", title="Reconstruct", icon=":material/replay:"),
         st.Page("invemb_app/pages/interpolate.py", title="Interpolate", icon=":material/linear_scale:"),
         st.Page("invemb_app/pages/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
         st.Page("invemb_app/pages/compare.py", title="Compare designs", icon=":material/compare:"),

@@ -137,14 +137,14 @@ COLOURS = ["red", "blue", "green", "black", "white", "yellow", "purple", "brown"
 # the pages keep results per input, so a repeated value would time a cache hit, not an interaction.
 FELT = {
     "reconstruct 5 sentences after editing one line": (
-        "",
+        "reconstruct",
         'textarea[aria-label^="Sentences"]',
         "Control+Enter",
         lambda i: FIVE.replace("orange", COLOURS[i]),
         lambda i: f"{COLOURS[i]} hat",
     ),
     "reconstruct 5 typed sentences after editing one line": (
-        "",
+        "reconstruct",
         'textarea[aria-label^="Sentences"]',
         "Control+Enter",
         lambda i: FIVE_TYPED.replace("orange", COLOURS[i]),
@@ -247,7 +247,7 @@ def felt_interactions(browser, base_url: str, repeats: int, only: str = "") -> d
     for name, (label, value, shown_while_coming) in SLIDERS.items():
         if not name.startswith(only):
             continue
-        page = open_page(browser, base_url)
+        page = open_page(browser, f"{base_url}/reconstruct")
         box = page.locator('textarea[aria-label^="Sentences"]').first
         runs = []
         for i in range(repeats + 1):
@@ -332,7 +332,7 @@ def cold_starts(browser, repeats: int):
         start = time.perf_counter()
         server = serve(default_checkpoint_dir(), port)  # returns once the server answers
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"http://127.0.0.1:{port}/")
+        page.goto(f"http://127.0.0.1:{port}/reconstruct")  # the figure measured before the Lesson was the landing page
         page.wait_for_selector("h1", timeout=60_000)
         page.wait_for_selector(".ie-table", timeout=60_000)
         wait_idle(page)

@@ -27,6 +27,19 @@ DIFF_CSS = """<style>
 .ie-table.fixed {table-layout: fixed;}
 </style>"""
 
+# A vector as a strip of cells: red for positive numbers, blue for negative, the stronger the larger.
+STRIP_CSS = """<style>
+.ie-strip {display: flex; gap: 8px; width: 100%;}
+.ie-part {display: flex; flex-direction: column; min-width: 0; font-size: 0.8rem; color: #555;}
+.ie-cells {display: flex; height: 30px; border: 1px solid #ddd;}
+.ie-cells i {flex: 1 1 0; min-width: 0;}
+.ie-cells .p0, .ie-cells .n0 {background: #f7f7f7;}
+.ie-cells .p1 {background: #f4c7bd;} .ie-cells .p2 {background: #e8907d;}
+.ie-cells .p3 {background: #d2553f;} .ie-cells .p4 {background: #a8261a;}
+.ie-cells .n1 {background: #c4d5ee;} .ie-cells .n2 {background: #8aaedc;}
+.ie-cells .n3 {background: #4f80c2;} .ie-cells .n4 {background: #224f94;}
+</style>"""
+
 
 def shorten(text: str, limit: int = 120) -> str:
     """At most ``limit`` characters, an ellipsis marking a cut (hover texts: one is drawn per point)."""
@@ -67,6 +80,25 @@ def html_table(
     )
     fixed = " fixed" if widths else ""
     return f'{DIFF_CSS}<table class="ie-table{fixed}">{cols}<tr>{head}</tr>{body}</table>'
+
+
+def vector_strip(values: Sequence[float], *, meaning_size: int = 0) -> str:
+    """A sentence vector as a strip with one cell per number, red positive and blue negative, darker the
+    larger against the largest of its part; a two-part vector's meaning and wording code side by side, each
+    labelled with its size and as wide as its share of the numbers."""
+    if 0 < meaning_size < len(values):
+        parts = [("meaning", values[:meaning_size]), ("wording code", values[meaning_size:])]
+    else:
+        parts = [("the vector", values)]
+    html_parts = []
+    for name, part in parts:
+        top = max((abs(v) for v in part), default=0.0) or 1.0
+        cells = "".join(f'<i class="{"p" if v > 0 else "n"}{round(4 * abs(v) / top)}"></i>' for v in part)
+        html_parts.append(
+            f'<div class="ie-part" style="flex: {len(part)} 1 0"><div class="ie-cells">{cells}</div>'
+            f"{name}: {len(part)} numbers</div>"
+        )
+    return f'{STRIP_CSS}<div class="ie-strip">{"".join(html_parts)}</div>'
 
 
 def describe_characters(chars: Sequence[str], *, limit: int = 6) -> str:

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 import pandas as pd
 import streamlit as st
+import torch
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 import invemb_core as ie
@@ -317,6 +318,20 @@ def place(checkpoint: str, written: float, map_name: str | None, sentences: tupl
             "similarity": similarity[:, 0].numpy().round(2),
         }
     )
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def vector_of(checkpoint: str, written: float, sentence: str) -> list[float]:
+    """A sentence's vector (``ae.encode``) as plain numbers."""
+    return load_model(checkpoint, written).encode([sentence])[0].tolist()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def meaning_cosine(checkpoint: str, written: float, a: str, b: str) -> float:
+    """With a checkpoint whose vector has a meaning part: the cosine between two sentences' meanings."""
+    ae = load_model(checkpoint, written)
+    M = ae.encode([a, b])[:, : ae.meaning_size]
+    return float(torch.nn.functional.cosine_similarity(M[0], M[1], dim=0))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -18,6 +18,7 @@ from invemb_app.charts import BACKDROP_POINTS, box_centre, rows_in_box
 from invemb_app.state import cluster_summary, everyday_sentences, key, load_map, load_model
 
 PAGES = [
+    "invemb_app/pages/lesson.py",
     "invemb_app/pages/reconstruct.py",
     "invemb_app/pages/interpolate.py",
     "invemb_app/pages/embedding_map.py",

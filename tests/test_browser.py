@@ -18,7 +18,8 @@ from chromium import CHROMIUM, CHROMIUM_ARGS, INSTRUMENT, ROOT, begin_action, fr
 from conftest import TINY_CHECKPOINT
 
 PAGES = {
-    "reconstruct": "",
+    "lesson": "",
+    "reconstruct": "reconstruct",
     "interpolate": "interpolate",
     "embedding_map": "embedding_map",
     "compare": "compare",
