@@ -105,6 +105,7 @@ def test_cli_exits_0_or_2_with_a_message(capsys, text):
 @pytest.mark.parametrize(
     "page, widget",
     [
+        ("invemb_app/pages/lesson.py", ("text_input", "lesson_text")),
         ("invemb_app/pages/reconstruct.py", ("text_area", "rec_text")),
         ("invemb_app/pages/interpolate.py", ("text_input", "interp_a")),
         ("invemb_app/pages/embedding_map.py", ("text_area", "map_own")),
