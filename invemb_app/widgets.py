@@ -117,6 +117,7 @@ def sampling_controls(*, on_resample: Callable[[], None]) -> tuple[dict, dict]:
     c5.button("Resample", key="rec_resample", help="New seed, same sentences", on_click=on_resample)
     slots = {"top_k": c1.empty(), "top_p": c2.empty(), "min_p": c6.empty(), "whole_words": c7.empty()}
     slots["seed"] = c5.empty()  # under Resample
+    slots["why"] = st.empty()  # a reason several knobs share, said once
     knobs = {
         "temperatures": temperatures,
         "top_k": int(top_k),
@@ -139,18 +140,20 @@ def idle_knobs(ae: ie.Autoencoder, table, decodings: dict, *, keep: float | None
     own settings)."""
     sampled = [n for n, d in decodings.items() if n != "default" and d.get("strategy") in ("sample", "rerank")]
     if not sampled:
-        return dict.fromkeys(SAMPLING_KNOBS, "No effect: no row samples (pick a temperature or a rerank n).")
+        return dict.fromkeys(SAMPLING_KNOBS, "no row samples (pick a temperature or a rerank n).")
     if (table.groupby("sentence").output.nunique() == 1).all():
         lower = " Lower Wording kept to see sampling act." if keep is None and ae.meaning_and_wording else ""
-        return dict.fromkeys(SAMPLING_KNOBS, f"No effect now: every decoding gives the same text.{lower}")
+        return dict.fromkeys(SAMPLING_KNOBS, f"every decoding gives the same text.{lower}")
     notes = {}
     if (table[table.decoding.isin(sampled)].writer == "meaning decoder").all():
-        notes.update(dict.fromkeys(LM_IGNORES, "Not used: the meaning decoder writes the sampled rows."))
+        notes.update(
+            dict.fromkeys(LM_IGNORES, "the meaning decoder writes the sampled rows; it uses T and top-p only.")
+        )
     elif ae.lexicon is None:
         notes["whole_words"] = (
-            "No effect: a parallel decoder writes every position at once."
+            "a parallel decoder writes every position at once."
             if not ae.model.autoregressive
-            else "No effect: this checkpoint has no word list (invemb lexicon makes one)."
+            else "this checkpoint has no word list (invemb lexicon makes one)."
         )
     return notes
 
@@ -163,9 +166,14 @@ def meaning_decoder_note(ae: ie.Autoencoder, keep: float | None) -> str:
 
 
 def say_idle(slots: dict, notes: dict[str, str]) -> None:
-    """Each idle knob's note in its slot (from ``sampling_controls``); the others' slots emptied."""
+    """Under each idle knob (``notes``: its reason, from ``idle_knobs``) "No effect now", with the reason when
+    it is that knob's alone; a reason several knobs share is said once, under all the knobs (the ``why``
+    slot). The other slots are emptied."""
+    shared = {reason for reason in notes.values() if list(notes.values()).count(reason) > 1}
     for name, slot in slots.items():
-        if name in notes:
-            slot.caption(notes[name])
+        if name == "why" and shared:
+            slot.caption(" ".join(f"No effect now: {reason}" for reason in sorted(shared)))
+        elif name in notes:
+            slot.caption("No effect now." if notes[name] in shared else f"No effect now: {notes[name]}")
         else:
             slot.empty()

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from invemb_app.render import decodings_table, same_output_rows
 from invemb_app.state import key, load_model
-from invemb_app.widgets import SAMPLING_KNOBS, idle_knobs, meaning_decoder_note
+from invemb_app.widgets import SAMPLING_KNOBS, idle_knobs, meaning_decoder_note, say_idle
 
 DECODINGS = {
     "greedy": {"strategy": "greedy"},
@@ -104,6 +104,24 @@ def test_idle_knobs_say_why():
     assert set(notes) == set(SAMPLING_KNOBS) and all("no row samples" in n for n in notes.values())
 
 
+def test_a_reason_several_knobs_share_is_said_once():
+    class Slot:
+        def __init__(self):
+            self.text = None
+
+        def caption(self, text):
+            self.text = text
+
+        def empty(self):
+            self.text = None
+
+    slots = {name: Slot() for name in (*SAMPLING_KNOBS, "why")}
+    say_idle(slots, {"top_k": "shared.", "min_p": "shared.", "whole_words": "its own."})
+    texts = {name: slot.text for name, slot in slots.items()}
+    assert texts["top_k"] == texts["min_p"] == "No effect now." and texts["why"] == "No effect now: shared."
+    assert texts["whole_words"] == "No effect now: its own." and texts["top_p"] is None and texts["seed"] is None
+
+
 def test_the_meaning_decoders_note_shows_where_it_would_have_written():
     failed = "the meaning decoder is not available, so the small decoder wrote these rows: no package"
     two_part = SimpleNamespace(meaning_decoder_note=failed, wording_size=512)
@@ -131,8 +149,11 @@ def test_the_page_names_knobs_that_change_nothing():
     at.multiselect(key="rec_temps").set_value([]).run()
     at.number_input(key="rec_rerank").set_value(0).run()
     assert not at.exception
-    notes = [c.value for c in at.caption if c.value.startswith("No effect")]
-    assert len(notes) == len(SAMPLING_KNOBS)
+    notes = [c.value for c in at.caption if c.value.startswith("No effect now")]
+    assert notes.count("No effect now.") == len(SAMPLING_KNOBS)  # under each knob, and once why:
+    assert [n for n in notes if n != "No effect now."] == [
+        "No effect now: no row samples (pick a temperature or a rerank n)."
+    ]
 
 
 def test_the_page_labels_rows_by_writer_and_shows_the_meaning_decoders_note(monkeypatch, app_checkpoints):

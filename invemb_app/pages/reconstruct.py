@@ -143,7 +143,7 @@ except InvEmbError as e:
 
 if note := meaning_decoder_note(ae, keep):
     st.info(md_escape(note))
-diff = st.toggle(
+diff = left.toggle(  # under the text box, beside the knobs: one switch away from every table
     "Show word differences",
     key="rec_diff",
     help="Highlighted words are not in the input; grey struck-through words are in the input but not in the output.",
