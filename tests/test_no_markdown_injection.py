@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_app import PAGES  # every page, the Lesson (the landing page) first
 
 from invemb_app import jobs
 
@@ -26,16 +27,6 @@ HOSTILE = (
 ACTIVE = [f"**{MARK}**", "[link](", f"<b>{MARK}", "<script", "![x](", "<img", f":red[{MARK}", f"_{MARK}_", f"`{MARK}`"]
 RAW_HTML = [f"<b>{MARK}", "<script", "<img", 'href="http://example.com']
 MARKDOWN_TYPES = {"markdown", "caption", "title", "header", "subheader", "warning", "info", "error", "success", "toast"}
-
-PAGES = [
-    "invemb_app/pages/lesson.py",
-    "invemb_app/pages/reconstruct.py",
-    "invemb_app/pages/interpolate.py",
-    "invemb_app/pages/embedding_map.py",
-    "invemb_app/pages/compare.py",
-    "invemb_app/pages/train.py",
-    "invemb_app/pages/model_card.py",
-]
 
 # Pages and the buttons, forms and toggles they offer at least (Reconstruct: two example pickers, Resample,
 # the word-diff toggle; Compare: the noise toggle; Train: its form).
