@@ -270,6 +270,23 @@ def has_meaning_decoder(directory: str | Path) -> bool:
     return (Path(directory) / CONFIG_FILE).is_file()
 
 
+def describe(directory: str | Path) -> str:
+    """One line on a checkpoint's meaning decoder, from its JSON alone (no weights read); "" if it has none."""
+    path = Path(directory) / CONFIG_FILE
+    if not path.is_file():
+        return ""
+    try:
+        cfg = LMDecoderConfig.from_dict(json.loads(path.read_text()))
+    except (ValueError, TypeError, InvEmbError):
+        return f"{CONFIG_FILE} is unreadable: rows are written by the checkpoint's own decoder"
+    lm = "SmolLM2-135M-Instruct" if cfg.lm == "smollm2" else cfg.lm
+    reads = "the vector and its own decoder's greedy draft" if cfg.draft else "the vector"
+    return (
+        f"Meaning decoder: rows with no wording code are written by {lm} (frozen), reading {reads} through a "
+        f"{cfg.prefix_tokens}-token prefix and rank-{cfg.lora_rank} adapters."
+    )
+
+
 def load(directory: str | Path, *, lm=None, tokenizer=None, inference: bool = True) -> MeaningDecoder:
     """The meaning decoder saved in ``directory`` (``meaning_decoder.json`` + ``.safetensors``); by default
     ready to write (adapters folded in, bfloat16), ``inference=False`` to train it further."""

@@ -181,3 +181,9 @@ def test_a_meaning_only_walk_is_written_by_the_meaning_decoder(tiny_lm, corpus, 
     assert len(walk) == 4 and all(w == [LM] * 4 for writers in seen for w in writers.values())
     ie.arithmetic(ae, corpus[0], corpus[1], corpus[2], meaning_only=True)
     assert list(seen[-1].values()) == [[LM]]
+
+
+def test_describe_reads_the_json_only(tiny_lm, tmp_path):
+    assert lm_decoder.describe(tmp_path) == ""
+    make(tiny_lm).save(tmp_path)
+    assert "2-token prefix" in lm_decoder.describe(tmp_path) and "rank-2" in lm_decoder.describe(tmp_path)

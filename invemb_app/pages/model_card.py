@@ -5,6 +5,7 @@ import streamlit as st
 
 from invemb_app.render import md_escape
 from invemb_app.state import checkpoint_description, current, current_model, data_name
+from invemb_core.lm_decoder import describe
 
 st.title("The model")
 ae = current_model()
@@ -46,6 +47,10 @@ c.metric("Decoder", cfg.decoder.capitalize())
 c.caption(f"{cfg.decoder_layers}-layer {decoder_name}")
 d.metric("Vocabulary", f"{ae.codec.vocab.size:,}")
 d.caption("word pieces of all-MiniLM-L6-v2")
+
+writer = describe(current()[0])
+if writer:
+    st.info(md_escape(writer), icon=":material/edit_note:")
 
 train = ae.info.get("train_config", {})
 history = ae.info.get("history", [])
