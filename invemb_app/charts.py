@@ -68,10 +68,16 @@ CATEGORY_COLOURS = (
 STAR = "M0,-1L.225,-.309L.951,-.309L.363,.118L.588,.809L0,.382L-.588,.809L-.363,.118L-.951,-.309L-.225,-.309Z"
 
 
-def map_chart(table: pd.DataFrame, order: list | None, hits: pd.Series | None, placed: pd.DataFrame | None):
-    """The corpus coloured as chosen, search matches ringed in red and your sentences as numbered stars on top.
-    One canvas (Embedding map): plotly drew each point as an SVG element, ~250 ms of the browser's time at
-    every interaction for 2,010 points."""
+def map_chart(
+    table: pd.DataFrame,
+    order: list | None,
+    hits: pd.Series | None,
+    placed: pd.DataFrame | None,
+    labels: pd.DataFrame | None = None,
+):
+    """The corpus coloured as chosen, search matches ringed in red, cluster names (``labels``: x, y, label) at
+    their clusters and your sentences as numbered stars on top. One canvas (Embedding map): plotly drew each
+    point as an SVG element, ~250 ms of the browser's time at every interaction for 2,010 points."""
     # Hover: the sentence, and its reconstruction where it differs (most come back exactly).
     corpus = pd.DataFrame(
         {
@@ -115,6 +121,10 @@ def map_chart(table: pd.DataFrame, order: list | None, hits: pd.Series | None, p
         )
         .add_params(box, pick)
     ]
+    if labels is not None:  # on the map itself, over a white halo: a legend of 12 colours is hard to match
+        at = alt.Chart(labels).encode(x, y, text="label:N")
+        name = dict(fontSize=13, fontWeight="bold", tooltip=False)
+        layers += [at.mark_text(**name, stroke="white", strokeWidth=4, opacity=0.9), at.mark_text(**name)]
     if hits is not None and hits.any():
         rings = corpus[corpus.row.isin(table.index[hits])]
         layers.append(
@@ -143,3 +153,72 @@ def map_chart(table: pd.DataFrame, order: list | None, hits: pd.Series | None, p
         .properties(height=640, usermeta={"embedOptions": {"renderer": "canvas"}})
         .configure_axis(labelFontSize=12, titleFontSize=13)  # readable on a projector
     )
+
+
+def cluster_label_spots(table: pd.DataFrame, names: dict) -> pd.DataFrame:
+    """Where a map's cluster names go: each at the median point of its cluster (``names``: cluster -> label)."""
+    spots = table.groupby("cluster")[["x", "y"]].median().reset_index()
+    return spots.assign(label=spots.cluster.map(names).map(lambda t: shorten(str(t).rstrip(": "), 40)))
+
+
+def heatmap(matrix: np.ndarray, sentences: list[str], title: str) -> alt.LayerChart:
+    """A similarity matrix: sentence numbers on both axes, each cell's value written in it, the sentences
+    on hover (Similarity)."""
+    n = len(sentences)
+    cells = pd.DataFrame(
+        [
+            {"a": str(i + 1), "b": str(j + 1), "value": float(matrix[i, j]), "A": shorten(sa), "B": shorten(sb)}
+            for i, sa in enumerate(sentences)
+            for j, sb in enumerate(sentences)
+        ]
+    )
+    order = [str(i + 1) for i in range(n)]
+    base = alt.Chart(cells, title=title).encode(
+        x=alt.X("b:O", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("a:O", sort=order, title=None),
+    )
+    rect = base.mark_rect().encode(
+        color=alt.Color(
+            "value:Q", scale=alt.Scale(scheme="blues", domain=[min(0.0, float(matrix.min())), 1]), legend=None
+        ),
+        tooltip=[alt.Tooltip("A:N"), alt.Tooltip("B:N"), alt.Tooltip("value:Q", format=".3f", title="cosine")],
+    )
+    text = base.mark_text(fontSize=13 if n <= 6 else 11).encode(
+        text=alt.Text("value:Q", format=".2f"),
+        color=alt.condition(alt.datum.value > 0.6, alt.value("white"), alt.value("black")),
+    )
+    side = 60 + 46 * n
+    return (rect + text).properties(width=side, height=side)
+
+
+def vector_strips(parts: dict[str, dict[str, np.ndarray]]) -> alt.VConcatChart:
+    """Vectors as strips of coloured cells, one row per sentence, one strip per part (``parts``: sentence
+    label -> {part name: numbers}, ``similarity.vector_parts``): blue below zero, red above, white at zero.
+    One canvas."""
+    charts = []
+    for part in next(iter(parts.values())):
+        rows = pd.DataFrame(
+            [
+                {"sentence": label, "i": i, "value": float(v)}
+                for label, numbers in parts.items()
+                for i, v in enumerate(numbers[part])
+            ]
+        )
+        limit = float(np.quantile(np.abs(rows.value), 0.98)) or 1.0
+        size = len(next(iter(parts.values()))[part])
+        charts.append(
+            alt.Chart(rows, title=f"{part}: {size} numbers")
+            .mark_rect()
+            .encode(
+                x=alt.X("i:O", axis=None),
+                y=alt.Y("sentence:N", title=None, sort=list(parts), axis=alt.Axis(labelLimit=260)),
+                color=alt.Color(
+                    "value:Q",
+                    scale=alt.Scale(scheme="redblue", reverse=True, domain=[-limit, limit], clamp=True),
+                    legend=None,
+                ),
+                tooltip=[alt.Tooltip("i:O", title="number"), alt.Tooltip("value:Q", format=".3f")],
+            )
+            .properties(height=36 * len(parts))
+        )
+    return alt.vconcat(*charts).properties(usermeta={"embedOptions": {"renderer": "canvas"}})

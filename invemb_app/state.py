@@ -108,7 +108,12 @@ def load_model(path: str, written: float) -> ie.Autoencoder:
 
 @st.cache_resource(show_spinner="Loading the embedding map...", max_entries=16)
 def load_map(path: str, written: float, name: str | None = None) -> Projection | None:
-    """A checkpoint's precomputed map (the smallest one unless named); None if it ships none."""
+    """A checkpoint's precomputed map (the smallest one unless named); None if it ships none. A map of your
+    own sentences (``corpora.is_user_map``) comes from where the page built it (``corpora.user_map``)."""
+    from . import corpora  # it imports this module
+
+    if corpora.is_user_map(name):
+        return corpora.built_map(path, written, name)
     return load_projection(path, name)
 
 

@@ -207,8 +207,39 @@ def cmd_encode(args: argparse.Namespace) -> None:
 def cmd_project(args: argparse.Namespace) -> None:
     from .projection import build_projection
 
-    path = build_projection(_load(args), splits=args.data, name=args.name, limit=args.limit, seed=args.seed)
+    if args.file:
+        return _project_file(args)
+    path = build_projection(
+        _load(args), splits=args.data, name=args.name or "val-test", limit=args.limit, seed=args.seed
+    )
     print(f"wrote {path}")
+
+
+def _project_file(args: argparse.Namespace) -> None:
+    """``invemb project --file``: a user's .txt or .csv, read as the app reads an upload but with no limit on
+    its size, mapped as the app maps it."""
+    from .corpus_map import corpus_projection, encode_corpus
+    from .projection import save_projection
+    from .user_corpus import NO_LIMITS, CorpusLimits, read_corpus
+
+    path = Path(args.file).expanduser()
+    if not path.is_file():
+        raise InvEmbError(f"no such file: {path}")
+    limits = CorpusLimits(max_sentences=args.limit, max_bytes=None) if args.limit else NO_LIMITS
+    corpus = read_corpus(
+        path.read_bytes(), filename=path.name, column=args.column, group_column=args.group_column, limits=limits
+    )
+    print("; ".join([corpus.summary] + corpus.notes), flush=True)
+    ae = _load(args)
+
+    def progress(share: float, message: str) -> None:
+        print(f"\r{message} ({share:.0%})", end="", flush=True)
+
+    encoded = encode_corpus(ae, corpus.sentences, progress=progress)
+    print()
+    name = args.name or path.stem
+    projection = corpus_projection(ae, encoded, by=args.by, groups=corpus.groups, name=name, seed=args.seed)
+    print(f"wrote {save_projection(projection, args.out or ae.info.get('path') or '.')}")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> None:
@@ -344,8 +375,22 @@ def build_parser() -> argparse.ArgumentParser:
     with_checkpoint(p)
     p.add_argument("--data", nargs="+", default=["multi30k:val", "multi30k:test_2016_flickr"], help="corpora to map")
     p.add_argument("--limit", type=int, default=None, help="at most N sentences per corpus")
-    p.add_argument("--name", default="val-test", help="the map's name: projection-NAME.* in the checkpoint")
+    p.add_argument(
+        "--name", default=None, help="the map's name: projection-NAME.* (default: val-test, or the --file's stem)"
+    )
     p.add_argument("--seed", type=int, default=0, help="UMAP random state")
+    p.add_argument(
+        "--file", default=None, help="your own corpus instead of --data: a .txt (a sentence a line) or .csv, any size"
+    )
+    p.add_argument("--column", default=None, help="with a .csv --file: the column of sentences (default: guessed)")
+    p.add_argument("--group-column", default=None, help="with a .csv --file: a column to colour the map by")
+    p.add_argument(
+        "--by",
+        choices=("meaning", "whole"),
+        default=None,
+        help="with --file: lay out by the meaning (default) or whole vector",
+    )
+    p.add_argument("--out", default=None, help="with --file: the folder for the map files (default: the checkpoint)")
     p.set_defaults(func=cmd_project)
 
     p = sub.add_parser("data", help="build a training corpus from the sources the repository carries")

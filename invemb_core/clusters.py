@@ -26,7 +26,10 @@ def cluster_keywords(sentences: Sequence[str], labels: Sequence[int], *, top: in
     clusters = sorted(set(labels.tolist()))
     docs = [" ".join(s for s, label in zip(sentences, labels) if label == c) for c in clusters]
     vectorizer = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b", lowercase=True)
-    counts = vectorizer.fit_transform(docs).toarray().astype(float)  # (C, W)
+    try:
+        counts = vectorizer.fit_transform(docs).toarray().astype(float)  # (C, W)
+    except ValueError:  # not one word in any cluster (numbers, symbols, stop words only)
+        return {c: [] for c in clusters}
     words = vectorizer.get_feature_names_out()
     tf = counts / counts.sum(1, keepdims=True).clip(min=1)
     idf = np.log(1 + counts.sum(1).mean() / counts.sum(0).clip(min=1))

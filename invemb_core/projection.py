@@ -169,9 +169,17 @@ def build_projection(
     table["x"], table["y"] = xy[:, 0].round(3), xy[:, 1].round(3)
     table["cluster"] = cluster_labels(xy, seed=seed)
     mean, basis = pca(Z, REDUCED_SIZE)
-    out = Path(out_dir or ae.info.get("path") or ".")
-    table.to_csv(out / f"{PREFIX}{name}.csv", index=False)
-    tensors = {"reduced": ((Z - mean) @ basis).to(torch.float16), "mean": mean, "basis": basis}
+    projection = Projection(name, table, (Z - mean) @ basis, mean, basis)
+    return save_projection(projection, out_dir or ae.info.get("path") or ".")
+
+
+def save_projection(projection: Projection, out_dir: str | Path) -> Path:
+    """Write a map as ``projection-<name>.csv`` and ``.safetensors`` into ``out_dir`` (a checkpoint's
+    folder, where the app finds it); returns the CSV's path."""
+    out = Path(out_dir)
+    name = projection.name
+    projection.table.to_csv(out / f"{PREFIX}{name}.csv", index=False)
+    tensors = {"reduced": projection.reduced.to(torch.float16), "mean": projection.mean, "basis": projection.basis}
     save_file({k: v.contiguous() for k, v in tensors.items()}, str(out / f"{PREFIX}{name}.safetensors"))
     return out / f"{PREFIX}{name}.csv"
 

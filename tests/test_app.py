@@ -22,6 +22,7 @@ PAGES = [
     "invemb_app/pages/reconstruct.py",
     "invemb_app/pages/interpolate.py",
     "invemb_app/pages/embedding_map.py",
+    "invemb_app/pages/similarity.py",
     "invemb_app/pages/compare.py",
     "invemb_app/pages/train.py",
     "invemb_app/pages/model_card.py",
@@ -229,9 +230,10 @@ def test_map_draws_the_corpus_then_search_rings_then_your_stars_on_one_canvas():
     (chart,) = at.get("vega_lite_chart")
     spec = json.loads(chart.proto.spec)
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
-    assert marks == ["circle", "point", "point", "text", "text"]  # corpus, rings, stars, halo, numbers: on top
-    assert spec["layer"][2]["mark"]["fill"] == "gold"
-    assert [t["field"] for t in spec["layer"][2]["encoding"]["tooltip"]] == ["sentence", "decoded"]
+    # corpus, cluster names (halo, text), rings, stars, halo, numbers: on top
+    assert marks == ["circle", "text", "text", "point", "point", "text", "text"]
+    assert spec["layer"][4]["mark"]["fill"] == "gold"
+    assert [t["field"] for t in spec["layer"][4]["encoding"]["tooltip"]] == ["sentence", "decoded"]
     params = spec.get("params") or spec["layer"][0]["params"]  # altair lifts a layer's params to the top
     assert [p["name"] for p in params] == ["box", "pick"]  # drag selects a box, a click picks a point
     assert "isValid(event.item.datum.row)" in params[1]["select"]["on"]  # only a point with a row: not a star

@@ -1,11 +1,13 @@
-"""Embedding map: a UMAP of the corpus's sentence vectors; clusters named by their words and their centres
-decoded; search it, place your own sentences, select points, drag a box anywhere to decode that spot."""
+"""Embedding map: a UMAP of a corpus's sentence vectors (a shipped one, or your own sentences); clusters named
+on the map by their words and their centres decoded; search it, place your own sentences, select points,
+drag a box anywhere to decode that spot, export the map or the selection."""
 
 import numpy as np
 import streamlit as st
 
 import invemb_core as ie
-from invemb_app.charts import box_centre, map_chart, rows_in_box
+from invemb_app.charts import box_centre, cluster_label_spots, map_chart, rows_in_box
+from invemb_app.corpora import YOURS, corpus_input, corpus_name, map_csv, selection_csv, user_map, warm_layout
 from invemb_app.render import clusters_table, md_escape, placed_table, selected_table
 from invemb_app.state import (
     cluster_summary,
@@ -18,12 +20,20 @@ from invemb_app.state import (
     spot_text,
 )
 from invemb_app.widgets import split_lines, warn_about_input
+from invemb_core.similarity import views
 
 FAR = 10  # a spot this many typical spacings from the nearest sentence is far from all of them
+VIEW_HELP = (
+    "By meaning: the 384 numbers of the meaning part (MiniLM's embedding): sentences sit together when they say "
+    "similar things, however they are worded. By whole vector: the meaning and the wording code at one scale, as "
+    "the decoder reads them: sentences also gather when they are worded alike (length, sentence shape, the same "
+    "words), so paraphrases drift apart. What moves between the two maps is what the wording code holds."
+)
 
 st.title("Embedding map")
 ae = current_model()
-names = map_names(current_checkpoint())
+shipped = map_names(current_checkpoint())
+shipped = sorted(shipped, key=lambda n: n != "general")  # general English first, where the checkpoint has it
 
 
 def forget_spot() -> None:
@@ -32,29 +42,58 @@ def forget_spot() -> None:
         st.session_state.pop(spot_key, None)
 
 
-name = st.radio("Corpus", names, horizontal=True, key="map_corpus", on_change=forget_spot) if len(names) > 1 else None
-projection = load_map(*current(), name)
+name = st.radio(
+    "Corpus", shipped + [YOURS], horizontal=True, key="map_corpus", format_func=corpus_name, on_change=forget_spot
+)
+if name == YOURS:
+    warm_layout()  # umap imports and compiles while you paste or pick a file
+    corpus = corpus_input("map_yours")
+    if corpus is None:
+        st.stop()
+    by = views(ae)[0]
+    if len(views(ae)) > 1:
+        by = st.radio(
+            "Map by",
+            views(ae),
+            horizontal=True,
+            key="map_by",
+            format_func={"meaning": "meaning", "whole": "whole vector"}.get,
+        )
+        st.caption(VIEW_HELP)
+    try:
+        projection = user_map(*current(), corpus, by)
+    except ie.InvEmbError as e:
+        st.error(md_escape(str(e)))
+        st.stop()
+else:
+    projection = load_map(*current(), name)
 if projection is None:
     st.warning(
         "This checkpoint has no precomputed map. Make one with: invemb project --checkpoint "
         + str(current_checkpoint())
+        + " (or map your own sentences: the last choice above)"
     )
     st.stop()
+name = projection.name
+mine_map = name.startswith("yours-")
 
 table = projection.table.copy()
-clusters = cluster_summary(*current(), projection.name)
+clusters = cluster_summary(*current(), name)
 st.caption(
     f"UMAP of {len(table):,} sentence vectors: nearby points have similar vectors. Hover for the sentence; "
     "click a point or drag a box to select (double-click clears); a box over an empty area decodes its centre "
     "(below)."
+    + (" Your sentences were decoded back greedily (hover, and the CSV's reconstruction)." if mine_map else "")
 )
 
+groups = table.split.astype(str).str.len().any()  # shipped maps name a split; yours a CSV column's groups
+group_name = "register" if name == "general" else "group" if mine_map else "split"
 c1, c2, c3 = st.columns([1, 2, 2])
 colour = c1.radio(
     "Colour by",
-    ["cluster", "words", "split", "exact"],
+    ["cluster", "words"] + (["split"] if groups else []) + ["exact"],
     key="map_colour",
-    format_func={"words": "length", "split": "split", "exact": "reconstructed exactly", "cluster": "cluster"}.get,
+    format_func={"words": "length", "split": group_name, "exact": "reconstructed exactly", "cluster": "cluster"}.get,
 )
 query = c2.text_input("Search (highlights matches)", key="map_search", max_chars=200)
 own = c3.text_area(
@@ -62,9 +101,11 @@ own = c3.text_area(
 )
 
 label_of = dict(zip(clusters.cluster, clusters.label))
+labels = None
 if colour == "cluster":
     table["colour"] = table.cluster.map(label_of)
     order = list(clusters.label)
+    labels = cluster_label_spots(table, label_of)
 else:
     named = {"exact": table.exact.map({True: "reconstructed exactly", False: "differs"}), "split": table.split}
     table["colour"] = named[colour] if colour in named else table[colour]
@@ -87,7 +128,7 @@ if mine:
         st.error(md_escape(str(e)))
 
 event = st.altair_chart(
-    map_chart(table, order, hits, placed),
+    map_chart(table, order, hits, placed, labels),
     key=f"map_chart_{name}",  # one per corpus: a selection's rows and box belong to the map they were made on
     on_select="rerun",
     selection_mode=["box", "pick"],
@@ -116,6 +157,13 @@ if rows:
     targets = [ae.normalize(sentence) for sentence in shown.sentence]
     near = [[projection.table.sentence[j] for j in row] for row in neighbours]
     st.html(selected_table(shown, targets, label_of, near))
+    st.download_button(
+        f"Download the {len(rows):,} selected (CSV)",
+        selection_csv(projection.table.loc[rows]),
+        "selection.csv",
+        "text/csv",
+        key="map_selection_csv",
+    )
 
 st.subheader("Clusters")
 st.caption(
@@ -123,6 +171,13 @@ st.caption(
     "Centre: the decoded mean vector of the cluster, what the middle of the cluster says."
 )
 st.html(clusters_table(clusters))
+st.download_button(
+    "Download the map (CSV: sentence, x, y, cluster, reconstruction)",
+    map_csv(*current(), name),
+    f"map-{'yours' if mine_map else name}.csv",
+    "text/csv",
+    key="map_csv",
+)
 
 st.subheader("Decode any spot")
 if spots and not rows:
