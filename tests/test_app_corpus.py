@@ -209,3 +209,16 @@ def test_a_two_part_checkpoint_maps_by_meaning_or_whole_vector_and_encodes_once(
     at.switch_page(SIMILARITY).run()
     assert not at.exception and list(at.dataframe[0].value.columns) == ["sentence", "meaning", "whole vector"]
     assert len(at.get("vega_lite_chart")) == 2 + 1  # a heatmap per view, the vector strips
+
+
+@pytest.mark.parametrize(
+    "page, label",
+    [
+        ("invemb_app/pages/interpolate.py", "Download the walk (CSV)"),
+        ("invemb_app/pages/compare.py", "Download the outputs (CSV)"),
+        (MAP, "Download the map (CSV: sentence, x, y, cluster, reconstruction)"),
+    ],
+)
+def test_pages_export_what_they_show(page, label):
+    at = app(page)
+    assert label in [b.proto.label for b in at.get("download_button")]

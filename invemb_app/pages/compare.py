@@ -90,6 +90,10 @@ for i in range(len(sentences)):
             next(iter(results.values())).target.iloc[i], labelled, label="checkpoint", label_width="9rem"
         )
     )
+outputs = pd.concat(
+    [table.assign(checkpoint=names[path], sentence=range(1, len(table) + 1)) for path, table in results.items()]
+)[["sentence", "input", "checkpoint", "output", "exact", "bleu", "cosine"]]
+st.download_button("Download the outputs (CSV)", outputs.to_csv(index=False), "compare.csv", "text/csv", key="cmp_csv")
 st.caption(
     "cosine: between the input's vector and the output's, both by that checkpoint's own encoder. An encoder that "
     "gives almost every sentence the same vector (study-match, trained by the match loss) scores near 1 even for "

@@ -1,5 +1,6 @@
 """Interpolate: walk from sentence A to sentence B in vector space and read every step; A - B + C."""
 
+import pandas as pd
 import streamlit as st
 
 import invemb_core as ie
@@ -108,6 +109,11 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
                 st.caption("Greedy here: a parallel decoder writes every position at once, so it has no beam search.")
             st.html(path_table(plain[0], plain[1]))
             st.caption(distinct_caption(plain[1]))
+
+    walks = {current_checkpoint().rsplit("/", 1)[-1]: (alphas, texts)} | ({"plain": plain[:2]} if plain else {})
+    rows = [(name, i, a, t) for name, (al, ts) in walks.items() for i, (a, t) in enumerate(zip(al, ts))]
+    csv = pd.DataFrame(rows, columns=["checkpoint", "point", "alpha", "decoded"]).to_csv(index=False)
+    st.download_button("Download the walk (CSV)", csv, "walk.csv", "text/csv", key="interp_csv")
 
     with st.expander("lerp or slerp? And what the midpoints are"):
         st.markdown(
