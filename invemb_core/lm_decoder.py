@@ -7,7 +7,8 @@ LM as in GEIA and ClipCap):
 
     input  = [ P(m)_1 .. P(m)_k ]  "Draft: <h>"  "\\nSentence:"      then the sentence, ended by <eos>
     P      = a small MLP, m (384 MiniLM numbers, unit length) -> k vectors of the LM's width (a prefix)
-    h      = the small decoder's greedy reading of the same m (its content words, not its grammar)
+    h      = the small decoder's reading of the same m (its content words, not its grammar): greedy in
+             training, its best text (the default decoding) when writing, unless ``draft_decoding`` says greedy
 
 The LM is frozen; what trains is the prefix mapper and low-rank adapters (LoRA, Hu et al. 2021) on its
 linear layers: a few MB, saved in the checkpoint as ``meaning_decoder.safetensors`` beside
@@ -49,12 +50,19 @@ class LMDecoderConfig:
     lora_rank: int = opt(8, "0: the LM stays exactly as shipped (prefix only)")
     lora_alpha: float = opt(32.0, "LoRA scale numerator (the update is alpha / rank * B A x)")
     draft: bool = opt(True, "read the small decoder's greedy draft (a corrector); False: prefix only")
+    draft_decoding: str = opt(
+        "default",
+        "the draft it reads when writing: the small decoder's 'default' decoding of the meaning (its best text: "
+        "rerank and correction) or 'greedy' (what training reads: faster, noisier)",
+    )
     max_draft_tokens: int = opt(48, "the draft is cut to this many LM pieces")
     max_new_tokens: int = opt(64, "every generation stops here (sentences in the data have at most 30 words)")
     candidates: int = opt(1, "the default decoding: 1 = greedy; n = the closest (MiniLM) of greedy and n - 1 samples")
     no_repeat_ngram: int = opt(3, "the loop guard: no n-gram of this size is written twice")
 
     def __post_init__(self):
+        if self.draft_decoding not in ("default", "greedy"):
+            raise ValueError(f"draft_decoding must be 'default' or 'greedy', got {self.draft_decoding!r}")
         if self.prefix_tokens < 1 or self.meaning_size < 1 or self.max_new_tokens < 1:
             raise ValueError(
                 f"prefix_tokens, meaning_size and max_new_tokens must be positive, got "

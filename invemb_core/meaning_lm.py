@@ -9,7 +9,8 @@ interpolation between such rows, the map's spots) is written by it, under every 
 | greedy, the checkpoint's default, rerank, beam | greedy (rerank: the greedy text and ``num_candidates - 1`` samples, the one whose MiniLM meaning comes closest kept) |
 | sample | a seeded sample at the strategy's temperature and top-p |
 
-Its draft is always the small decoder's greedy reading of the same meaning (what it was trained on).
+Its draft is the small decoder's reading of the same meaning: the checkpoint's default decoding (its best
+text; ``draft_decoding="default"``) or greedy (what training reads, faster).
 Rows that keep some wording code stay with the small decoder, which reads that code; ``writer="decoder"``
 sends every row there, ``writer="lm"`` insists on the meaning decoder (an error if it cannot load).
 With the default ``writer="auto"``, a meaning decoder that cannot load (its package missing) leaves the
@@ -118,7 +119,8 @@ def write_many(
                     out[name][i] = text
     if lm_names:
         M = Z[rows, : ae.meaning_size]
-        drafts = [ae.codec.decode(ids) for ids in small(Z[rows], {"draft": {"strategy": "greedy"}})["draft"]]
+        how = {} if decoder.cfg.draft_decoding == "default" else {"strategy": "greedy"}  # {}: the checkpoint's own
+        drafts = [ae.codec.decode(ids) for ids in small(Z[rows], {"draft": how})["draft"]]
         for name in lm_names:
             config = decoder_config(decoder, plans[name][1])
             texts = lm_text(decoder, M, drafts, config, reencode=lambda t: ae.encode(t)[:, : ae.meaning_size])
