@@ -15,7 +15,9 @@ meaning-only BLEU 15.5 on both, 300 sentences each), so its drafts of training s
 Every ``eval_minutes`` the decoder writes the first ``eval_sentences`` typed dev sentences from their
 meaning alone; BLEU and MiniLM cosine go into the history (the learning curve in BENCHMARKS.md).
 The matrix products run in bfloat16 (autocast) over float32 master weights; tests/test_lm_decoder.py
-checks that a tiny model's loss curve matches float32's.
+checks that a tiny model's loss curve matches float32's. ``--init-from`` starts a new run from a saved
+decoder's weights (e.g. the one committed in the repository, when the run folder of an earlier sitting
+is gone), with a fresh optimiser.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from tqdm import tqdm
 from .config import opt
 from .errors import InvEmbError
 from .lm_decoder import LMDecoderConfig, MeaningDecoder, build
+from .lm_decoder import load as load_decoder
 
 
 @dataclass
@@ -42,6 +45,9 @@ class LMTrainConfig:
     """How the meaning decoder trains; saved in the run folder's config.json."""
 
     out: str = opt("runs/meaning-lm", "the run folder (state, drafts) and where the decoder is saved")
+    init_from: str = opt(
+        "", "a saved meaning decoder to start from (its weights, a fresh optimiser) when --out has no state"
+    )
     autoencoder: str = opt("checkpoints/default", "whose meaning (MiniLM) and greedy drafts the decoder reads")
     english: str = opt("data/english/train.en.gz", "the general-English training mix (`invemb data english` builds it)")
     captions: str = opt("multi30k:train", "the caption corpus mixed in (multi30k:<split> or a file)")
@@ -169,11 +175,21 @@ def train_meaning_decoder(cfg: LMTrainConfig, decoder_cfg: LMDecoderConfig | Non
     params = [p for p in decoder.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     step, minutes, position, history = 0, 0.0, 0, []
+    if state is None and cfg.init_from:
+        start = load_decoder(cfg.init_from, inference=False)
+        if asdict(start.cfg) != asdict(decoder_cfg):
+            log(f"taking the design of {cfg.init_from}: {asdict(start.cfg)}")
+            decoder_cfg = start.cfg
+            decoder = build(decoder_cfg)
+            params = [p for p in decoder.parameters() if p.requires_grad]
+            opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+        decoder.load_trained(start.trained_state())
+        del start
     if state is not None:
         decoder.load_trained(state["trained"])
         opt.load_state_dict(state["optimizer"])
         step, minutes, position, history = state["step"], state["minutes"], state["position"], state["history"]
-    (out / "config.json").write_text(json.dumps({"train": asdict(cfg), "decoder": asdict(decoder_cfg)}, indent=2))
+    (out / "train_lm.json").write_text(json.dumps({"train": asdict(cfg), "decoder": asdict(decoder_cfg)}, indent=2))
 
     sentences = read_sentences(cfg)
     data = Drafts(cfg, sentences)

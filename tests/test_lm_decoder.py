@@ -187,3 +187,38 @@ def test_describe_reads_the_json_only(tiny_lm, tmp_path):
     assert lm_decoder.describe(tmp_path) == ""
     make(tiny_lm).save(tmp_path)
     assert "2-token prefix" in lm_decoder.describe(tmp_path) and "rank-2" in lm_decoder.describe(tmp_path)
+
+
+def test_training_stops_on_time_saves_and_resumes(tiny_lm, corpus, tmp_path, monkeypatch):
+    """`invemb train-lm` in miniature: drafts made and kept, the decoder saved, a second run resumes."""
+    import gzip
+
+    from invemb_core import train_lm
+
+    ae = ie.Autoencoder.build(tiny_config(meaning="minilm", vector_size=MINILM + 16), corpus=corpus, seed=0)
+    ie.save(ae, tmp_path / "ae")
+    english = tmp_path / "english.en.gz"
+    with gzip.open(english, "wt") as f:
+        f.write("\n".join(corpus[:24]) + "\n")
+    (tmp_path / "typed.txt").write_text("\n".join(corpus[24:27]) + "\n")
+    monkeypatch.setattr(train_lm, "build", lambda cfg: make(tiny_lm))
+    cfg = train_lm.LMTrainConfig(
+        out=str(tmp_path / "run"),
+        autoencoder=str(tmp_path / "ae"),
+        english=str(english),
+        captions=str(tmp_path / "typed.txt"),
+        minutes=0.02,
+        batch_size=4,
+        chunk=8,
+        save_every=1,
+        eval_sentences=2,
+        eval_data=str(tmp_path / "typed.txt"),
+    )
+    out = train_lm.train_meaning_decoder(cfg, log=lambda line: None)
+    first = torch.load(out / "train_state.pt", weights_only=False)
+    assert first["step"] >= 1 and first["history"] and (out / "pairs" / "00000.pt").is_file()
+    assert lm_decoder.has_meaning_decoder(out)
+    train_lm.train_meaning_decoder(cfg, log=lambda line: None)
+    again = torch.load(out / "train_state.pt", weights_only=False)
+    assert again["step"] > first["step"] and again["position"] > first["position"]
+    assert len(again["history"]) == len(first["history"]) + 1
