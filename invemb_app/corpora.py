@@ -19,7 +19,15 @@ import streamlit as st
 import torch
 
 import invemb_core as ie
-from invemb_core.corpus_map import EncodedCorpus, corpus_projection, encode_corpus, export_table, warm_up
+from invemb_core.clusters import cluster_keywords
+from invemb_core.corpus_map import (
+    EncodedCorpus,
+    corpus_projection,
+    decode_back,
+    encode_corpus,
+    export_table,
+    warm_up,
+)
 from invemb_core.projection import Projection
 from invemb_core.user_corpus import MAX_SENTENCES, UserCorpus, csv_columns, is_csv, read_corpus
 
@@ -80,58 +88,86 @@ def progress_bar() -> tuple[Callable[[float, str], None], Callable[[], None]]:
     return (lambda share, message: slot.progress(min(max(share, 0.0), 1.0), text=message)), slot.empty
 
 
-def encoded(path: str, written: float, sentences: list[str], tag: str, *, reconstruct: bool) -> EncodedCorpus:
-    """``sentences`` encoded (and decoded back, greedy, with ``reconstruct``) by the checkpoint, kept under
-    ``tag`` (a digest or a shipped map's name); a progress bar while it runs."""
+def encoded(path: str, written: float, sentences: list[str], tag: str) -> EncodedCorpus:
+    """``sentences`` encoded by the checkpoint (decoded back later, by ``decode_rest``), kept under ``tag``
+    (a content digest, or a shipped map's name); a progress bar while it runs."""
     from .state import load_model
 
-    key = (path, written, "encoded", tag, reconstruct)
+    key = (path, written, "encoded", tag)
     found = store().get(key)
     if found is None:
         report, done = progress_bar()
-        found = encode_corpus(
-            load_model(path, written),
-            sentences,
-            progress=report,
-            decoding=None if not reconstruct else {"strategy": "greedy"},
-        )
+        found = encode_corpus(load_model(path, written), sentences, decoding=None, progress=report)
         done()
         store().put(key, found)
     return found
 
 
+def digest_of(name: str) -> str:
+    """The content digest in a map of yours' name (``yours-<digest>-<view>``)."""
+    return name[len(PREFIX) :].rsplit("-", 1)[0]
+
+
 def user_map(path: str, written: float, corpus: UserCorpus, by: str) -> Projection:
-    """The map of ``corpus`` laid out by view ``by``, built now (progress shown) or found by content."""
+    """The map of ``corpus`` laid out by view ``by``, built now (progress shown) or found by content. Its
+    table's reconstructions are empty: ``map_table`` adds them as ``decode_rest`` writes them."""
     from .state import load_model
 
     name = f"{PREFIX}{corpus.digest}-{by}"
     found = store().get((path, written, "map", name))
     if found is None:
-        enc = encoded(path, written, corpus.sentences, corpus.digest, reconstruct=True)
+        enc = encoded(path, written, corpus.sentences, corpus.digest)
         report, done = progress_bar()
-        found = corpus_projection(
+        projection = corpus_projection(
             load_model(path, written), enc, by=by, groups=corpus.groups, name=name, progress=report
         )
         done()
+        found = (projection, enc)  # kept together: the reconstructions are written into ``enc``
         store().put((path, written, "map", name), found)
-    return found
+    return found[0]
 
 
-def built_map(path: str, written: float, name: str) -> Projection:
-    """A map of your sentences built earlier (``user_map``), by name."""
+def built(path: str, written: float, name: str) -> tuple[Projection, EncodedCorpus]:
+    """A map of your sentences built earlier (``user_map``), by name, and its encoded corpus."""
     found = store().get((path, written, "map", name))
     if found is None:
         raise ie.InvEmbError("this map of your sentences is no longer kept: give the sentences again")
     return found
 
 
+def built_map(path: str, written: float, name: str) -> Projection:
+    return built(path, written, name)[0]
+
+
+def map_table(path: str, written: float, name: str) -> tuple[pd.DataFrame, bool]:
+    """A copy of a map's table and whether every sentence in it is decoded back: a shipped map always is;
+    a map of yours has the reconstructions written so far ("" for the rest)."""
+    from .state import load_map
+
+    table = load_map(path, written, name).table.copy()
+    if not is_user_map(name):
+        return table, True
+    enc = built(path, written, name)[1]
+    table["reconstruction"] = [r or "" for r in enc.reconstructions]
+    table["exact"] = [bool(e) for e in enc.exact]
+    return table, enc.decoded
+
+
+def decode_rest(path: str, written: float, name: str) -> None:
+    """Decode back (greedy) the sentences of a map of yours not decoded yet, with a progress bar; a run
+    interrupted half way leaves what it decoded for the next."""
+    from .state import load_model
+
+    report, done = progress_bar()
+    decode_back(load_model(path, written), built(path, written, name)[1], progress=report)
+    done()
+
+
 def corpus_vectors(path: str, written: float, name: str, projection: Projection) -> EncodedCorpus:
     """The vectors of a map's sentences (a shipped map stores only reduced ones): yours were kept when the
     map was drawn; a shipped map's corpus is encoded once per server (progress shown)."""
     sentences = [str(s) for s in projection.table.sentence]
-    if is_user_map(name):
-        return encoded(path, written, sentences, name[len(PREFIX) :].rsplit("-", 1)[0], reconstruct=True)
-    return encoded(path, written, sentences, f"map:{name}", reconstruct=False)
+    return encoded(path, written, sentences, digest_of(name) if is_user_map(name) else f"map:{name}")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -144,10 +180,20 @@ def vectors_of(path: str, written: float, sentences: tuple[str, ...]) -> torch.T
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def map_csv(path: str, written: float, name: str) -> str:
-    """A map's table as CSV: sentence, x, y, cluster, reconstruction (and group/register where it has them)."""
+    """A map's table as CSV: sentence, x, y, cluster, reconstruction (and group/register where it has them).
+    For a map of yours, ask once it is decoded back (``map_table``): the CSV is kept by name."""
+    return export_table(map_table(path, written, name)[0]).to_csv(index=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cluster_names(path: str, written: float, name: str) -> dict[int, str]:
+    """{cluster: "3: its, three, words"} for a map's legend and the names drawn on it: the words alone, so the
+    map does not wait for the centres to be decoded (``state.cluster_summary``)."""
     from .state import load_map
 
-    return export_table(load_map(path, written, name).table).to_csv(index=False)
+    table = load_map(path, written, name).table
+    words = cluster_keywords(list(table.sentence), list(table.cluster), top=3)
+    return {c: f"{c}: {', '.join(w)}" for c, w in sorted(words.items())}
 
 
 @st.cache_resource

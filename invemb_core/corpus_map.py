@@ -4,7 +4,8 @@ meaning or by its whole vector, clustered, and handed back as a ``Projection`` l
 - ``encode_corpus``: vectors and reconstructions, a chunk of similar-length sentences at a time, with a
   ``progress(share_done, message)`` callback (the app's progress bar). Reconstructions are greedy by
   default: the two-part default decoding (rerank, verification) costs about three times as much, and a
-  map of 5,000 sentences has about a minute on two cores.
+  map of 5,000 sentences has about a minute on two cores. The app encodes first and decodes back after
+  the map is drawn (``decode_back``, resumable).
 - ``layout``: UMAP of unit rows by cosine, from an exact nearest-neighbour graph made by matrix products
   (UMAP's own search, pynndescent, first compiles for seconds) and 200 epochs.
 - ``corpus_projection``: the table (sentence, x, y, cluster, reconstruction, ...) and the PCA-reduced
@@ -45,16 +46,28 @@ EXPORT_COLUMNS = ["sentence", "x", "y", "cluster", "reconstruction"]
 
 @dataclass
 class EncodedCorpus:
-    """A corpus's vectors (N, d) and what each decodes back to (``exact``: the same word pieces)."""
+    """A corpus's vectors (N, d) and what each decodes back to (``exact``: the same word pieces); None where
+    it is not decoded back (yet): see ``decode_back``."""
 
     sentences: list[str]
     vectors: torch.Tensor
-    reconstructions: list[str]
-    exact: list[bool]
+    reconstructions: list[str | None]
+    exact: list[bool | None]
+
+    @property
+    def decoded(self) -> bool:
+        return all(r is not None for r in self.reconstructions)
 
 
 def _quiet(progress: Progress | None) -> Progress:
     return progress or (lambda share, message: None)
+
+
+def _decode_rows(ae: Autoencoder, encoded: EncodedCorpus, ids: list[list[int]], rows: list[int], decoding) -> None:
+    hyp = ae.decode_ids(encoded.vectors[torch.tensor(rows)], **decoding)
+    for i, h in zip(rows, hyp):
+        encoded.exact[i] = list(ids[i]) == list(h)
+        encoded.reconstructions[i] = ae.codec.decode(h)  # last: whoever sees the text sees its flag
 
 
 def encode_corpus(
@@ -72,34 +85,46 @@ def encode_corpus(
 
     Args:
         decoding: decode keywords for the reconstructions ({}: the checkpoint's default decoding; None:
-            vectors only, no reconstructions).
+            vectors only, to be decoded back later by ``decode_back``).
         progress: called with (share done, message) after each chunk.
     """
     report = _quiet(progress)
     sentences = list(sentences)
     ids, _ = ae.tokenize(sentences)
     order = sorted(range(len(sentences)), key=lambda i: len(ids[i]))
-    vectors: list[torch.Tensor] = []
-    hyp: list[list[int]] = []
+    encoded = EncodedCorpus(
+        sentences, torch.empty(len(sentences), ae.vector_size), [None] * len(sentences), [None] * len(sentences)
+    )
+    did = "Encoded" if decoding is None else "Encoded and decoded back"
     report(0.0, f"Encoding {len(sentences):,} sentences...")
     for start in range(0, len(order), chunk):
         rows = order[start : start + chunk]
-        vectors.append(ae.encode([sentences[i] for i in rows]))
-        if decoding is not None:
-            hyp += ae.decode_ids(vectors[-1], **decoding)
+        encoded.vectors[torch.tensor(rows)] = ae.encode([sentences[i] for i in rows])
+        if decoding is not None:  # right after: the default decoding's re-encoding finds these in the cache
+            _decode_rows(ae, encoded, ids, rows, decoding)
         done = start + len(rows)
-        did = "Encoded" if decoding is None else "Encoded and decoded back"
         report(done / len(order), f"{did} {done:,} of {len(sentences):,} sentences")
-    back = torch.empty(len(order), dtype=torch.long)
-    back[torch.tensor(order)] = torch.arange(len(order))
-    Z = torch.cat(vectors)[back]  # (N, d) in the order given
-    hyp = [hyp[int(j)] for j in back] if decoding is not None else []
-    return EncodedCorpus(
-        sentences=sentences,
-        vectors=Z,
-        reconstructions=[ae.codec.decode(h) for h in hyp],
-        exact=[list(a) == list(b) for a, b in zip(ids, hyp)],
-    )
+    return encoded
+
+
+def decode_back(
+    ae: Autoencoder,
+    encoded: EncodedCorpus,
+    *,
+    decoding: Mapping[str, Any] = GREEDY,
+    progress: Progress | None = None,
+    chunk: int = CHUNK,
+) -> None:
+    """Decode back the sentences of ``encoded`` not decoded yet, a chunk of similar lengths at a time, in
+    place: stopped half way (an app run interrupted by a click), it goes on where it stopped."""
+    report = _quiet(progress)
+    ids, _ = ae.tokenize(encoded.sentences)
+    todo = sorted((i for i, r in enumerate(encoded.reconstructions) if r is None), key=lambda i: len(ids[i]))
+    n, before = len(ids), len(ids) - len(todo)
+    for start in range(0, len(todo), chunk):
+        report((before + start) / n, f"Decoding back: {before + start:,} of {n:,} sentences")
+        _decode_rows(ae, encoded, ids, todo[start : start + chunk], decoding)
+    report(1.0, f"Decoded back {n:,} sentences")
 
 
 @torch.no_grad()
@@ -179,8 +204,8 @@ def corpus_projection(
             "words": [len(s.split()) for s in encoded.sentences],
             "x": xy[:, 0].round(3),
             "y": xy[:, 1].round(3),
-            "reconstruction": encoded.reconstructions or [""] * n,  # "": encoded without decoding
-            "exact": encoded.exact or [False] * n,
+            "reconstruction": [r or "" for r in encoded.reconstructions],  # "": not decoded back (yet)
+            "exact": [bool(e) for e in encoded.exact],
         }
     )
     table["cluster"] = cluster_labels(xy, clusters=clusters or default_clusters(n), seed=seed)

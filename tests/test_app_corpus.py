@@ -10,6 +10,7 @@ import re
 
 import pandas as pd
 import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 from test_app import app as open_page
 
@@ -103,6 +104,21 @@ def test_bad_uploads_get_a_message_not_a_traceback(name, data, message):
     assert not at.get("vega_lite_chart")
 
 
+def test_the_map_is_drawn_before_the_sentences_are_decoded_back(monkeypatch):
+    from invemb_app import corpora
+
+    import streamlit as st
+
+    monkeypatch.setattr(corpora, "decode_back", lambda *a, **k: st.stop())  # as a click would stop the run
+    at = yours(app())
+    at.text_area(key="map_yours_text").set_value("\n".join(SENTENCES[::-1][:11])).run()
+    (chart,) = at.get("vega_lite_chart")
+    corpus = convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
+    assert set(corpus.decoded) == {"(decoding back…)"} and len(corpus) == 11
+    assert at.radio(key="map_colour").options == ["cluster", "length"]  # no "reconstructed exactly" yet
+    assert not [b for b in at.get("download_button") if "the map" in b.proto.label]
+
+
 def test_the_second_visit_with_the_same_text_is_a_cache_hit(monkeypatch):
     from invemb_app import corpora
 
@@ -131,6 +147,7 @@ def test_the_map_and_a_selection_export_their_columns(_checkpoints):
     name = f"yours-{read_corpus(chr(10).join(SENTENCES)).digest}-whole"  # the tiny checkpoint: one view
     exported = pd.read_csv(io.StringIO(map_csv(*key(path), name)), keep_default_na=False)
     assert list(exported) == EXPORT_COLUMNS and list(exported.sentence) == SENTENCES
+    assert exported.reconstruction.str.len().all()  # decoded back after the map was drawn, then the page reran
     table = load_map(*key(path), name).table
     assert list(pd.read_csv(io.StringIO(selection_csv(table.iloc[:2])))) == EXPORT_COLUMNS
     shipped = pd.read_csv(io.StringIO(map_csv(*key(path), "tiny")), keep_default_na=False)

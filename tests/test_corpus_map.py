@@ -13,6 +13,7 @@ from invemb_core.cli import main
 from invemb_core.corpus_map import (
     EXPORT_COLUMNS,
     corpus_projection,
+    decode_back,
     default_clusters,
     encode_corpus,
     export_table,
@@ -49,8 +50,21 @@ def test_encoding_in_chunks_reports_progress_and_keeps_the_order(tiny, sentences
     torch.testing.assert_close(enc.vectors, tiny.encode(sentences))  # in the order given, as encoded alone
     assert enc.reconstructions == tiny.decode(tiny.encode(sentences), strategy="greedy")
     assert len(enc.exact) == len(sentences) and any(enc.exact)
-    bare = encode_corpus(tiny, sentences[:5], decoding=None)
-    assert bare.reconstructions == [] and bare.vectors.shape == (5, tiny.vector_size)
+    assert enc.decoded
+
+
+def test_decoding_back_later_goes_on_where_it_stopped(tiny, sentences, encoded):
+    bare = encode_corpus(tiny, sentences, decoding=None)
+    assert bare.reconstructions == [None] * len(sentences) and not bare.decoded
+    torch.testing.assert_close(bare.vectors, encoded.vectors)
+    shares = []
+    decode_back(tiny, bare, chunk=10, progress=lambda share, message: shares.append(share))
+    assert bare.decoded and bare.reconstructions == encoded.reconstructions and bare.exact == encoded.exact
+    assert shares == [0.0, 10 / 24, 20 / 24, 1.0]
+    bare.reconstructions[3] = bare.reconstructions[17] = None  # as if a run had stopped half way
+    calls = []
+    decode_back(tiny, bare, progress=lambda share, message: calls.append(share))
+    assert calls == [22 / 24, 1.0] and bare.reconstructions == encoded.reconstructions
 
 
 def test_a_map_of_a_corpus_is_a_projection_like_a_shipped_one(tiny, encoded, sentences):

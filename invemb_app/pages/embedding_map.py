@@ -7,7 +7,18 @@ import streamlit as st
 
 import invemb_core as ie
 from invemb_app.charts import box_centre, cluster_label_spots, map_chart, rows_in_box
-from invemb_app.corpora import YOURS, corpus_input, corpus_name, map_csv, selection_csv, user_map, warm_layout
+from invemb_app.corpora import (
+    YOURS,
+    cluster_names,
+    corpus_input,
+    corpus_name,
+    decode_rest,
+    map_csv,
+    map_table,
+    selection_csv,
+    user_map,
+    warm_layout,
+)
 from invemb_app.render import clusters_table, md_escape, placed_table, selected_table
 from invemb_app.state import (
     cluster_summary,
@@ -32,6 +43,7 @@ VIEW_HELP = (
 
 st.title("Embedding map")
 ae = current_model()
+warm_layout()  # umap imports and compiles in the background (once per server) before you bring sentences
 shipped = map_names(current_checkpoint())
 shipped = sorted(shipped, key=lambda n: n != "general")  # general English first, where the checkpoint has it
 
@@ -46,7 +58,6 @@ name = st.radio(
     "Corpus", shipped + [YOURS], horizontal=True, key="map_corpus", format_func=corpus_name, on_change=forget_spot
 )
 if name == YOURS:
-    warm_layout()  # umap imports and compiles while you paste or pick a file
     corpus = corpus_input("map_yours")
     if corpus is None:
         st.stop()
@@ -77,13 +88,14 @@ if projection is None:
 name = projection.name
 mine_map = name.startswith("yours-")
 
-table = projection.table.copy()
-clusters = cluster_summary(*current(), name)
+table, decoded = map_table(*current(), name)  # yours: decoded back after the map is drawn (the end of the page)
+if not decoded:
+    table["reconstruction"] = table.reconstruction.where(table.reconstruction != "", "(decoding back…)")
 st.caption(
     f"UMAP of {len(table):,} sentence vectors: nearby points have similar vectors. Hover for the sentence; "
     "click a point or drag a box to select (double-click clears); a box over an empty area decodes its centre "
     "(below)."
-    + (" Your sentences were decoded back greedily (hover, and the CSV's reconstruction)." if mine_map else "")
+    + (" Your sentences are decoded back greedily (hover, 'reconstructed exactly', the CSV)." if mine_map else "")
 )
 
 groups = table.split.astype(str).str.len().any()  # shipped maps name a split; yours a CSV column's groups
@@ -91,7 +103,7 @@ group_name = "register" if name == "general" else "group" if mine_map else "spli
 c1, c2, c3 = st.columns([1, 2, 2])
 colour = c1.radio(
     "Colour by",
-    ["cluster", "words"] + (["split"] if groups else []) + ["exact"],
+    ["cluster", "words"] + (["split"] if groups else []) + (["exact"] if decoded else []),
     key="map_colour",
     format_func={"words": "length", "split": group_name, "exact": "reconstructed exactly", "cluster": "cluster"}.get,
 )
@@ -100,11 +112,11 @@ own = c3.text_area(
     "Your sentences (one per line) appear as numbered stars", "A cat sleeps on a red sofa.", key="map_own", height=80
 )
 
-label_of = dict(zip(clusters.cluster, clusters.label))
+label_of = cluster_names(*current(), name)  # the words only: the centres are decoded after the map is drawn
 labels = None
 if colour == "cluster":
     table["colour"] = table.cluster.map(label_of)
-    order = list(clusters.label)
+    order = list(label_of.values())
     labels = cluster_label_spots(table, label_of)
 else:
     named = {"exact": table.exact.map({True: "reconstructed exactly", False: "differs"}), "split": table.split}
@@ -152,32 +164,36 @@ rows = sorted({int(p["row"]) for p in selection.get("pick") or [] if "row" in p}
 spots = [box_centre(box)] if box and not rows else []
 if rows:
     st.subheader(f"{len(rows)} selected" + (" (the first 50 shown)" if len(rows) > 50 else ""))
-    shown = projection.table.loc[rows[:50]]
+    shown = table.loc[rows[:50]]
     neighbours = projection.corpus_neighbours(rows[:50], k=3).tolist()
     targets = [ae.normalize(sentence) for sentence in shown.sentence]
     near = [[projection.table.sentence[j] for j in row] for row in neighbours]
     st.html(selected_table(shown, targets, label_of, near))
     st.download_button(
         f"Download the {len(rows):,} selected (CSV)",
-        selection_csv(projection.table.loc[rows]),
+        selection_csv(table.loc[rows]),
         "selection.csv",
         "text/csv",
         key="map_selection_csv",
     )
 
+clusters = cluster_summary(*current(), name)
 st.subheader("Clusters")
 st.caption(
     "k-means on the map. Words: the most characteristic words of each cluster's sentences (class-based TF-IDF). "
     "Centre: the decoded mean vector of the cluster, what the middle of the cluster says."
 )
 st.html(clusters_table(clusters))
-st.download_button(
-    "Download the map (CSV: sentence, x, y, cluster, reconstruction)",
-    map_csv(*current(), name),
-    f"map-{'yours' if mine_map else name}.csv",
-    "text/csv",
-    key="map_csv",
-)
+if decoded:
+    st.download_button(
+        "Download the map (CSV: sentence, x, y, cluster, reconstruction)",
+        map_csv(*current(), name),
+        f"map-{'yours' if mine_map else name}.csv",
+        "text/csv",
+        key="map_csv",
+    )
+else:
+    st.caption("The map's CSV can be downloaded here once your sentences are decoded back (at the end of the page).")
 
 st.subheader("Decode any spot")
 if spots and not rows:
@@ -198,3 +214,7 @@ if nearest > FAR * typical:
         "so the text is only a guess at what lies there."
     )
 st.caption("The map cannot be inverted exactly: a spot's vector is the distance-weighted mean of its 5 nearest points.")
+
+if not decoded:  # last: the map above is drawn and usable meanwhile; a click stops this, and the next run goes on
+    decode_rest(*current(), name)
+    st.rerun()

@@ -61,7 +61,7 @@ else:
     if not query.strip():
         st.info("Type a sentence to find its nearest sentences.")
     elif corpus == YOURS:
-        found = encoded(*current(), yours.sentences, yours.digest, reconstruct=True)
+        found = encoded(*current(), yours.sentences, yours.digest)
         table = nearest(ae, vectors_of(*current(), (query,))[0], found.vectors, k=10, by=rank)
         table.insert(0, "sentence", [yours.sentences[i] for i in table.row])
     else:
