@@ -1,5 +1,5 @@
 """Your own sentences in the app: the input (paste, or upload a .txt or .csv), the maps drawn from them and
-the encoded corpora the Similarity page searches, kept for the whole server by content.
+their encoded corpora (which the Similarity page searches too), kept for the whole server by content.
 
 A map of your sentences is named ``yours-<digest>-<view>`` (the digest of the sentences, not of the file
 name): the same text a second time, by anyone, is the same map, at once. ``state.load_map`` hands such a
@@ -37,7 +37,6 @@ YOURS = "yours"  # the corpus choice "your sentences"
 PREFIX = "yours-"
 SESSION_KEY = "your_corpus"  # the corpus last read in this session: the Similarity page offers it too
 NO_GROUP = "(none)"
-SEARCHABLE = 10_000  # the Similarity page encodes a shipped corpus up to this size (a minute on two cores)
 CORPUS_NAMES = {
     "general": "general English",
     "val-test": "captions (val + test)",
@@ -161,13 +160,6 @@ def decode_rest(path: str, written: float, name: str) -> None:
     report, done = progress_bar()
     decode_back(load_model(path, written), built(path, written, name)[1], progress=report)
     done()
-
-
-def corpus_vectors(path: str, written: float, name: str, projection: Projection) -> EncodedCorpus:
-    """The vectors of a map's sentences (a shipped map stores only reduced ones): yours were kept when the
-    map was drawn; a shipped map's corpus is encoded once per server (progress shown)."""
-    sentences = [str(s) for s in projection.table.sentence]
-    return encoded(path, written, sentences, digest_of(name) if is_user_map(name) else f"map:{name}")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from .autoencoder import Autoencoder
 from .errors import InvEmbError
+from .projection import Projection
 
 VIEWS = ("meaning", "whole")
 VIEW_NAMES = {"meaning": "meaning", "whole": "whole vector"}
@@ -68,6 +69,21 @@ def nearest(
         raise InvEmbError(f"this checkpoint cannot rank by {by!r}; it has {', '.join(sims)}")
     top = sims[by].topk(min(k, len(sims[by]))).indices
     return pd.DataFrame({"row": top.numpy(), **{v: s[top].numpy().round(3) for v, s in sims.items()}})
+
+
+def nearest_on_map(
+    ae: Autoencoder, query: torch.Tensor, projection: Projection, *, k: int = 10, by: str | None = None, pool: int = 100
+) -> pd.DataFrame:
+    """``nearest`` over a shipped map's corpus, which stores only its vectors reduced by PCA: the ``pool``
+    corpus sentences nearest by those (the stored vector's cosine, the meaning's for a two-part vector) are
+    encoded again and ranked exactly, so a 30,000-sentence corpus costs ``pool`` encodings, not 30,000.
+    ``row`` is the corpus row."""
+    q = torch.as_tensor(query, dtype=torch.float32).reshape(1, -1)
+    _, candidates = projection.neighbours(q, k=pool)
+    rows = candidates[0].tolist()
+    table = nearest(ae, q[0], ae.encode([str(projection.table.sentence.iloc[r]) for r in rows]), k=k, by=by)
+    table["row"] = [rows[i] for i in table.row]
+    return table
 
 
 def vector_parts(ae: Autoencoder, z: torch.Tensor) -> dict[str, np.ndarray]:

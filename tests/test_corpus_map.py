@@ -20,7 +20,7 @@ from invemb_core.corpus_map import (
     nearest_neighbour_graph,
 )
 from invemb_core.projection import list_projections, load_projection, save_projection
-from invemb_core.similarity import nearest, similarity_matrices, vector_parts, view, views
+from invemb_core.similarity import nearest, nearest_on_map, similarity_matrices, vector_parts, view, views
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +150,12 @@ def test_nearest_sentences_and_vector_parts(two_part, tiny):
     assert list(vector_parts(tiny, tiny.encode(["a dog runs."])[0])) == ["vector"]
     with pytest.raises(ie.InvEmbError, match="cannot rank by 'meaning'"):
         nearest(tiny, tiny.encode(["a"])[0], tiny.encode(["a", "b"]), by="meaning")
+
+
+def test_nearest_on_a_shipped_map_ranks_its_candidates_exactly(tiny):
+    projection = load_projection(TINY_CHECKPOINT)
+    sentences = list(projection.table.sentence)
+    everything = nearest(tiny, tiny.encode([sentences[5]])[0], tiny.encode(sentences), k=5)
+    pooled = nearest_on_map(tiny, tiny.encode([sentences[5]])[0], projection, k=5, pool=12)
+    assert pooled.row[0] == 5 and list(pooled.row) == list(everything.row)
+    np.testing.assert_allclose(pooled.whole, everything.whole, atol=1e-3)

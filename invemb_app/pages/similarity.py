@@ -6,19 +6,11 @@ import streamlit as st
 
 import invemb_core as ie
 from invemb_app.charts import heatmap, vector_strips
-from invemb_app.corpora import (
-    SEARCHABLE,
-    SESSION_KEY,
-    YOURS,
-    corpus_name,
-    corpus_vectors,
-    encoded,
-    vectors_of,
-)
+from invemb_app.corpora import SESSION_KEY, YOURS, corpus_name, encoded, vectors_of
 from invemb_app.render import md_escape
 from invemb_app.state import current, current_checkpoint, current_model, load_map, map_names
 from invemb_app.widgets import line_labels, split_lines, warn_about_input
-from invemb_core.similarity import VIEW_NAMES, nearest, similarity_matrices, vector_parts, views
+from invemb_core.similarity import VIEW_NAMES, nearest, nearest_on_map, similarity_matrices, vector_parts, views
 
 EXAMPLES = (
     "I would like to book a table for two tonight.\nCan you reserve a restaurant for this evening?\n"
@@ -66,15 +58,12 @@ else:
         table.insert(0, "sentence", [yours.sentences[i] for i in table.row])
     else:
         projection = load_map(*current(), corpus)
-        if len(projection.table) > SEARCHABLE:
-            st.info(
-                f"This corpus has {len(projection.table):,} sentences; this page searches corpora of up to "
-                f"{SEARCHABLE:,} (it encodes them once). Pick a smaller one."
-            )
-        else:
-            found = corpus_vectors(*current(), corpus, projection)
-            table = nearest(ae, vectors_of(*current(), (query,))[0], found.vectors, k=10, by=rank)
-            table.insert(0, "sentence", [str(projection.table.sentence[i]) for i in table.row])
+        table = nearest_on_map(ae, vectors_of(*current(), (query,))[0], projection, k=10, by=rank)
+        table.insert(0, "sentence", [str(projection.table.sentence[i]) for i in table.row])
+        st.caption(
+            f"Among the 100 of its {len(projection.table):,} sentences nearest by the map's stored vectors (its "
+            "meaning, for a two-part vector), encoded again and ranked exactly."
+        )
     if table is not None:
         warn_about_input(ae, [query])
         table = table.drop(columns="row").rename(columns=VIEW_NAMES)
