@@ -124,7 +124,8 @@ def test_cli_help_shows_every_default_and_the_meaning_candidates_flag(capsys):
 def test_every_decode_option_is_a_flag_and_reaches_the_decoding():
     from dataclasses import fields
 
-    from invemb_core.cli import _decode_kwargs, build_parser
+    from invemb_core.cli import build_parser
+    from invemb_core.commands import _decode_kwargs
 
     args = build_parser().parse_args(
         ["reconstruct", "a dog", "--strategy", "sample", "--min-p", "0.2", "--no-whole-words", "--max-length", "9"]
