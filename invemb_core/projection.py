@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 PREFIX = "projection-"
 REDUCED_SIZE = 128
 DEFAULT_SPLITS = ("multi30k:val", "multi30k:test_2016_flickr")
+GENERAL = "general"  # the general-English map's name (bench/make_general_map.py)
 
 
 @dataclass
@@ -191,12 +192,13 @@ def list_projections(directory: str | Path) -> list[str]:
 
 
 def load_projection(directory: str | Path, name: str | None = None) -> Projection | None:
-    """A shipped map of a checkpoint (the smallest if ``name`` is None), or None if it has none."""
+    """A shipped map of a checkpoint, or None if it has none. Without a ``name``: its general-English map
+    (``GENERAL``) where it has one, so that typed sentences are drawn among their own kind; else the smallest."""
     directory = Path(directory)
     names = list_projections(directory)
     if not names:
         return None
-    name = name or names[0]
+    name = name or (GENERAL if GENERAL in names else names[0])
     if name not in names:
         raise InvEmbError(f"{directory} has no map named {name!r}; it has {', '.join(names)}")
     try:

@@ -95,7 +95,9 @@ def test_a_saved_map_loads_as_a_shipped_one(tiny, encoded, tmp_path):
     projection = corpus_projection(tiny, encoded, name="mine")
     save_projection(projection, tmp_path)
     loaded = load_projection(tmp_path, "mine")
-    assert list_projections(tmp_path) == ["mine"]
+    assert list_projections(tmp_path) == ["mine"] and load_projection(tmp_path).name == "mine"
+    save_projection(corpus_projection(tiny, encoded, name="general"), tmp_path)
+    assert load_projection(tmp_path).name == "general"  # the general-English map first, where there is one
     assert list(loaded.table.sentence) == list(projection.table.sentence)
     torch.testing.assert_close(loaded.reduced, projection.reduced, atol=1e-2, rtol=1e-2)  # stored as fp16
 
