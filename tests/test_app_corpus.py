@@ -105,9 +105,9 @@ def test_bad_uploads_get_a_message_not_a_traceback(name, data, message):
 
 
 def test_the_map_is_drawn_before_the_sentences_are_decoded_back(monkeypatch):
-    from invemb_app import corpora
-
     import streamlit as st
+
+    from invemb_app import corpora
 
     monkeypatch.setattr(corpora, "decode_back", lambda *a, **k: st.stop())  # as a click would stop the run
     at = yours(app())
@@ -239,3 +239,22 @@ def test_a_two_part_checkpoint_maps_by_meaning_or_whole_vector_and_encodes_once(
 def test_pages_export_what_they_show(page, label):
     at = app(page)
     assert label in [b.proto.label for b in at.get("download_button")]
+
+
+def test_hostile_file_and_column_names_are_never_rendered():
+    from test_no_markdown_injection import HOSTILE, MARK, check
+
+    at = yours(app(), "Upload a file")
+    header = f'"**{MARK}**","<b>{MARK}</b>"'
+    rows = "".join(f'"{s}","{HOSTILE.replace(chr(34), "")} {i}"\n' for i, s in enumerate(SENTENCES))
+    at.get("file_uploader")[0].set_value((f"**{MARK}**.csv", (header + "\n" + rows).encode(), "text/csv")).run()
+    assert at.selectbox(key="map_yours_column").value == f"<b>{MARK}</b>"  # the longer cells
+    check(at)
+    at.selectbox(key="map_yours_group").set_value(f"**{MARK}**").run()
+    at.radio(key="map_colour").set_value("split").run()
+    check(at)
+    at.selectbox(key="map_yours_column").set_value(f"**{MARK}**").run()
+    check(at)
+    bad = (f"{MARK}.csv", b"a,b\n1,2\n", "text/csv")
+    at.get("file_uploader")[0].set_value(bad).run()
+    check(at)
