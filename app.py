@@ -47,10 +47,13 @@ def main() -> None:
                 key=CHECKPOINT_KEY,
                 help="Every directory under checkpoints/ with a config.json, then finished runs from the Train page",
             )
-            for path in [p for p in paths if "/runs/" not in p]:
-                description = checkpoint_description(*key(path))
-                name = path.rsplit("/", 1)[-1]
-                st.caption(f"**{md_escape(name)}**: {md_escape(description) if description else 'no description'}")
+            chosen = st.session_state.get(CHECKPOINT_KEY) or paths[0]
+            description = checkpoint_description(*key(chosen))
+            st.caption(md_escape(description) if description else "No description.")
+            with st.expander("Every checkpoint"):  # one line each; open on a laptop, closed on a projector
+                for path in [p for p in paths if "/runs/" not in p]:
+                    text = checkpoint_description(*key(path)) or "no description"
+                    st.caption(f"**{md_escape(path.rsplit('/', 1)[-1])}**: {md_escape(text)}")
         else:
             st.warning("No checkpoints under checkpoints/.")
         st.caption("A sentence goes in, one vector comes out, and the decoder turns it back into the sentence.")
