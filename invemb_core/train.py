@@ -25,6 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import checkpoint
+from .augment import augment, sampled_candidates
 from .autoencoder import Autoencoder
 from .calibration import CalibrationConfig, calibrate
 from .config import DecodeConfig, ModelConfig, TrainConfig, from_dict
@@ -34,7 +35,6 @@ from .errors import InvEmbError
 from .lexicon import build_words, save_words
 from .losses import SemanticLoss
 from .metrics import evaluate, exact_match, token_accuracy
-from .modules import padding_mask
 from .train_state import Progress, restore, snapshot
 from .twopart import TwoPartAutoencoder
 
@@ -203,34 +203,15 @@ class Trainer:
 
     # ---- one step --------------------------------------------------------------------------------
 
-    def _augment(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """(targets, encoder inputs) after random-token substitution and word dropout."""
-        tokens = batch.tokens.clone()
-        real = padding_mask(batch.lengths, tokens.shape[1])
-        if self.cfg.token_substitution > 0:
-            swap = real & (torch.rand(tokens.shape) < self.cfg.token_substitution)
-            tokens[swap] = self.pool[torch.randint(len(self.pool), (int(swap.sum()),))]
-        inputs = tokens
-        if self.cfg.word_dropout > 0:
-            drop = real & (torch.rand(tokens.shape) < self.cfg.word_dropout)
-            inputs = tokens.masked_fill(drop, self.ae.codec.vocab.mask)
-        return tokens, inputs
-
-    def _candidates(self, tokens: torch.Tensor, lengths: torch.Tensor, clean: torch.Tensor) -> torch.Tensor | None:
-        k = self.cfg.sampled_negatives
-        if k == 0 or k >= len(self.pool):
-            return None
-        real = padding_mask(lengths, tokens.shape[1])
-        targets = torch.cat([tokens[real], clean[real]])  # a two-part model may target the clean sentence
-        negatives = self.pool[torch.randint(len(self.pool), (k,))]
-        eos = torch.tensor([self.ae.codec.vocab.eos])
-        return torch.unique(torch.cat([targets, negatives, eos]))  # sorted, as searchsorted needs
-
     def train_step(self, batch: Batch) -> float:
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(self.at.step, self.cfg)
-        tokens, inputs = self._augment(batch)
-        candidates = self._candidates(tokens, batch.lengths, batch.tokens)
+        vocab, cfg = self.ae.codec.vocab, self.cfg
+        noise = {"substitution": cfg.token_substitution, "word_dropout": cfg.word_dropout}
+        tokens, inputs = augment(batch.tokens, batch.lengths, **noise, pool=self.pool, mask=vocab.mask)
+        candidates = sampled_candidates(
+            tokens, batch.lengths, batch.tokens, k=cfg.sampled_negatives, pool=self.pool, eos=vocab.eos
+        )
         extra = {}
         if isinstance(self.model, TwoPartAutoencoder):  # meaning from the clean sentence; wording dropped at random
             extra = {"clean": batch.tokens, "wording_dropout": self.cfg.wording_dropout}
