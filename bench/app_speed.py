@@ -22,19 +22,16 @@ and no websocket), and the engine work alone. Medians of --repeats runs; prints 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from background import TRAINING_PRESET, training_in_background  # noqa: E402
 from chromium import CHROMIUM, CHROMIUM_ARGS, begin_action, free_port, open_page, serve, settle  # noqa: E402
 from timing import median_time  # noqa: E402
 
@@ -274,42 +271,6 @@ def felt_interactions(browser, base_url: str, repeats: int, only: str = "") -> d
         page.close()
         out[name] = medians(runs)
     return out
-
-
-TRAINING_PRESET = "InvEmb's default design (small)"
-
-
-@contextmanager
-def training_in_background(on: bool):
-    """While the block runs, a Train-page run trains as the page starts it (its own process under
-    supervise.py: one thread, lowest priority, stopped while the app is used) in a temporary runs
-    folder the server also uses; stopped afterwards. Yields a callable that returns how many
-    evaluations the run has written and the CPU seconds its training process has used (proof that it
-    trained meanwhile)."""
-    if not on:
-        yield lambda: (0, 0.0)
-        return
-    from invemb_app import jobs
-
-    root = Path(tempfile.mkdtemp(prefix="invemb-runs-"))
-    os.environ["INVEMB_RUNS"] = str(root)  # the server started after this lists the run
-    cfg, tcfg, description = jobs.preset(TRAINING_PRESET, sentences=29_000, minutes=jobs.MAX_BUDGET_MINUTES)
-    job = jobs.start_job("bench-while-training", cfg, tcfg, root=root, description=description)
-    try:
-        deadline = time.time() + 120
-        while not jobs.read_events(job.path) and time.time() < deadline:
-            time.sleep(1)  # until it has built its model and evaluated once: training proper
-        trainer = Path(f"/proc/{job.pid}/task/{job.pid}/children").read_text().split()[0]  # under the supervisor
-
-        def progress() -> tuple[int, float]:
-            ticks = sum(map(int, Path(f"/proc/{trainer}/stat").read_text().rsplit(")", 1)[1].split()[11:13]))
-            return len(jobs.read_events(job.path)), ticks / os.sysconf("SC_CLK_TCK")
-
-        yield progress
-    finally:
-        jobs.stop_job(root)
-        time.sleep(3)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def print_felt(felt: dict[str, dict[str, float]]) -> None:
