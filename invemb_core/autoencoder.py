@@ -22,7 +22,7 @@ from .errors import InvEmbError
 from .lexicon import Lexicon, load_words
 from .lm_decoder import has_meaning_decoder
 from .lm_decoder import load as load_meaning_decoder
-from .meaning_lm import write_many
+from .meaning_lm import DEFAULT, with_default, write_many
 from .model import SentenceAutoencoder
 from .text import TextCodec, Vocabulary, clean_text, load_token_embeddings, resolve_model_dir
 from .twopart import TwoPartAutoencoder, keep_wording
@@ -210,13 +210,14 @@ class Autoencoder:
     def decode_ids(self, Z: torch.Tensor, **kwargs: Any) -> list[list[int]]:
         """(N, d) -> local ids per row. Keyword arguments are those of ``DecodeConfig``; without a
         ``strategy``, the checkpoint's default decoding (``default_decoding``) with them on top."""
-        return self.decode_ids_many(Z, {"": kwargs})[""]
+        return self.decode_ids_many(Z, {"": with_default(kwargs)})[""]
 
     def decode_ids_many(
         self, Z: torch.Tensor, decodings: Mapping[str, Mapping[str, Any]]
     ) -> dict[str, list[list[int]]]:
         """Several decodings of the same vectors: ``{name: DecodeConfig keywords}`` -> ``{name: ids per row}``
-        (a row the meaning decoder writes comes back as its text's pieces; see ``write_many``)."""
+        (a row the meaning decoder writes comes back as its text's pieces; see ``write_many``). An entry
+        without a ``strategy`` is ``DecodeConfig``'s (greedy); ``strategy="default"`` is the checkpoint's own."""
         out, _ = self.write_many(Z, decodings)
         return {n: [self.codec.encode([x])[0][0] if isinstance(x, str) else x for x in rows] for n, rows in out.items()}
 
@@ -233,13 +234,15 @@ class Autoencoder:
     def _engine_ids(self, Z: torch.Tensor, decodings: Mapping[str, Mapping[str, Any]]) -> dict[str, list[list[int]]]:
         """The own decoder's decodings (``engine.py``): each gives exactly what it gives alone, but the decoder
         runs once for all (a parallel decoder's logits depend only on the vector; an autoregressive decoder
-        steps all sampled decodings together). Beam search runs on its own. Without a ``strategy``, a
-        decoding is the checkpoint's default with its keywords on top."""
-        configs = {
-            name: DecodeConfig(**(kwargs if "strategy" in kwargs else {**self.default_decoding, **kwargs}))
-            for name, kwargs in decodings.items()
-        }
+        steps all sampled decodings together). Beam search runs on its own. ``strategy="default"`` is the
+        checkpoint's default decoding with the other keywords on top."""
+        configs = {name: DecodeConfig(**self._resolve_default(kwargs)) for name, kwargs in decodings.items()}
         return self.engine.decode_many(Z, configs)
+
+    def _resolve_default(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        if kwargs.get("strategy") != DEFAULT:
+            return dict(kwargs)
+        return {**self.default_decoding, **{k: v for k, v in kwargs.items() if k != "strategy"}}
 
     # ---- the meaning decoder ----------------------------------------------------------------------
 
@@ -306,7 +309,7 @@ class Autoencoder:
                 ``beam_size``, ``num_candidates``, ``seed``, ``max_length``; ``writer`` ("auto": rows with
                 no wording code go to the meaning decoder if the checkpoint has one; "lm"; "decoder").
         """
-        return self.decode_many(Z, {"": kwargs})[""]
+        return self.decode_many(Z, {"": with_default(kwargs)})[""]
 
     def decode_many(self, Z: torch.Tensor, decodings: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
         """Several decodings of the same vectors, ``{name: decode keywords}`` -> ``{name: sentences}``,

@@ -30,6 +30,14 @@ import torch
 from .errors import InvEmbError
 
 WRITERS = ("auto", "lm", "decoder")
+DEFAULT = "default"  # a decoding's strategy meaning "the writer's own default" (``Autoencoder.decode`` without one)
+
+
+def with_default(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Decode keywords with ``strategy="default"`` where they name none (``decode``/``decode_ids``' rule)."""
+    return dict(kwargs) if "strategy" in kwargs else {**kwargs, "strategy": DEFAULT}
+
+
 SMALL, LM = "decoder", "meaning decoder"
 
 
@@ -69,11 +77,11 @@ def lm_text(decoder, M: torch.Tensor, drafts: list[str], config, *, reencode: Ca
 
 
 def decoder_config(decoder, kwargs: Mapping[str, Any]):
-    """The ``DecodeConfig`` the meaning decoder follows: the one asked for, or without a strategy its own
-    default (greedy, or rerank among ``candidates`` when its config says so)."""
+    """The ``DecodeConfig`` the meaning decoder follows: the one asked for, or for ``strategy="default"`` its
+    own default (greedy, or rerank among ``candidates`` when its config says so)."""
     from .config import DecodeConfig
 
-    if "strategy" in kwargs:
+    if kwargs.get("strategy") != DEFAULT:
         return DecodeConfig(**kwargs)
     n = decoder.cfg.candidates
     return DecodeConfig(strategy="rerank", num_candidates=n, temperature=0.7) if n > 1 else DecodeConfig()
@@ -119,7 +127,7 @@ def write_many(
                     out[name][i] = text
     if lm_names:
         M = Z[rows, : ae.meaning_size]
-        how = {} if decoder.cfg.draft_decoding == "default" else {"strategy": "greedy"}  # {}: the checkpoint's own
+        how = {"strategy": DEFAULT if decoder.cfg.draft_decoding == "default" else "greedy"}
         drafts = [ae.codec.decode(ids) for ids in small(Z[rows], {"draft": how})["draft"]]
         for name in lm_names:
             config = decoder_config(decoder, plans[name][1])

@@ -100,8 +100,8 @@ def default_decodings(
             "num_candidates": rerank_candidates,
             **sampling,
         }
-    if ae.default_decoding != {"strategy": "greedy"}:
-        out["default"] = ae.default_decoding
+    if ae.default_decoding != {"strategy": "greedy"} or ae.get_meaning_decoder() is not None:
+        out["default"] = {"strategy": "default"}  # the writer's own: the checkpoint's, or its meaning decoder's
     return out
 
 

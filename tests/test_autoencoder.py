@@ -192,3 +192,14 @@ def test_unknown_decode_option_values_are_clear_errors(tiny_ae):
     for kwargs in [dict(strategy="nope"), dict(temperature=-1), dict(top_p=0.0), dict(top_k=-2), dict(beam_size=0)]:
         with pytest.raises(ie.InvEmbError):
             tiny_ae.decode(Z, **kwargs)
+
+
+def test_decode_many_without_a_strategy_is_greedy_and_decode_is_the_default(tiny_ar_ae, corpus):
+    Z = tiny_ar_ae.encode(corpus[:3])
+    tiny_ar_ae.info["decoding"] = {"strategy": "rerank", "num_candidates": 3, "temperature": 0.5, "seed": 0}
+    try:
+        many = tiny_ar_ae.decode_many(Z, {"plain": {}, "own": {"strategy": "default"}})
+        assert many["plain"] == tiny_ar_ae.decode(Z, strategy="greedy")
+        assert many["own"] == tiny_ar_ae.decode(Z) == tiny_ar_ae.decode(Z, **tiny_ar_ae.default_decoding)
+    finally:
+        tiny_ar_ae.info.pop("decoding")

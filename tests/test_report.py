@@ -51,6 +51,6 @@ def test_a_checkpoint_with_its_own_decoding_gets_a_default_row_that_is_ae_decode
         expected = tiny_ar_ae.reconstruct(corpus[:3])
     finally:
         tiny_ar_ae.info.pop("decoding")
-    assert list(decodings)[-1] == "default" and decodings["default"] == own
+    assert list(decodings)[-1] == "default" and decodings["default"] == {"strategy": "default"}  # the writer's own
     assert table[table.decoding == "default"].output.tolist() == expected
     assert "default" not in default_decodings(tiny_ar_ae)  # greedy is its own decoding: no second greedy row
