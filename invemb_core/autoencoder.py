@@ -219,7 +219,16 @@ class Autoencoder:
         (a row the meaning decoder writes comes back as its text's pieces; see ``write_many``). An entry
         without a ``strategy`` is ``DecodeConfig``'s (greedy); ``strategy="default"`` is the checkpoint's own."""
         out, _ = self.write_many(Z, decodings)
-        return {n: [self.codec.encode([x])[0][0] if isinstance(x, str) else x for x in rows] for n, rows in out.items()}
+        return {name: self.as_ids(rows) for name, rows in out.items()}
+
+    def as_ids(self, outputs: Sequence[str | list[int]]) -> list[list[int]]:
+        """``write_many``'s outputs as piece ids: the meaning decoder's texts tokenised (in one call), ids kept."""
+        texts = [i for i, x in enumerate(outputs) if isinstance(x, str)]
+        ids = [list(x) if not isinstance(x, str) else [] for x in outputs]
+        if texts:
+            for i, row in zip(texts, self.codec.encode([outputs[i] for i in texts])[0]):
+                ids[i] = row
+        return ids
 
     def write_many(
         self, Z: torch.Tensor, decodings: Mapping[str, Mapping[str, Any]]

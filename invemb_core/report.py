@@ -126,9 +126,7 @@ def compare_decodings(
     source = Z if keep is None else ae.meaning(Z, keep=keep)
     written, writers = ae.write_many(source, decodings)  # the decoder runs once for all decodings
     # The meaning decoder writes text (cased): its pieces are what is scored, the text what is shown.
-    decoded = {
-        n: [ae.codec.encode([x])[0][0] if isinstance(x, str) else x for x in rows] for n, rows in written.items()
-    }
+    decoded = {name: ae.as_ids(rows) for name, rows in written.items()}
     # Re-encode every output in one pass; an empty output is encoded as [UNK] so it still has a vector.
     flat = [out or [ae.codec.vocab.unk] for name in decodings for out in decoded[name]]
     cosines = F.cosine_similarity(ae.encode_ids(flat).view(len(decodings), len(ids), -1), Z[None], dim=-1)

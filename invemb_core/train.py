@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -35,7 +34,7 @@ from .errors import InvEmbError
 from .lexicon import build_words, save_words
 from .losses import SemanticLoss
 from .metrics import evaluate, exact_match, token_accuracy
-from .train_state import Progress, restore, snapshot
+from .train_state import Progress, restore, snapshot, warmup_cosine
 from .twopart import TwoPartAutoencoder
 
 SAMPLES = 5  # validation sentences shown (logged, and in the events file) at each evaluation
@@ -43,10 +42,7 @@ SAMPLES = 5  # validation sentences shown (logged, and in the events file) at ea
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
     """Linear warm-up, then cosine decay to 10% of the peak at ``max_steps``."""
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
-    return cfg.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+    return warmup_cosine(step, peak=cfg.lr, warmup=cfg.warmup_steps, total=cfg.max_steps)
 
 
 class Trainer:

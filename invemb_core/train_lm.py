@@ -38,6 +38,7 @@ from .config import opt
 from .errors import InvEmbError
 from .lm_decoder import LMDecoderConfig, MeaningDecoder, build
 from .lm_decoder import load as load_decoder
+from .train_state import warmup_cosine
 
 
 @dataclass
@@ -130,13 +131,6 @@ def batches(meaning, drafts, sentences, size: int, rng: random.Random):
     rng.shuffle(out)
     for rows in out:
         yield meaning[rows], [drafts[i] for i in rows], [sentences[i] for i in rows]
-
-
-def learning_rate(cfg: LMTrainConfig, step: int) -> float:
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.total_steps - cfg.warmup_steps))
-    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def evaluate_meaning_decoder(decoder: MeaningDecoder, ae, sentences: list[str], *, batch: int = 25) -> dict:
@@ -233,7 +227,7 @@ def train_meaning_decoder(cfg: LMTrainConfig, decoder_cfg: LMDecoderConfig | Non
                 continue  # resumed inside this chunk
             tick = time.time()
             for group in opt.param_groups:
-                group["lr"] = learning_rate(cfg, step)
+                group["lr"] = warmup_cosine(step, peak=cfg.lr, warmup=cfg.warmup_steps, total=cfg.total_steps)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
                 loss = decoder(m, t, d if decoder_cfg.draft else None)
             loss.backward()

@@ -11,6 +11,7 @@ it is not the loop (train.py) and knows nothing of files.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -81,3 +82,11 @@ def weights_sha256(model: torch.nn.Module) -> str:
         digest.update(key.encode())
         digest.update(value.detach().contiguous().numpy().tobytes())
     return digest.hexdigest()
+
+
+def warmup_cosine(step: int, *, peak: float, warmup: int, total: int) -> float:
+    """Linear warm-up to ``peak``, then cosine decay to 10% of it at step ``total`` (both training loops)."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return peak * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
