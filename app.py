@@ -28,6 +28,7 @@ def main() -> None:
         st.Page("invemb_app/pages/interpolate.py", title="Interpolate", icon=":material/linear_scale:"),
         st.Page("invemb_app/pages/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
         st.Page("invemb_app/pages/similarity.py", title="Similarity", icon=":material/join_inner:"),
+        st.Page("invemb_app/pages/languages.py", title="Languages", icon=":material/translate:"),
         st.Page("invemb_app/pages/compare.py", title="Compare designs", icon=":material/compare:"),
         train,
         st.Page("invemb_app/pages/model_card.py", title="Model", icon=":material/info:"),

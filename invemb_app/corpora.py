@@ -41,6 +41,7 @@ CORPUS_NAMES = {
     "general": "general English",
     "val-test": "captions (val + test)",
     "train": "captions (train)",
+    "languages": "test captions in 3 languages",
     YOURS: "your sentences",
 }
 

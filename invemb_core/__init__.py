@@ -6,6 +6,8 @@ Z = ae.encode(["A man rides a bike."])           # (N, d) tensor
 ae.decode(Z)                                     # ["a man rides a bike."]
 ie.interpolate(ae, "a dog runs.", "a cat sleeps.", steps=8, method="slerp")
 ie.evaluate(ae, sentences)                       # token accuracy, exact match, BLEU, cosine
+de = ie.load("checkpoints/de")                   # German in and out of the same meaning space
+de.decode(de.from_meaning(Z[:, :384]))           # ["Ein Mann fährt Fahrrad."]
 """
 
 from .autoencoder import Autoencoder
@@ -13,6 +15,7 @@ from .checkpoint import list_checkpoints, load, save
 from .config import DecodeConfig, ModelConfig, TrainConfig
 from .errors import InvEmbError
 from .interpolate import arithmetic, interpolate
+from .language import Language
 from .metrics import evaluate
 from .train import train
 
@@ -20,6 +23,7 @@ __all__ = [
     "Autoencoder",
     "DecodeConfig",
     "InvEmbError",
+    "Language",
     "ModelConfig",
     "TrainConfig",
     "arithmetic",

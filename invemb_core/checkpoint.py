@@ -25,6 +25,7 @@ from .autoencoder import Autoencoder, build_embeddings
 from .config import DecodeConfig, ModelConfig, from_dict
 from .data import read_sentences
 from .errors import InvEmbError
+from .language import Language, is_language_checkpoint
 from .lexicon import build_words, save_words
 from .text import TextCodec, Vocabulary, embedding_fingerprint, load_word_pieces, resolve_model_dir
 
@@ -167,13 +168,16 @@ def read_weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 def load(path: str | Path | None = None) -> Autoencoder:
-    """Load a checkpoint directory (default: the shipped ``checkpoints/default``).
+    """Load a checkpoint directory (default: the shipped ``checkpoints/default``). A language checkpoint
+    (a directory with ``language.json``, e.g. ``checkpoints/de``) loads as a ``language.Language``.
 
     Raises:
         InvEmbError: naming the file and the problem, if the directory, its config, its weights, or its
             vocabulary / embeddings do not match what it says.
     """
     directory = _resolve(path)
+    if is_language_checkpoint(directory):
+        return Language.load(directory)  # type: ignore[return-value]
     config = read_config(directory)
     cfg_path = directory / CONFIG_FILE
     try:

@@ -1,5 +1,5 @@
 """The ``invemb`` command line: train, eval, reconstruct, interpolate, encode, project, data, calibrate, lexicon,
-train-lm, setup-lm.
+train-lm, train-language, setup-lm.
 
 The only module that parses arguments: the flags of every subcommand (many built from the config
 dataclasses' fields and help texts) and ``main``. What each subcommand does is in ``commands.py``, a thin
@@ -25,6 +25,7 @@ from .commands import (
     cmd_reconstruct,
     cmd_setup_lm,
     cmd_train,
+    cmd_train_language,
     cmd_train_lm,
 )
 from .config import STRATEGIES, DecodeConfig, ModelConfig, TrainConfig
@@ -211,6 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(p, LMTrainConfig)
     _add_config_flags(p, LMDecoderConfig, skip=("meaning_size",))
     p.set_defaults(func=cmd_train_lm)
+
+    from .train_language import LanguageTrainConfig
+
+    p = sub.add_parser(
+        "train-language",
+        help="train a German or French checkpoint: a decoder and an encoder of the meaning (resumable)",
+    )
+    _add_config_flags(p, LanguageTrainConfig)
+    p.set_defaults(func=cmd_train_language)
 
     p = sub.add_parser("setup-lm", help="de-quantise the meaning decoder's language model once (about 20 s)")
     p.add_argument("--lm", default="smollm2", help="smollm2 (the PyPI package), a directory or a hub id")

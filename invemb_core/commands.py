@@ -235,6 +235,19 @@ def cmd_train_lm(args: argparse.Namespace) -> None:
     print(f"meaning decoder saved in {out}")
 
 
+def cmd_train_language(args: argparse.Namespace) -> None:
+    from .train_language import LanguageTrainConfig, train_language
+
+    cfg = LanguageTrainConfig(
+        **{
+            f.name: getattr(args, f.name)
+            for f in fields(LanguageTrainConfig)
+            if getattr(args, f.name, None) is not None
+        }
+    )
+    print(f"language checkpoint saved in {train_language(cfg)}")
+
+
 def cmd_setup_lm(args: argparse.Namespace) -> None:
     from .lm import resolve_lm_dir
 

@@ -23,6 +23,7 @@ PAGES = [
     "invemb_app/pages/interpolate.py",
     "invemb_app/pages/embedding_map.py",
     "invemb_app/pages/similarity.py",
+    "invemb_app/pages/languages.py",
     "invemb_app/pages/compare.py",
     "invemb_app/pages/train.py",
     "invemb_app/pages/model_card.py",

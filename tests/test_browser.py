@@ -22,6 +22,7 @@ PAGES = {
     "reconstruct": "reconstruct",
     "interpolate": "interpolate",
     "embedding_map": "embedding_map",
+    "languages": "languages",
     "compare": "compare",
     "train": "train",
     "model_card": "model_card",

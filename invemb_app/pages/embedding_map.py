@@ -19,6 +19,7 @@ from invemb_app.corpora import (
     user_map,
     warm_layout,
 )
+from invemb_app.languages import ENGLISH, centres_in, language_choice, spot_in
 from invemb_app.render import clusters_table, md_escape, placed_table, selected_table
 from invemb_app.state import (
     cluster_summary,
@@ -31,6 +32,9 @@ from invemb_app.state import (
     spot_text,
 )
 from invemb_app.widgets import split_lines, warn_about_input
+from invemb_core.language import LANGUAGES
+from invemb_core.multilingual_map import NAME as LANGUAGE_MAP
+from invemb_core.multilingual_map import map_agreement
 from invemb_core.similarity import views
 
 FAR = 10  # a spot this many typical spacings from the nearest sentence is far from all of them
@@ -98,8 +102,14 @@ st.caption(
     + (" Your sentences are decoded back greedily (hover, 'reconstructed exactly', the CSV)." if mine_map else "")
 )
 
+if name == LANGUAGE_MAP:
+    st.caption(
+        "Each test caption three times: in English (read by MiniLM), German and French (read by their student "
+        f"encoders). The nearest neighbour of {map_agreement(projection):.0%} of these vectors is another "
+        "language's version of the same caption (measured on the map's stored vectors)."
+    )
 groups = table.split.astype(str).str.len().any()  # shipped maps name a split; yours a CSV column's groups
-group_name = "register" if name == "general" else "group" if mine_map else "split"
+group_name = {"general": "register", LANGUAGE_MAP: "language"}.get(name, "group" if mine_map else "split")
 c1, c2, c3 = st.columns([1, 2, 2])
 colour = c1.radio(
     "Colour by",
@@ -179,6 +189,9 @@ if rows:
 
 clusters = cluster_summary(*current(), name)
 st.subheader("Clusters")
+centre_language = language_choice(ae, "Centres written in", "map_centre_language")
+if centre_language != ENGLISH:
+    clusters = clusters.assign(**{"centre decodes to": centres_in(*current(), name, centre_language)})
 st.caption(
     "k-means on the map. Words: the most characteristic words of each cluster's sentences (class-based TF-IDF). "
     "Centre: the decoded mean vector of the cluster, what the middle of the cluster says."
@@ -206,7 +219,13 @@ else:
     y = c2.number_input("y", value=round(float(np.median(table.y)), 2), key="map_y", format="%.2f", step=0.5)
 nearest = projection.distance_to_nearest(float(x), float(y))
 typical = projection.typical_spacing()
-st.text(spot_text(*current(), name, float(x), float(y)))
+spot_language = language_choice(ae, "Write it in", "map_spot_language")
+if spot_language == ENGLISH and name != LANGUAGE_MAP:
+    st.text(spot_text(*current(), name, float(x), float(y)))
+else:  # the three-language map's sentences are read by their own language's encoder
+    st.text(spot_in(*current(), name, float(x), float(y), spot_language))
+    if spot_language != ENGLISH:
+        st.caption(f"Written from the spot's meaning alone by the {LANGUAGES[spot_language]} decoder.")
 if nearest > FAR * typical:
     st.warning(
         f"This spot is far from every sentence (the nearest is {nearest:.1f} away; neighbouring sentences are "

@@ -6,6 +6,7 @@ import streamlit as st
 import invemb_core as ie
 from invemb_app.charts import path_chart
 from invemb_app.jobs import note_interaction
+from invemb_app.languages import ENGLISH, language_choice, walk_in
 from invemb_app.render import distinct_caption, md_escape, path_table
 from invemb_app.state import (
     arithmetic_text,
@@ -77,6 +78,13 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
         "where the wording code does not lead back to the vector's meaning (between two sentences), writes the "
         "sentence again from the meaning alone, by beam search.",
     )
+    code = language_choice(
+        ae,
+        "Write the steps in",
+        "interp_language",
+        help="English: this checkpoint's decoder (the Decoding above). Deutsch, Français: the language's decoder "
+        "writes each point's meaning alone (the Languages page walks between sentences of two languages)",
+    )
     if not a.strip() or not b.strip():
         st.info("Type both sentences, A and B.")
         return
@@ -91,6 +99,8 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
     try:
         alphas, texts, Z = walk(*current(), a, b, steps, method, strategy)
         plain = plain_walk.result() if plain_walk is not None else None
+        if code != ENGLISH:
+            texts = walk_in(*current(), a, b, steps, method, strategy, code)
     except ie.InvEmbError as e:
         st.error(md_escape(str(e)))
         return

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from invemb_app.jobs import note_interaction
+from invemb_app.languages import ENGLISH, language_choice, offered, written_in
 from invemb_app.render import alternatives_table, decodings_table, md_escape, samples_table
 from invemb_app.state import (
     current,
@@ -27,6 +28,7 @@ from invemb_app.widgets import (
 )
 from invemb_core import DecodeConfig, InvEmbError
 from invemb_core.alternatives import TemperatureView
+from invemb_core.language import LANGUAGES
 from invemb_core.report import default_decodings
 
 st.title("Reconstruct")
@@ -188,6 +190,13 @@ st.caption(
 )
 csv = table.assign(wording_kept=1.0 if keep is None else keep).to_csv(index=False)
 st.download_button("Download CSV", csv, "reconstructions.csv", "text/csv", key="rec_csv")
+
+if keep == 0.0 and len(offered(ae)) > 1:  # the meaning alone: any language's decoder can write it
+    code = language_choice(ae, "The meaning alone, written in", "rec_language")
+    if code != ENGLISH:
+        written, _ = written_in(*current(), tuple(sentences), ENGLISH, code)
+        st.dataframe(pd.DataFrame({"you typed": sentences, LANGUAGES[code]: written}), hide_index=True, width="stretch")
+        st.caption(f"Written from the 384 meaning numbers by the {LANGUAGES[code]} decoder (the Languages page).")
 
 
 @st.fragment

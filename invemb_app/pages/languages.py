@@ -1,0 +1,90 @@
+"""Languages: one meaning space, three languages. A sentence in English, German or French becomes one
+meaning vector (its language's encoder); any language's decoder writes it out. Walk between two sentences
+of different languages."""
+
+import streamlit as st
+
+import invemb_core as ie
+from invemb_app.languages import ENGLISH, encoder_name, language_choice, language_walk, offered, translations
+from invemb_app.render import md_escape, path_table
+from invemb_app.state import current, current_model
+from invemb_app.widgets import split_lines
+from invemb_core.language import LANGUAGES
+
+EXAMPLES = {
+    "en": "A dog runs through the snow.\nTwo women are drinking coffee in a cafe.",
+    "de": "Ein Hund rennt durch den Schnee.\nZwei Frauen trinken Kaffee in einem Café.",
+    "fr": "Un chien court dans la neige.\nDeux femmes boivent un café dans un bar.",
+}
+
+st.title("Languages")
+ae = current_model()
+codes = offered(ae)
+st.caption(
+    "The meaning part of the vector is MiniLM's embedding of English. A German and a French encoder were "
+    "trained to put a sentence where MiniLM puts its English translation, and a decoder per language to write "
+    "a meaning out (the idea of the Large Concept Model: one space of concepts, an encoder and a decoder per "
+    "language, trained apart). Nothing but the 384 numbers passes from the encoder to the decoder."
+)
+if len(codes) == 1:
+    st.info(
+        "This page needs a checkpoint whose meaning part is MiniLM's (the default) and the language checkpoints "
+        "checkpoints/de and checkpoints/fr (train one: invemb train-language --language de)."
+    )
+    st.stop()
+
+st.subheader("Through the vector")
+code_in = language_choice(ae, "Your sentences are in", "lang_in", help="Picks the encoder that reads them")
+# One box per language, each starting with an example in it: switching languages keeps what you typed in each.
+text = st.text_area("Sentences, one per line (up to 10)", EXAMPLES[code_in], key=f"lang_text_{code_in}", height=100)
+sentences = split_lines(text)[:10]
+if sentences:
+    try:
+        table, warnings = translations(*current(), tuple(sentences), code_in)
+    except ie.InvEmbError as e:
+        st.error(md_escape(str(e)))
+        st.stop()
+    for message in warnings:
+        st.warning(md_escape(message))
+    st.caption(f"Encoded by {encoder_name(ae, code_in)}; each column written from that vector alone.")
+    st.dataframe(table, hide_index=True, width="stretch")
+else:
+    st.info("Type a sentence.")
+
+st.subheader("A walk between two languages")
+st.caption(
+    "The meanings of A and B, each read by its own language's encoder, and points on the sphere between them, "
+    "written in the language you pick. A midpoint is a meaning no sentence had."
+)
+c1, c2 = st.columns(2)
+with c1:
+    code_a = language_choice(ae, "A is in", "lang_walk_a_in")
+    a = st.text_input("Sentence A", EXAMPLES["en"].split("\n")[0], key="lang_walk_a")
+with c2:
+    code_b = language_choice(ae, "B is in", "lang_walk_b_in")
+    b = st.text_input("Sentence B", EXAMPLES["de"].split("\n")[1], key="lang_walk_b")
+c3, c4 = st.columns(2)
+steps = c3.slider("Points on the path", 2, 11, 5, key="lang_walk_steps")
+with c4:
+    code_out = language_choice(ae, "Write the path in", "lang_walk_out")
+if a.strip() and b.strip():
+    try:
+        alphas, texts, warnings = language_walk(*current(), a, code_a, b, code_b, steps, code_out)
+    except ie.InvEmbError as e:
+        st.error(md_escape(str(e)))
+        st.stop()
+    for message in warnings:
+        st.warning(md_escape(message))
+    st.html(path_table(alphas, texts))
+    st.caption(
+        f"A encoded by {encoder_name(ae, code_a)}; B by {encoder_name(ae, code_b)}; written by the "
+        + ("checkpoint's decoder of the meaning." if code_out == ENGLISH else f"{LANGUAGES[code_out]} decoder.")
+    )
+else:
+    st.info("Type both sentences, A and B.")
+
+st.caption(
+    "How well it works, on the 1,000 test captions (BENCHMARKS.md, 'One meaning, several languages'): "
+    "the Embedding map's 'test captions in 3 languages' shows the three versions of each caption, and how often "
+    "they land together."
+)

@@ -1,0 +1,245 @@
+"""Training a language checkpoint (``language.py``): its decoder, then its student encoder; resumable.
+
+    invemb train-language --language de --out checkpoints/de --minutes 60
+
+trains for 60 more minutes and stops; the same command again resumes (``--run``, default
+``runs/language-<lang>``, keeps ``state.pt``: the weights, the optimisers, the phase, the epoch and
+batch, the history). The checkpoint in ``--out`` is rewritten every ``save_minutes`` and at the end.
+
+Both parts learn from Multi30k's translation pairs (line i of ``train.en`` and ``train.<lang>``):
+1. **decoder**: the English caption's MiniLM meaning -> the translation (teacher forcing), with a little
+   noise on the vector so that it also reads the student's near-miss vectors; ``decoder_epochs`` passes.
+2. **student**: the translation -> the English caption's MiniLM meaning (``student.distillation_loss``:
+   mse, infonce or both); ``student_epochs`` passes.
+The English meanings are computed once and cached (``~/.cache/invemb/teacher``). At each epoch's end the
+run writes the validation figures into the history: the decoder's val loss and greedy BLEU from English
+meanings; the student's cosine to the teacher and retrieval R@1 of the English caption among val's.
+The matrix products run in bfloat16 autocast over float32 weights.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import sacrebleu
+import torch
+from tqdm import tqdm
+
+from .config import opt
+from .errors import InvEmbError
+from .language import Language, LanguageConfig, multi30k_file
+from .student import Student, distillation_loss
+from .train_state import warmup_cosine
+from .vector_decoder import DecoderShape, VectorDecoder, train_tokenizer
+
+
+@dataclass
+class LanguageTrainConfig:
+    """How a language checkpoint trains (saved in the run folder's config.json)."""
+
+    language: str = opt("de", "de or fr: the captions' translation to learn")
+    out: str = opt("", "where the checkpoint is written (default: checkpoints/<language>)")
+    run: str = opt("", "the resumable run folder (default: runs/language-<language>)")
+    minutes: float = opt(60.0, "this sitting's training time; the same command again goes on")
+    decoder_epochs: float = opt(12.0, "passes over the pairs for the decoder (0: keep it untrained)")
+    student_epochs: float = opt(3.0, "passes over the pairs for the student encoder (0: the teacher's copy)")
+    student_loss: str = opt("mse", "mse (Reimers & Gurevych 2020), infonce (contrastive), or mse+infonce")
+    temperature: float = opt(0.05, "InfoNCE's temperature")
+    vocab_size: int = opt(8000, "the language's BPE pieces")
+    batch_size: int = opt(64, "sentence pairs per step (both parts)")
+    lr: float = opt(1e-3, "the decoder's peak learning rate (AdamW, warm-up then cosine)")
+    student_lr: float = opt(5e-5, "the student's peak learning rate")
+    noise: float = opt(0.2, "the decoder's training vectors: norm of the Gaussian noise added (then renormalised)")
+    save_minutes: float = opt(5.0, "minutes between saves of the run and the checkpoint")
+    eval_sentences: int = opt(300, "validation sentences decoded at each evaluation")
+    evals_per_epoch: int = opt(2, "evaluations per pass over the pairs (the learning curve in the history)")
+    bf16: bool = opt(True, "matrix products in bfloat16 (autocast; float32 master weights)")
+    seed: int = opt(0, "data order and initialisation")
+
+    def __post_init__(self) -> None:
+        self.out = self.out or f"checkpoints/{self.language}"
+        self.run = self.run or f"runs/language-{self.language}"
+
+
+def read_lines(path: Path) -> list[str]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [line.rstrip("\n") for line in f]
+
+
+def teacher_vectors(texts: list[str], teacher: str = "minilm") -> torch.Tensor:
+    """MiniLM's meaning of each English text, cached on disk by content."""
+    key = hashlib.sha256(("\n".join(texts) + teacher).encode()).hexdigest()[:16]
+    path = Path.home() / ".cache" / "invemb" / "teacher" / f"{key}.pt"
+    if path.is_file():
+        return torch.load(path, weights_only=True)
+    vectors = Student(teacher).encode(texts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(vectors, path)
+    return vectors
+
+
+def pairs(split: str, language: str) -> tuple[list[str], list[str], torch.Tensor]:
+    """(English, translation, English meaning) for a Multi30k split."""
+    english, other = read_lines(multi30k_file(split, "en")), read_lines(multi30k_file(split, language))
+    if len(english) != len(other):
+        raise InvEmbError(f"{split}: {len(english)} English lines but {len(other)} in {language}")
+    return english, other, teacher_vectors(english)
+
+
+def retrieval_at_1(queries: torch.Tensor, targets: torch.Tensor) -> float:
+    """How often row i of ``queries`` is nearest (cosine) to row i of ``targets`` among all targets."""
+    sims = torch.nn.functional.normalize(queries, dim=-1) @ torch.nn.functional.normalize(targets, dim=-1).T
+    return float((sims.argmax(-1) == torch.arange(len(queries))).float().mean())
+
+
+def evaluate(lang: Language, val: tuple[list[str], list[str], torch.Tensor], n: int, phase: str) -> dict:
+    english, other, M = val
+    if phase == "decoder":
+        outputs = lang.decode(M[:n], strategy="greedy")
+        with torch.no_grad():
+            loss, _ = lang.decoder.loss(M[:n], [e.ids for e in lang.tokenizer.encode_batch(other[:n])])
+        return {
+            "val_loss": round(float(loss), 4),
+            "bleu_greedy": round(sacrebleu.corpus_bleu(outputs, [other[:n]]).score, 2),
+            "example": [english[0], outputs[0]],
+        }
+    S = lang.student.encode(other)
+    return {
+        "cosine_to_teacher": round(float((S * M).sum(-1).mean()), 4),
+        "r_at_1": round(retrieval_at_1(S, M), 4),
+    }
+
+
+def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = None, log=print) -> Path:
+    """Train (or resume) for ``cfg.minutes``; returns the checkpoint directory. ``shape``: the decoder's
+    size for a new run (default ``DecoderShape()``; a resumed run keeps its own)."""
+    run, out = Path(cfg.run), Path(cfg.out)
+    run.mkdir(parents=True, exist_ok=True)
+    state_path = run / "state.pt"
+    state = torch.load(state_path, weights_only=False) if state_path.is_file() else None
+    train = pairs("train", cfg.language)
+    val = pairs("val", cfg.language)
+    torch.manual_seed(cfg.seed)
+    if state is None:
+        tokenizer = train_tokenizer(train[1], cfg.vocab_size)
+        shape = replace(shape or DecoderShape(), vocab_size=tokenizer.get_vocab_size())
+        progress = {"phase": "decoder", "epoch": 0, "batch": 0, "step": 0, "minutes": 0.0, "history": []}
+    else:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_str(state["tokenizer"])
+        shape = DecoderShape(**state["shape"])
+        progress = state["progress"]
+        log(f"resuming {run}: {progress['phase']} epoch {progress['epoch']}, {progress['minutes']:.1f} min trained")
+    lang = Language(LanguageConfig(cfg.language, decoder=shape), tokenizer, VectorDecoder(shape), Student())
+    dec_opt = torch.optim.AdamW(lang.decoder.parameters(), lr=cfg.lr, weight_decay=0.01)
+    stu_params = [p for p in lang.student.parameters() if p.requires_grad]
+    stu_opt = torch.optim.AdamW(stu_params, lr=cfg.student_lr, weight_decay=0.01)
+    if state is not None:
+        lang.decoder.load_state_dict(state["decoder"])
+        lang.student.load_trained_state(state["student"])
+        dec_opt.load_state_dict(state["dec_opt"])
+        stu_opt.load_state_dict(state["stu_opt"])
+    (run / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    target_ids = [e.ids for e in tokenizer.encode_batch(train[1])]
+    per_epoch = -(-len(target_ids) // cfg.batch_size)
+
+    def save() -> None:
+        tmp = state_path.with_suffix(".tmp")
+        torch.save(
+            {
+                "tokenizer": tokenizer.to_str(),
+                "shape": asdict(shape),
+                "progress": progress,
+                "decoder": lang.decoder.state_dict(),
+                "student": lang.student.trained_state(),
+                "dec_opt": dec_opt.state_dict(),
+                "stu_opt": stu_opt.state_dict(),
+            },
+            tmp,
+        )
+        tmp.replace(state_path)
+        lang.info = {"training": asdict(cfg), "history": progress["history"], "minutes": round(progress["minutes"], 1)}
+        lang.save(out)
+
+    marks = {round(per_epoch * k / cfg.evals_per_epoch) for k in range(1, cfg.evals_per_epoch + 1)}
+
+    def evaluation(phase: str, epochs: float) -> dict:
+        figures = evaluate(lang, val, cfg.eval_sentences, phase)
+        entry = {
+            "phase": phase,
+            "epochs": round(epochs, 2),
+            "step": progress["step"],
+            "minutes": round(progress["minutes"], 1),
+            **figures,
+        }
+        log(json.dumps(entry, ensure_ascii=False))
+        lang.decoder.train()
+        lang.student.train()
+        return entry
+
+    started = last_save = time.time()
+    for phase, epochs in (("decoder", cfg.decoder_epochs), ("student", cfg.student_epochs)):
+        if progress["phase"] == "student" and phase == "decoder":
+            continue
+        progress["phase"] = phase
+        total = round(epochs * per_epoch)
+        model_opt = dec_opt if phase == "decoder" else stu_opt
+        peak = cfg.lr if phase == "decoder" else cfg.student_lr
+        bar = tqdm(desc=f"{cfg.language} {phase}", total=total, initial=min(progress["step"], total), unit="step")
+        while progress["step"] < total and time.time() - started < cfg.minutes * 60:
+            order = list(range(len(target_ids)))
+            random.Random(cfg.seed * 1000 + progress["epoch"]).shuffle(order)
+            for b in range(progress["batch"], per_epoch):
+                rows = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+                tick = time.time()
+                for group in model_opt.param_groups:
+                    group["lr"] = warmup_cosine(
+                        progress["step"], peak=peak, warmup=max(1, min(200, total // 10)), total=total
+                    )
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+                    if phase == "decoder":
+                        z = train[2][rows]
+                        if cfg.noise > 0:
+                            noise = torch.randn_like(z)
+                            z = torch.nn.functional.normalize(
+                                z + cfg.noise * noise / noise.norm(dim=-1, keepdim=True), dim=-1
+                            )
+                        loss, _ = lang.decoder.loss(z, [target_ids[i] for i in rows])
+                    else:
+                        s = lang.student([train[1][i] for i in rows])
+                        loss = distillation_loss(s, train[2][rows], loss=cfg.student_loss, temperature=cfg.temperature)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_([p for g in model_opt.param_groups for p in g["params"]], 1.0)
+                model_opt.step()
+                model_opt.zero_grad(set_to_none=True)
+                progress["step"] += 1
+                progress["batch"] = b + 1
+                progress["minutes"] += (time.time() - tick) / 60
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.3f}", min=f"{progress['minutes']:.1f}")
+                if time.time() - last_save > cfg.save_minutes * 60:
+                    save()
+                    last_save = time.time()
+                if progress["batch"] in marks or progress["step"] >= total:
+                    progress["history"].append(evaluation(phase, progress["epoch"] + progress["batch"] / per_epoch))
+                if progress["step"] >= total or time.time() - started >= cfg.minutes * 60:
+                    break
+            if progress["batch"] >= per_epoch:
+                progress["epoch"] += 1
+                progress["batch"] = 0
+        bar.close()
+        if progress["step"] < total:
+            break  # out of time in this phase: the next sitting goes on here
+        if phase == "decoder":
+            progress.update(phase="student", epoch=0, batch=0, step=0)
+    lang.decoder.eval()
+    lang.student.eval()
+    save()
+    return out
