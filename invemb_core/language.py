@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -215,23 +214,26 @@ class Language:
 
     # ---- files -----------------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
+        """Write the three files into ``directory`` (each written aside, then renamed into place); anything
+        else there (a README, a learning curve) stays."""
         directory = Path(directory)
-        tmp = directory.with_name(directory.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        directory.mkdir(parents=True, exist_ok=True)
         state = {f"decoder.{k}": v for k, v in self.decoder.state_dict().items()} | self.student.trained_state()
         state = {k: v.detach().to(torch.float16).contiguous() for k, v in state.items()}
-        save_file(state, str(tmp / WEIGHTS_FILE), metadata={"format": "invemb-language"})
-        self.tokenizer.save(str(tmp / TOKENIZER_FILE))
         config = {"format": "invemb-language", "config": asdict(self.config)} | {
-            k: v for k, v in self.info.items() if k not in ("format", "config")
+            k: v for k, v in self.info.items() if k not in ("format", "config", "path")
         }
-        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        for extra in directory.glob("*") if directory.is_dir() else ():
-            if extra.name not in (CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE) and not (tmp / extra.name).exists():
-                shutil.move(str(extra), tmp / extra.name)  # keep what else lives there (history, README)
-        shutil.rmtree(directory, ignore_errors=True)
-        tmp.rename(directory)
+        writers = {
+            WEIGHTS_FILE: lambda path: save_file(state, str(path), metadata={"format": "invemb-language"}),
+            TOKENIZER_FILE: lambda path: self.tokenizer.save(str(path)),
+            CONFIG_FILE: lambda path: path.write_text(
+                json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            ),
+        }
+        for name, write in writers.items():  # the config last: a directory with it is complete
+            tmp = directory / f"{name}.tmp"
+            write(tmp)
+            tmp.replace(directory / name)
         return directory
 
     @classmethod

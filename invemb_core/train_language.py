@@ -29,6 +29,7 @@ from pathlib import Path
 
 import sacrebleu
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from .config import opt
@@ -116,6 +117,24 @@ def evaluate(lang: Language, val: tuple[list[str], list[str], torch.Tensor], n: 
     }
 
 
+PHASES = ("decoder", "student")
+
+
+def per_phase(progress: dict) -> dict:
+    """A run's counters with one (epoch, batch, step) per phase; runs saved before that kept one set for the
+    phase they were in, the decoder's end then read from the history."""
+    if "phase" not in progress:
+        return progress
+    at = {k: progress.pop(k) for k in ("epoch", "batch", "step")}
+    phase = progress.pop("phase")
+    out = {p: {"epoch": 0, "batch": 0, "step": 0} for p in PHASES} | progress
+    out[phase] = at
+    if phase == "student":
+        last = [h for h in progress["history"] if h["phase"] == "decoder"][-1]
+        out["decoder"] = {"epoch": round(last["epochs"]), "batch": 0, "step": last["step"]}
+    return out
+
+
 def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = None, log=print) -> Path:
     """Train (or resume) for ``cfg.minutes``; returns the checkpoint directory. ``shape``: the decoder's
     size for a new run (default ``DecoderShape()``; a resumed run keeps its own)."""
@@ -129,14 +148,14 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
     if state is None:
         tokenizer = train_tokenizer(train[1], cfg.vocab_size)
         shape = replace(shape or DecoderShape(), vocab_size=tokenizer.get_vocab_size())
-        progress = {"phase": "decoder", "epoch": 0, "batch": 0, "step": 0, "minutes": 0.0, "history": []}
+        progress = {phase: {"epoch": 0, "batch": 0, "step": 0} for phase in PHASES} | {"minutes": 0.0, "history": []}
     else:
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_str(state["tokenizer"])
         shape = DecoderShape(**state["shape"])
-        progress = state["progress"]
-        log(f"resuming {run}: {progress['phase']} epoch {progress['epoch']}, {progress['minutes']:.1f} min trained")
+        progress = per_phase(state["progress"])
+        log(f"resuming {run}: {progress['minutes']:.1f} min trained")
     lang = Language(LanguageConfig(cfg.language, decoder=shape), tokenizer, VectorDecoder(shape), Student())
     dec_opt = torch.optim.AdamW(lang.decoder.parameters(), lr=cfg.lr, weight_decay=0.01)
     stu_params = [p for p in lang.student.parameters() if p.requires_grad]
@@ -175,7 +194,7 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
         entry = {
             "phase": phase,
             "epochs": round(epochs, 2),
-            "step": progress["step"],
+            "step": progress[phase]["step"],
             "minutes": round(progress["minutes"], 1),
             **figures,
         }
@@ -185,32 +204,30 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
         return entry
 
     started = last_save = time.time()
-    for phase, epochs in (("decoder", cfg.decoder_epochs), ("student", cfg.student_epochs)):
-        if progress["phase"] == "student" and phase == "decoder":
-            continue
-        progress["phase"] = phase
+    for phase, epochs in zip(PHASES, (cfg.decoder_epochs, cfg.student_epochs)):
+        at = progress[phase]  # this phase's epoch, batch within it, and step
         total = round(epochs * per_epoch)
+        if at["step"] >= total:
+            continue  # done (a longer run of a phase: raise its epochs and run again)
         model_opt = dec_opt if phase == "decoder" else stu_opt
         peak = cfg.lr if phase == "decoder" else cfg.student_lr
-        bar = tqdm(desc=f"{cfg.language} {phase}", total=total, initial=min(progress["step"], total), unit="step")
-        while progress["step"] < total and time.time() - started < cfg.minutes * 60:
+        bar = tqdm(desc=f"{cfg.language} {phase}", total=total, initial=at["step"], unit="step")
+        while at["step"] < total and time.time() - started < cfg.minutes * 60:
             order = list(range(len(target_ids)))
-            random.Random(cfg.seed * 1000 + progress["epoch"]).shuffle(order)
-            for b in range(progress["batch"], per_epoch):
+            random.Random(cfg.seed * 1000 + at["epoch"]).shuffle(order)
+            for b in range(at["batch"], per_epoch):
                 rows = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
                 tick = time.time()
                 for group in model_opt.param_groups:
                     group["lr"] = warmup_cosine(
-                        progress["step"], peak=peak, warmup=max(1, min(200, total // 10)), total=total
+                        at["step"], peak=peak, warmup=max(1, min(200, total // 10)), total=total
                     )
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
                     if phase == "decoder":
                         z = train[2][rows]
                         if cfg.noise > 0:
                             noise = torch.randn_like(z)
-                            z = torch.nn.functional.normalize(
-                                z + cfg.noise * noise / noise.norm(dim=-1, keepdim=True), dim=-1
-                            )
+                            z = F.normalize(z + cfg.noise * noise / noise.norm(dim=-1, keepdim=True), dim=-1)
                         loss, _ = lang.decoder.loss(z, [target_ids[i] for i in rows])
                     else:
                         s = lang.student([train[1][i] for i in rows])
@@ -219,26 +236,24 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
                 torch.nn.utils.clip_grad_norm_([p for g in model_opt.param_groups for p in g["params"]], 1.0)
                 model_opt.step()
                 model_opt.zero_grad(set_to_none=True)
-                progress["step"] += 1
-                progress["batch"] = b + 1
+                at["step"] += 1
+                at["batch"] = b + 1
                 progress["minutes"] += (time.time() - tick) / 60
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.3f}", min=f"{progress['minutes']:.1f}")
                 if time.time() - last_save > cfg.save_minutes * 60:
                     save()
                     last_save = time.time()
-                if progress["batch"] in marks or progress["step"] >= total:
-                    progress["history"].append(evaluation(phase, progress["epoch"] + progress["batch"] / per_epoch))
-                if progress["step"] >= total or time.time() - started >= cfg.minutes * 60:
+                if at["batch"] in marks or at["step"] >= total:
+                    progress["history"].append(evaluation(phase, at["epoch"] + at["batch"] / per_epoch))
+                if at["step"] >= total or time.time() - started >= cfg.minutes * 60:
                     break
-            if progress["batch"] >= per_epoch:
-                progress["epoch"] += 1
-                progress["batch"] = 0
+            if at["batch"] >= per_epoch:
+                at["epoch"] += 1
+                at["batch"] = 0
         bar.close()
-        if progress["step"] < total:
+        if at["step"] < total:
             break  # out of time in this phase: the next sitting goes on here
-        if phase == "decoder":
-            progress.update(phase="student", epoch=0, batch=0, step=0)
     lang.decoder.eval()
     lang.student.eval()
     save()

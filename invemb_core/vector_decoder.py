@@ -9,7 +9,7 @@ every later position attends to them. It shares nothing with the English autoenc
 byte-fallback-free BPE trained with the ``tokenizers`` library on the language's training text (cased,
 accents kept, spaces kept by the Metaspace marker, so decoding gives back exactly the text).
 Decoding reuses the engine's pure loops (``decode.autoregressive_decode_many``, ``decode.beam_search``)
-through ``step``, which recomputes the short prefix each call (no cache: sentences are ~20 pieces).
+through ``step``, with a key/value cache (``modules.cached_layer``, as the autoencoder's own decoder).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from torch import nn
 
-from .decode import autoregressive_decode_many, beam_search
-from .modules import causal_mask
+from .decode import autoregressive_decode_many, beam_search, reorder_state
+from .modules import cached_layer, causal_mask
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]  # ids 0..4: pad, unk, bos, eos, mask
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
@@ -97,11 +97,27 @@ class VectorDecoder(nn.Module):
         return F.cross_entropy(logits.float().flatten(0, 1), target.flatten(), ignore_index=-100), n
 
     def _step(self, z: torch.Tensor):
+        """The decoding loops' step: logits for the last of ``prev``'s pieces. The first call runs the prefix
+        and BOS through every layer; later calls only the newest piece, over the layers' cached keys and
+        values (``modules.cached_layer``; the state has the batch on dim 1, so ``decode.reorder_state``
+        selects its rows). Inference only."""
+        k = self.shape.prefix
+
         def step(prev: torch.Tensor, state, rows: torch.Tensor | None = None):
-            zz = z if rows is None else z[rows]
-            out = self.logits(self.hidden(zz, prev)[:, -1])
+            t = prev.shape[1]
+            if state is None:
+                zz = z if rows is None else z[rows]
+                x = torch.cat([self.read(zz).view(len(prev), k, -1), self.embed(prev)], dim=1)
+                x = x + self.pos(torch.arange(k + t))
+            else:
+                x = self.embed(prev[:, -1:]) + self.pos(torch.tensor([k + t - 1]))
+            cache = []
+            for i, layer in enumerate(self.layers.layers):
+                x, kv = cached_layer(layer, x, None if state is None else (state[0][i], state[1][i]))
+                cache.append(kv)
+            out = self.logits(self.norm(x[:, -1]))
             out[:, [PAD, UNK, BOS]] = float("-inf")  # never written
-            return out, state
+            return out, tuple(torch.stack(c) for c in zip(*cache))
 
         return step
 
@@ -116,7 +132,7 @@ class VectorDecoder(nn.Module):
             zz = z.repeat_interleave(beam_size, dim=0)
             out = beam_search(
                 self._step(zz),
-                lambda state, rows: state,
+                reorder_state,
                 batch_size=len(z),
                 beam_size=beam_size,
                 bos=BOS,
@@ -133,7 +149,7 @@ class VectorDecoder(nn.Module):
                 eos=EOS,
                 max_length=L,
                 samplings=[sampling],
-                reorder=lambda state, keep: state,
+                reorder=reorder_state,
                 loop_guard=loop_guard,
             )[0]
         self.train(was)

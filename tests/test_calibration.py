@@ -23,6 +23,7 @@ def two_part(corpus) -> ie.Autoencoder:
     return ie.Autoencoder.build(cfg, corpus=corpus, seed=0)
 
 
+@pytest.mark.slow  # trains a tiny two-part model for a few hundred steps (~8 s)
 def test_calibration_lowers_full_softmax_loss_and_pushes_unused_pieces_down(two_part, corpus):
     summary = calibrate(two_part, corpus, FAST, log=lambda _: None)
     for path in ("whole", "meaning_only"):  # both ways the vector is decoded

@@ -13,7 +13,7 @@ from invemb_core.language import Language, LanguageConfig, detect_language
 from invemb_core.student import Student, distillation_loss
 from invemb_core.text import resolve_model_dir
 from invemb_core.tokenizer import load_word_pieces
-from invemb_core.train_language import LanguageTrainConfig, retrieval_at_1, train_language
+from invemb_core.train_language import LanguageTrainConfig, per_phase, retrieval_at_1, train_language
 from invemb_core.twopart import MeaningEncoder
 from invemb_core.vector_decoder import DecoderShape, VectorDecoder, train_tokenizer
 
@@ -154,3 +154,36 @@ def test_tiny_training_learns_and_resumes(tmp_path, monkeypatch):
     students = [h for h in history if h["phase"] == "student"]
     before = float((Student().encode(GERMAN) * Student().encode(ENGLISH)).sum(-1).mean())  # MiniLM on German
     assert len(students) == 4 and students[-1]["cosine_to_teacher"] > before + 0.02
+    # more decoder passes after the student has trained: the decoder goes on from its 25th pass
+    train_language(LanguageTrainConfig(**cfg, decoder_epochs=27, student_epochs=4), log=lambda *_: None)
+    more = ie.load(tmp_path / "de").info["history"][len(history) :]
+    assert [(h["phase"], h["epochs"]) for h in more] == [("decoder", 26.0), ("decoder", 27.0)]
+
+
+def test_runs_saved_with_one_set_of_counters_resume_per_phase():
+    old = {
+        "phase": "student",
+        "epoch": 1,
+        "batch": 5,
+        "step": 20,
+        "minutes": 3.0,
+        "history": [{"phase": "decoder", "epochs": 6.0, "step": 2724}, {"phase": "student", "epochs": 0.5, "step": 10}],
+    }
+    new = per_phase(old)
+    assert new["decoder"] == {"epoch": 6, "batch": 0, "step": 2724}
+    assert new["student"] == {"epoch": 1, "batch": 5, "step": 20} and new["minutes"] == 3.0
+
+
+def test_the_cached_step_gives_the_full_passes_logits():
+    lang = tiny_language()
+    decoder = lang.decoder.eval()
+    z = torch.nn.functional.normalize(torch.randn(3, 384), dim=-1)
+    prev = torch.tensor([[2, 10, 11, 12]] * 3)  # BOS and three pieces
+    step = decoder._step(z)
+    state = None
+    with torch.no_grad():
+        for t in range(1, prev.shape[1] + 1):
+            cached, state = step(prev[:, :t], state)
+            full = decoder.logits(decoder.hidden(z, prev[:, :t])[:, -1])
+            full[:, [0, 1, 2]] = float("-inf")
+            assert torch.allclose(cached, full, atol=1e-5)

@@ -5,6 +5,7 @@ what to notice (from what it measured) and links to the page that goes deeper.""
 import streamlit as st
 
 import invemb_core as ie
+from invemb_app.languages import offered
 from invemb_app.render import decodings_table, md_escape, path_table, vector_strip
 from invemb_app.state import (
     current,
@@ -113,6 +114,12 @@ else:
         "drop. Pick a two-part checkpoint in the sidebar (the Model page says which kind each is)."
     )
 st.page_link("invemb_app/pages/reconstruct.py", label="Slide from all the wording to none: Reconstruct", icon="➡️")
+if len(offered(ae)) > 1:
+    st.page_link(
+        "invemb_app/pages/languages.py",
+        label="The same meaning, read and written in German or French: Languages",
+        icon="➡️",
+    )
 
 st.subheader("4. Temperature")
 st.html(decodings_table(drawn, diff=False, writers=bool((drawn.writer != "decoder").any())))
