@@ -22,20 +22,19 @@ import json
 import time
 from pathlib import Path
 
-import sacrebleu
 import torch
 
 import invemb_core as ie
+from invemb_core import metrics
 from invemb_core.language import Language, multi30k_file
 from invemb_core.student import Student
 from invemb_core.train_language import read_lines, retrieval_at_1
 
 
 def bleu(hyps: list[str], refs: list[str]) -> dict:
-    return {
-        "bleu": round(sacrebleu.corpus_bleu(hyps, [refs]).score, 1),
-        "bleu_lower": round(sacrebleu.corpus_bleu(hyps, [refs], lowercase=True).score, 1),
-    }
+    """Corpus BLEU, cased (``metrics.bleu``) and lower-cased."""
+    lower = metrics.bleu([r.lower() for r in refs], [h.lower() for h in hyps])
+    return {"bleu": round(metrics.bleu(refs, hyps), 1), "bleu_lower": round(lower, 1)}
 
 
 def timed(fn, *args, **kwargs):

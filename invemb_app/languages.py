@@ -34,6 +34,12 @@ def shipped() -> dict[str, str]:
     return {code: str(root / code) for code in LANGUAGES if code != ENGLISH and is_language_checkpoint(root / code)}
 
 
+def versions() -> tuple[tuple[str, float], ...]:
+    """Each shipped language checkpoint and when it was written: part of every cached result's key below, so
+    a retrained German or French checkpoint is read again."""
+    return tuple((code, stamp(path)) for code, path in shipped().items())
+
+
 def offered(ae: ie.Autoencoder) -> list[str]:
     """The languages a meaning of ``ae`` can be written in: English, plus the shipped ones when ``ae``'s
     meaning part is MiniLM's (the space they were trained in)."""
@@ -57,12 +63,18 @@ def language(code: str) -> Language:
     return load_language(path, stamp(path))
 
 
-def language_choice(ae: ie.Autoencoder, label: str, key: str, *, help: str | None = None) -> str:
-    """A row of language buttons (English / Deutsch / Français); English alone shows nothing."""
+def language_choice(
+    ae: ie.Autoencoder, label: str, key: str, *, default: str = ENGLISH, help: str | None = None
+) -> str:
+    """A row of language buttons (English / Deutsch / Français), ``default`` first chosen where offered;
+    English alone shows nothing."""
     codes = offered(ae)
     if len(codes) == 1:
         return ENGLISH
-    return st.radio(label, codes, horizontal=True, key=key, format_func=LANGUAGES.get, help=help) or ENGLISH
+    index = codes.index(default) if default in codes else 0
+    return (
+        st.radio(label, codes, index=index, horizontal=True, key=key, format_func=LANGUAGES.get, help=help) or ENGLISH
+    )
 
 
 def write(ae: ie.Autoencoder, M: torch.Tensor, code: str, **decoding) -> list[str]:
@@ -100,7 +112,7 @@ def encoder_name(ae: ie.Autoencoder, code: str) -> str:
 
 @st.cache_data(show_spinner="Encoding and writing...", max_entries=128)
 def written_in(
-    path: str, written: float, sentences: tuple[str, ...], code_in: str, code_out: str
+    path: str, written: float, languages: tuple, sentences: tuple[str, ...], code_in: str, code_out: str
 ) -> tuple[list[str], list[str]]:
     """Each sentence (in ``code_in``) through its meaning vector, written in ``code_out``; and the input's
     language warnings."""
@@ -114,13 +126,13 @@ def translations(path: str, written: float, sentences: tuple[str, ...], code: st
     table = pd.DataFrame({"you typed": list(sentences)})
     warnings: list[str] = []
     for out in offered(load_model(path, written)):
-        table[LANGUAGES[out]], warnings = written_in(path, written, sentences, code, out)
+        table[LANGUAGES[out]], warnings = written_in(path, written, versions(), sentences, code, out)
     return table, warnings
 
 
 @st.cache_data(show_spinner="Walking between the two meanings...", max_entries=64)
 def language_walk(
-    path: str, written: float, a: str, code_a: str, b: str, code_b: str, steps: int, code_out: str
+    path: str, written: float, languages: tuple, a: str, code_a: str, b: str, code_b: str, steps: int, code_out: str
 ) -> tuple[list[float], list[str], list[str]]:
     """The meaning path from A (in ``code_a``) to B (in ``code_b``), on the sphere, written in ``code_out``;
     and the input warnings."""
@@ -156,7 +168,7 @@ def map_encoder(ae: ie.Autoencoder, projection: Projection):
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def spot_in(path: str, written: float, map_name: str, x: float, y: float, code: str) -> str:
+def spot_in(path: str, written: float, languages: tuple, map_name: str, x: float, y: float, code: str) -> str:
     """What the spot (x, y) of a map decodes to, written in ``code`` (English: the checkpoint's decoding of
     the whole vector; another language: its decoder of the vector's meaning)."""
     ae = load_model(path, written)
@@ -166,7 +178,7 @@ def spot_in(path: str, written: float, map_name: str, x: float, y: float, code: 
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def centres_in(path: str, written: float, map_name: str, code: str) -> list[str]:
+def centres_in(path: str, written: float, languages: tuple, map_name: str, code: str) -> list[str]:
     """Each cluster's centre (``clusters.cluster_centroids``) written in ``code``, in the order of
     ``state.cluster_summary``'s rows."""
     ae = load_model(path, written)
@@ -176,7 +188,9 @@ def centres_in(path: str, written: float, map_name: str, code: str) -> list[str]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def walk_in(path: str, written: float, a: str, b: str, steps: int, method: str, strategy: str, code: str) -> list[str]:
+def walk_in(
+    path: str, written: float, languages: tuple, a: str, b: str, steps: int, method: str, strategy: str, code: str
+) -> list[str]:
     """Interpolate's walk (``state.walk``, cached) written from its points' meanings in ``code``; A and B
     are English sentences, the page's own."""
     ae = load_model(path, written)

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
 from .corpus_map import layout
 from .errors import InvEmbError
 from .language import LANGUAGES, Language
+from .metrics import same_item_retrieval
 from .projection import REDUCED_SIZE, Projection, cluster_labels, pca
 
 if TYPE_CHECKING:
@@ -35,14 +35,10 @@ NAME = "languages"
 def agreement(vectors: Mapping[str, torch.Tensor]) -> float:
     """Of all vectors (L languages x N captions, row i of each the same caption), the share whose nearest
     neighbour (cosine, itself excluded) is another language's version of the same caption."""
-    stacked = torch.cat([F.normalize(v.float(), dim=-1) for v in vectors.values()])  # (L*N, d)
     n = next(iter(vectors.values())).shape[0]
     if any(v.shape[0] != n for v in vectors.values()):
         raise InvEmbError("every language needs the same captions, in the same order")
-    sims = stacked @ stacked.T
-    sims.fill_diagonal_(float("-inf"))
-    nearest = sims.argmax(-1)
-    return float((nearest % n == torch.arange(len(stacked)) % n).float().mean())
+    return same_item_retrieval(torch.cat(list(vectors.values())), list(range(n)) * len(vectors))
 
 
 def encode_languages(

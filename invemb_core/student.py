@@ -13,9 +13,9 @@ that reads that space can write any of them out.
 The student computes exactly what the teacher computes (BERT, mean pooling over every real piece,
 L2-normalised: ``SentenceTransformer(...).encode(normalize_embeddings=True)``). It keeps the teacher's
 uncased English word pieces and their embedding table frozen: German and French split into more pieces,
-but every piece exists, and only the six transformer layers train. So a checkpoint stores the layers
-(float16, ~21 MB) and rebuilds the 30,522 x 384 embedding table from the package, as frozen token
-embeddings are everywhere else in InvEmb.
+but every piece exists, and everything else trains (the six layers, the position embeddings, the
+embedding LayerNorm). So a checkpoint stores those (float16, ~22 MB) and rebuilds the 30,522 x 384 piece
+embedding table from the package, as frozen token embeddings are everywhere else in InvEmb.
 """
 
 from __future__ import annotations

@@ -27,14 +27,14 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import sacrebleu
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
 from .config import opt
 from .errors import InvEmbError
-from .language import Language, LanguageConfig, multi30k_file
+from .language import LANGUAGES, Language, LanguageConfig, multi30k_file
+from .metrics import bleu
 from .student import Student, distillation_loss
 from .train_state import warmup_cosine
 from .vector_decoder import DecoderShape, VectorDecoder, train_tokenizer
@@ -58,12 +58,18 @@ class LanguageTrainConfig:
     student_lr: float = opt(5e-5, "the student's peak learning rate")
     noise: float = opt(0.2, "the decoder's training vectors: norm of the Gaussian noise added (then renormalised)")
     save_minutes: float = opt(5.0, "minutes between saves of the run and the checkpoint")
-    eval_sentences: int = opt(300, "validation sentences decoded at each evaluation")
+    eval_sentences: int = opt(
+        300, "validation sentences the decoder writes at each evaluation (the student encodes all)"
+    )
     evals_per_epoch: int = opt(2, "evaluations per pass over the pairs (the learning curve in the history)")
     bf16: bool = opt(True, "matrix products in bfloat16 (autocast; float32 master weights)")
     seed: int = opt(0, "data order and initialisation")
 
     def __post_init__(self) -> None:
+        if self.language not in LANGUAGES or self.language == "en":  # checked now, not hours into a run
+            raise InvEmbError(f"--language {self.language!r}: de or fr")
+        if set(self.student_loss.split("+")) - {"mse", "infonce"}:
+            raise InvEmbError(f"--student-loss {self.student_loss!r}: mse, infonce or mse+infonce")
         self.out = self.out or f"checkpoints/{self.language}"
         self.run = self.run or f"runs/language-{self.language}"
 
@@ -103,11 +109,12 @@ def evaluate(lang: Language, val: tuple[list[str], list[str], torch.Tensor], n: 
     english, other, M = val
     if phase == "decoder":
         outputs = lang.decode(M[:n], strategy="greedy")
+        lang.decoder.eval()  # decode() hands it back in training mode; the loss is measured without dropout
         with torch.no_grad():
             loss, _ = lang.decoder.loss(M[:n], [e.ids for e in lang.tokenizer.encode_batch(other[:n])])
         return {
             "val_loss": round(float(loss), 4),
-            "bleu_greedy": round(sacrebleu.corpus_bleu(outputs, [other[:n]]).score, 2),
+            "bleu_greedy": round(bleu(other[:n], outputs), 2),
             "example": [english[0], outputs[0]],
         }
     S = lang.student.encode(other)
@@ -131,7 +138,7 @@ def per_phase(progress: dict) -> dict:
     out[phase] = at
     if phase == "student":
         last = [h for h in progress["history"] if h["phase"] == "decoder"][-1]
-        out["decoder"] = {"epoch": round(last["epochs"]), "batch": 0, "step": last["step"]}
+        out["decoder"] = {"epoch": int(last["epochs"]), "batch": 0, "step": last["step"]}
     return out
 
 
@@ -165,6 +172,8 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
         lang.student.load_trained_state(state["student"])
         dec_opt.load_state_dict(state["dec_opt"])
         stu_opt.load_state_dict(state["stu_opt"])
+        if "rng" in state:  # the noise and dropout go on as they would have without the stop
+            torch.set_rng_state(state["rng"])
     (run / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     target_ids = [e.ids for e in tokenizer.encode_batch(train[1])]
     per_epoch = -(-len(target_ids) // cfg.batch_size)
@@ -180,6 +189,7 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
                 "student": lang.student.trained_state(),
                 "dec_opt": dec_opt.state_dict(),
                 "stu_opt": stu_opt.state_dict(),
+                "rng": torch.get_rng_state(),
             },
             tmp,
         )

@@ -7,7 +7,8 @@
 The vector is read as ``prefix`` positions in front of the sentence (as ClipCap reads an image), and
 every later position attends to them. It shares nothing with the English autoencoder: its tokenizer is a
 byte-fallback-free BPE trained with the ``tokenizers`` library on the language's training text (cased,
-accents kept, spaces kept by the Metaspace marker, so decoding gives back exactly the text).
+accents kept, spaces kept by the Metaspace marker: decoding gives back the text, except characters the
+training text never had, which become [UNK] and are left out).
 Decoding reuses the engine's pure loops (``decode.autoregressive_decode_many``, ``decode.beam_search``)
 through ``step``, with a key/value cache (``modules.cached_layer``, as the autoencoder's own decoder).
 """
@@ -26,7 +27,7 @@ from .decode import autoregressive_decode_many, beam_search, reorder_state
 from .modules import cached_layer, causal_mask
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]  # ids 0..4: pad, unk, bos, eos, mask
-PAD, UNK, BOS, EOS = 0, 1, 2, 3
+PAD, UNK, BOS, EOS, MASK = 0, 1, 2, 3, 4
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int) -> Tokenizer:
@@ -108,15 +109,15 @@ class VectorDecoder(nn.Module):
             if state is None:
                 zz = z if rows is None else z[rows]
                 x = torch.cat([self.read(zz).view(len(prev), k, -1), self.embed(prev)], dim=1)
-                x = x + self.pos(torch.arange(k + t))
+                x = x + self.pos(torch.arange(k + t, device=prev.device))
             else:
-                x = self.embed(prev[:, -1:]) + self.pos(torch.tensor([k + t - 1]))
+                x = self.embed(prev[:, -1:]) + self.pos(torch.tensor([k + t - 1], device=prev.device))
             cache = []
             for i, layer in enumerate(self.layers.layers):
                 x, kv = cached_layer(layer, x, None if state is None else (state[0][i], state[1][i]))
                 cache.append(kv)
             out = self.logits(self.norm(x[:, -1]))
-            out[:, [PAD, UNK, BOS]] = float("-inf")  # never written
+            out[:, [PAD, UNK, BOS, MASK]] = float("-inf")  # never written
             return out, tuple(torch.stack(c) for c in zip(*cache))
 
         return step

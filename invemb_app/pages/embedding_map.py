@@ -19,7 +19,7 @@ from invemb_app.corpora import (
     user_map,
     warm_layout,
 )
-from invemb_app.languages import ENGLISH, centres_in, language_choice, spot_in
+from invemb_app.languages import ENGLISH, centres_in, language_choice, spot_in, versions
 from invemb_app.render import clusters_table, md_escape, placed_table, selected_table
 from invemb_app.state import (
     cluster_summary,
@@ -191,7 +191,10 @@ clusters = cluster_summary(*current(), name)
 st.subheader("Clusters")
 centre_language = language_choice(ae, "Centres written in", "map_centre_language")
 if centre_language != ENGLISH:
-    clusters = clusters.assign(**{"centre decodes to": centres_in(*current(), name, centre_language)})
+    try:
+        clusters = clusters.assign(**{"centre decodes to": centres_in(*current(), versions(), name, centre_language)})
+    except ie.InvEmbError as e:
+        st.error(md_escape(str(e)))
 st.caption(
     "k-means on the map. Words: the most characteristic words of each cluster's sentences (class-based TF-IDF). "
     "Centre: the decoded mean vector of the cluster, what the middle of the cluster says."
@@ -223,7 +226,10 @@ spot_language = language_choice(ae, "Write it in", "map_spot_language")
 if spot_language == ENGLISH and name != LANGUAGE_MAP:
     st.text(spot_text(*current(), name, float(x), float(y)))
 else:  # the three-language map's sentences are read by their own language's encoder
-    st.text(spot_in(*current(), name, float(x), float(y), spot_language))
+    try:
+        st.text(spot_in(*current(), versions(), name, float(x), float(y), spot_language))
+    except ie.InvEmbError as e:
+        st.error(md_escape(str(e)))
     if spot_language != ENGLISH:
         st.caption(f"Written from the spot's meaning alone by the {LANGUAGES[spot_language]} decoder.")
 if nearest > FAR * typical:

@@ -6,7 +6,7 @@ import streamlit as st
 import invemb_core as ie
 from invemb_app.charts import path_chart
 from invemb_app.jobs import note_interaction
-from invemb_app.languages import ENGLISH, language_choice, walk_in
+from invemb_app.languages import ENGLISH, language_choice, versions, walk_in
 from invemb_app.render import distinct_caption, md_escape, path_table
 from invemb_app.state import (
     arithmetic_text,
@@ -100,7 +100,7 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
         alphas, texts, Z = walk(*current(), a, b, steps, method, strategy)
         plain = plain_walk.result() if plain_walk is not None else None
         if code != ENGLISH:
-            texts = walk_in(*current(), a, b, steps, method, strategy, code)
+            texts = walk_in(*current(), versions(), a, b, steps, method, strategy, code)
     except ie.InvEmbError as e:
         st.error(md_escape(str(e)))
         return

@@ -5,7 +5,15 @@ of different languages."""
 import streamlit as st
 
 import invemb_core as ie
-from invemb_app.languages import ENGLISH, encoder_name, language_choice, language_walk, offered, translations
+from invemb_app.languages import (
+    ENGLISH,
+    encoder_name,
+    language_choice,
+    language_walk,
+    offered,
+    translations,
+    versions,
+)
 from invemb_app.render import md_escape, path_table
 from invemb_app.state import current, current_model
 from invemb_app.widgets import split_lines
@@ -61,7 +69,7 @@ with c1:
     code_a = language_choice(ae, "A is in", "lang_walk_a_in")
     a = st.text_input("Sentence A", EXAMPLES["en"].split("\n")[0], key="lang_walk_a")
 with c2:
-    code_b = language_choice(ae, "B is in", "lang_walk_b_in")
+    code_b = language_choice(ae, "B is in", "lang_walk_b_in", default="de")
     b = st.text_input("Sentence B", EXAMPLES["de"].split("\n")[1], key="lang_walk_b")
 c3, c4 = st.columns(2)
 steps = c3.slider("Points on the path", 2, 11, 5, key="lang_walk_steps")
@@ -69,7 +77,7 @@ with c4:
     code_out = language_choice(ae, "Write the path in", "lang_walk_out")
 if a.strip() and b.strip():
     try:
-        alphas, texts, warnings = language_walk(*current(), a, code_a, b, code_b, steps, code_out)
+        alphas, texts, warnings = language_walk(*current(), versions(), a, code_a, b, code_b, steps, code_out)
     except ie.InvEmbError as e:
         st.error(md_escape(str(e)))
         st.stop()

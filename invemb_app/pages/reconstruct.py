@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from invemb_app.jobs import note_interaction
-from invemb_app.languages import ENGLISH, language_choice, offered, written_in
+from invemb_app.languages import ENGLISH, language_choice, offered, versions, written_in
 from invemb_app.render import alternatives_table, decodings_table, md_escape, samples_table
 from invemb_app.state import (
     current,
@@ -194,7 +194,11 @@ st.download_button("Download CSV", csv, "reconstructions.csv", "text/csv", key="
 if keep == 0.0 and len(offered(ae)) > 1:  # the meaning alone: any language's decoder can write it
     code = language_choice(ae, "The meaning alone, written in", "rec_language")
     if code != ENGLISH:
-        written, _ = written_in(*current(), tuple(sentences), ENGLISH, code)
+        try:
+            written, _ = written_in(*current(), versions(), tuple(sentences), ENGLISH, code)
+        except InvEmbError as e:
+            st.error(md_escape(str(e)))
+            st.stop()
         st.dataframe(pd.DataFrame({"you typed": sentences, LANGUAGES[code]: written}), hide_index=True, width="stretch")
         st.caption(f"Written from the 384 meaning numbers by the {LANGUAGES[code]} decoder (the Languages page).")
 
