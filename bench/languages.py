@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--languages", nargs="+", default=["../checkpoints/de", "../checkpoints/fr"])
     parser.add_argument("--split", default="test_2016_flickr")
     parser.add_argument("--limit", type=int, default=0, help="first N captions only (0: all)")
+    parser.add_argument("--strategies", nargs="+", default=["greedy", "default"], help="the X decoder's, en -> X")
     parser.add_argument("--en-decodings", nargs="+", default=["greedy", "default"], help="the default's, X -> en")
     parser.add_argument("--out", default="results/languages.json")
     args = parser.parse_args()
@@ -69,7 +70,7 @@ def main() -> None:
         results["checkpoints"][x] = {"path": lang.info.get("path"), "minutes": lang.info.get("minutes")}
         vectors[x], t = timed(lang.encode, text[x], warn=False)
         fig[f"encode {x} s/sentence"] = round(t / len(text[x]), 4)
-        for strategy in ("greedy", "default"):
+        for strategy in args.strategies:
             out, t = timed(lang.decode, lang.from_meaning(M_en), strategy=strategy)
             fig[f"en -> {x} ({strategy})"] = {
                 **bleu(out, text[x]),

@@ -37,6 +37,7 @@ from tokenizers import Tokenizer
 
 from .config import from_dict
 from .data import data_dir
+from .decode import closest
 from .errors import InvEmbError
 from .student import Student
 from .vector_decoder import DecoderShape, VectorDecoder
@@ -190,26 +191,37 @@ class Language:
         Z: torch.Tensor,
         *,
         strategy: str = "default",
-        beam_size: int | None = None,
+        beam_size: int = 4,
+        candidates: int = 8,
         temperature: float = 0.7,
         top_p: float = 0.95,
         seed: int = 0,
         batch_size: int = 128,
     ) -> list[str]:
-        """Sentences in this language. strategy: "default" (the checkpoint's: beam search), "greedy",
-        "beam" or "sample" (seeded: the same seed gives the same text)."""
+        """Sentences in this language. strategy: "default" (the checkpoint's ``decoding``), "greedy", "beam",
+        "sample" (seeded: the same seed gives the same text) or "rerank": the beam's sentence and
+        ``candidates`` - 1 samples, each read back by this language's encoder, the one landing nearest
+        the vector kept (as the English default reranks)."""
         Z = self._check(Z)
         if strategy == "default":
-            strategy, beam_size = "beam", beam_size or self.config.decoding.get("beam_size", 4)
+            settings = {"strategy": "beam", **self.config.decoding, "seed": seed, "batch_size": batch_size}
+            return self.decode(Z, **settings)
+        if strategy == "rerank":
+            pool = [self.decode(Z, strategy="beam", beam_size=beam_size, batch_size=batch_size)]
+            for i in range(candidates - 1):
+                pool.append(self.decode(Z, strategy="sample", temperature=temperature, top_p=top_p, seed=seed + i))
+            read_back = self.student.encode([text for row in zip(*pool) for text in row])  # sentence-major
+            best, _ = closest(read_back.view(len(Z), len(pool), -1), Z)
+            return [pool[k][i] for i, k in enumerate(best.tolist())]
         kwargs: dict[str, Any]
         if strategy == "greedy":
             kwargs = {}
         elif strategy == "beam":
-            kwargs = {"beam_size": beam_size or 4}
+            kwargs = {"beam_size": beam_size}
         elif strategy == "sample":
             kwargs = {"temperature": temperature, "top_p": top_p, "generator": torch.Generator().manual_seed(seed)}
         else:
-            raise InvEmbError(f"strategy={strategy!r}: one of default, greedy, beam, sample")
+            raise InvEmbError(f"strategy={strategy!r}: one of default, greedy, beam, sample, rerank")
         out: list[str] = []
         for start in range(0, len(Z), batch_size):
             ids = self.decoder.generate(Z[start : start + batch_size], **kwargs)

@@ -98,7 +98,7 @@ def test_save_load_round_trip(tmp_path):
     half.load_trained_state({k: v.half() for k, v in lang.student.trained_state().items()})
     assert torch.allclose(Z, half.encode(GERMAN[:3]), atol=1e-5)
     M = torch.nn.functional.normalize(torch.randn(2, 384), dim=-1)
-    for strategy in ("greedy", "beam", "default"):
+    for strategy in ("greedy", "beam", "default", "rerank"):
         assert again.decode(M, strategy=strategy) == again.decode(M, strategy=strategy)
     assert again.decode(M, strategy="sample", seed=3) == again.decode(M, strategy="sample", seed=3)
     # the app's checkpoint list leaves language checkpoints out: they are not autoencoders
