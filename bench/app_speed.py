@@ -154,6 +154,13 @@ FELT = {
         lambda i: f"A {COLOURS[i]} dog runs through the snow.",
         lambda i: f"a {COLOURS[i]} dog runs",
     ),
+    "languages: an English sentence written in German and French": (
+        "languages",
+        'textarea[aria-label^="Sentences"]',
+        "Control+Enter",
+        lambda i: f"A {COLOURS[i]} dog runs through the snow.",
+        lambda i: f"a {COLOURS[i]} dog runs through the snow.",
+    ),
     "place a sentence on the map": (
         "embedding_map",
         'textarea[aria-label^="Your sentences"]',

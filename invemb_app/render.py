@@ -10,8 +10,12 @@ import html
 import re
 import unicodedata
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from invemb_core.report import join_words, word_diff
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DIFF_CSS = """<style>
 .ie-diff {line-height: 1.9; white-space: normal; overflow-wrap: anywhere;}
@@ -271,3 +275,10 @@ def samples_table(view) -> str:
         [f'<span class="ie-label">seed {s}</span>', diff_html(view.target, text)] for s, text in view.samples.items()
     ]
     return html_table(["seed", "sample"], rows)
+
+
+def text_table(table: pd.DataFrame) -> str:
+    """A table of plain text (a DataFrame of strings, e.g. sentences and what was written from them), every
+    cell escaped: user text is never read as HTML or Markdown."""
+    rows = [[html.escape(str(cell)) for cell in row] for row in table.itertuples(index=False)]
+    return html_table([html.escape(str(c)) for c in table.columns], rows)

@@ -14,7 +14,7 @@ from invemb_app.languages import (
     translations,
     versions,
 )
-from invemb_app.render import md_escape, path_table
+from invemb_app.render import md_escape, path_table, text_table
 from invemb_app.state import current, current_model
 from invemb_app.widgets import split_lines
 from invemb_core.language import LANGUAGES
@@ -55,7 +55,7 @@ if sentences:
     for message in warnings:
         st.warning(md_escape(message))
     st.caption(f"Encoded by {encoder_name(ae, code_in)}; each column written from that vector alone.")
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.html(text_table(table))
 else:
     st.info("Type a sentence.")
 

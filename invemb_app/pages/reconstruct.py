@@ -6,7 +6,7 @@ import streamlit as st
 
 from invemb_app.jobs import note_interaction
 from invemb_app.languages import ENGLISH, language_choice, offered, versions, written_in
-from invemb_app.render import alternatives_table, decodings_table, md_escape, samples_table
+from invemb_app.render import alternatives_table, decodings_table, md_escape, samples_table, text_table
 from invemb_app.state import (
     current,
     current_model,
@@ -199,7 +199,7 @@ if keep == 0.0 and len(offered(ae)) > 1:  # the meaning alone: any language's de
         except InvEmbError as e:
             st.error(md_escape(str(e)))
             st.stop()
-        st.dataframe(pd.DataFrame({"you typed": sentences, LANGUAGES[code]: written}), hide_index=True, width="stretch")
+        st.html(text_table(pd.DataFrame({"you typed": sentences, LANGUAGES[code]: written})))
         st.caption(f"Written from the 384 meaning numbers by the {LANGUAGES[code]} decoder (the Languages page).")
 
 
