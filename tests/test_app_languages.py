@@ -49,6 +49,13 @@ def test_a_german_sentence_is_written_in_every_language():
     assert not at.warning
 
 
+def test_typed_markup_is_shown_as_text():
+    at = page()
+    at.text_area(key="lang_text_en").set_value("**bold** <b>hi</b> [link](http://example.com)").run()
+    tables = [h.proto.body for h in at.get("html") if "<table" in h.proto.body]
+    assert "**bold** &lt;b&gt;hi&lt;/b&gt; [link](http://example.com)" in tables[0] and "<b>hi" not in tables[0]
+
+
 def test_a_sentence_in_another_language_gets_a_warning():
     at = page()
     at.radio(key="lang_in").set_value("de").run()
