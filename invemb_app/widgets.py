@@ -9,6 +9,7 @@ import streamlit as st
 
 import invemb_core as ie
 from invemb_core import DecodeConfig
+from invemb_core.language import LANGUAGES, detect_language
 
 from .render import describe_characters
 
@@ -39,7 +40,8 @@ def line_index(sentences: Sequence[str], label: str | None) -> int:
 
 
 def warn_about_input(ae: ie.Autoencoder, sentences: Sequence[str], names: Sequence[str] | None = None) -> None:
-    """Say which inputs were truncated and which characters the tokenizer cannot carry ([UNK]). ``names``:
+    """Say which inputs were truncated, which read as German or French, and which characters the tokenizer
+    cannot carry ([UNK]). ``names``:
     what the page calls each sentence (default: their numbers)."""
     try:
         _, truncated = ae.tokenize(list(sentences))
@@ -57,6 +59,13 @@ def warn_about_input(ae: ie.Autoencoder, sentences: Sequence[str], names: Sequen
     if unknown:
         st.warning(
             f"The tokenizer cannot carry {describe_characters(unknown)}: each becomes [UNK] and cannot come back."
+        )
+    foreign = {names[i]: found for i, s in enumerate(sentences) if (found := detect_language(s)) not in (None, "en")}
+    if foreign:
+        st.warning(
+            " ".join(f"Sentence {name} reads as {LANGUAGES[code]}." for name, code in foreign.items())
+            + " This checkpoint's encoder reads English, so its vector will not mean what the sentence says: the "
+            "Languages page reads German and French with their own encoders."
         )
     outside = sum(ae.codec.outside_vocabulary(s) for s in sentences)
     if outside:

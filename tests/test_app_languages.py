@@ -125,3 +125,11 @@ def test_the_three_language_map_and_its_spots(language_checkpoints):
     assert not at.exception, [e.value for e in at.exception]
     captions = " ".join(c.value for c in at.caption)
     assert "nearest neighbour of" in captions and "Deutsch decoder" in captions
+
+
+def test_english_pages_warn_about_a_german_sentence():
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.run()
+    at.switch_page("invemb_app/pages/reconstruct.py").run()
+    at.text_area(key="rec_text").set_value("Zwei Männer spielen Fußball im Park.").run()
+    assert any("reads as Deutsch" in w.value and "Languages page" in w.value for w in at.warning)
