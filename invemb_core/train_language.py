@@ -3,15 +3,15 @@
     invemb train-language --language de --out checkpoints/de --minutes 60
 
 trains for 60 more minutes and stops; the same command again resumes (``--run``, default
-``runs/language-<lang>``, keeps ``state.pt``: the weights, the optimisers, the phase, the epoch and
-batch, the history). The checkpoint in ``--out`` is rewritten every ``save_minutes`` and at the end.
+``runs/language-<lang>``, keeps ``state.pt``: the weights, the optimisers, the RNG, each part's epoch,
+batch and step, the history). Raise a part's epochs and run again to train it longer. The checkpoint in ``--out`` is rewritten every ``save_minutes`` and at the end.
 
 Both parts learn from Multi30k's translation pairs (line i of ``train.en`` and ``train.<lang>``):
 1. **decoder**: the English caption's MiniLM meaning -> the translation (teacher forcing), with a little
    noise on the vector so that it also reads the student's near-miss vectors; ``decoder_epochs`` passes.
 2. **student**: the translation -> the English caption's MiniLM meaning (``student.distillation_loss``:
    mse, infonce or both); ``student_epochs`` passes.
-The English meanings are computed once and cached (``~/.cache/invemb/teacher``). At each epoch's end the
+The English meanings are computed once and cached (``$INVEMB_CACHE/teacher``, default ``~/.cache/invemb``). At each epoch's end the
 run writes the validation figures into the history: the decoder's val loss and greedy BLEU from English
 meanings; the student's cosine to the teacher and retrieval R@1 of the English caption among val's.
 The matrix products run in bfloat16 autocast over float32 weights.
@@ -34,6 +34,7 @@ from tqdm import tqdm
 from .config import opt
 from .errors import InvEmbError
 from .language import LANGUAGES, Language, LanguageConfig, multi30k_file
+from .lm import cache_root
 from .metrics import bleu
 from .student import Student, distillation_loss
 from .train_state import warmup_cosine
@@ -82,7 +83,7 @@ def read_lines(path: Path) -> list[str]:
 def teacher_vectors(texts: list[str], teacher: str = "minilm") -> torch.Tensor:
     """MiniLM's meaning of each English text, cached on disk by content."""
     key = hashlib.sha256(("\n".join(texts) + teacher).encode()).hexdigest()[:16]
-    path = Path.home() / ".cache" / "invemb" / "teacher" / f"{key}.pt"
+    path = cache_root() / "teacher" / f"{key}.pt"
     if path.is_file():
         return torch.load(path, weights_only=True)
     vectors = Student(teacher).encode(texts)
@@ -101,7 +102,7 @@ def pairs(split: str, language: str) -> tuple[list[str], list[str], torch.Tensor
 
 def retrieval_at_1(queries: torch.Tensor, targets: torch.Tensor) -> float:
     """How often row i of ``queries`` is nearest (cosine) to row i of ``targets`` among all targets."""
-    sims = torch.nn.functional.normalize(queries, dim=-1) @ torch.nn.functional.normalize(targets, dim=-1).T
+    sims = F.normalize(queries, dim=-1) @ F.normalize(targets, dim=-1).T
     return float((sims.argmax(-1) == torch.arange(len(queries))).float().mean())
 
 

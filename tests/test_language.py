@@ -134,7 +134,7 @@ def test_tiny_training_learns_and_resumes(tmp_path, monkeypatch):
         _write(data / f"{split}.en.gz", ENGLISH)
         _write(data / f"{split}.de.gz", GERMAN)
     monkeypatch.setenv("INVEMB_DATA", str(data))
-    monkeypatch.setenv("HOME", str(tmp_path))  # the teacher-vector cache
+    monkeypatch.setenv("INVEMB_CACHE", str(tmp_path / "cache"))  # the teacher-vector cache
     cfg = dict(
         language="de",
         run=str(tmp_path / "run"),
