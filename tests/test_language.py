@@ -191,3 +191,18 @@ def test_the_cached_step_gives_the_full_passes_logits():
             full = decoder.logits(decoder.hidden(z, prev[:, :t])[:, -1])
             full[:, [0, 1, 2, 4]] = float("-inf")
             assert torch.allclose(cached, full, atol=1e-5)
+
+
+@pytest.mark.slow  # loads the shipped default and both language checkpoints
+def test_the_shipped_languages_share_the_defaults_meaning_space():
+    from invemb_core.checkpoint import default_checkpoint_dir
+
+    root = default_checkpoint_dir()
+    ae, de, fr = ie.load(), ie.load(root / "de"), ie.load(root / "fr")
+    M = ae.encode(["A dog runs through the snow.", "Two women are drinking coffee."])[:, : ae.meaning_size]
+    german, french = de.decode(de.from_meaning(M)), fr.decode(fr.from_meaning(M))
+    assert "Hund" in german[0] and "Frauen" in german[1], german
+    assert "chien" in french[0] and "femmes" in french[1], french
+    D = de.encode(["Ein Hund rennt durch den Schnee.", "Zwei Frauen trinken Kaffee."])
+    sims = D @ M.T  # each German sentence nearest its own English meaning
+    assert sims.argmax(-1).tolist() == [0, 1] and float(sims.diagonal().min()) > 0.6
