@@ -84,5 +84,5 @@ def map_agreement(projection: Projection) -> float | None:
     if "caption" not in table.columns or projection.name != NAME:
         return None
     Z = projection.reduced @ projection.basis.T + projection.mean
-    groups = [torch.as_tensor((table.split == name).to_numpy()) for name in table.split.unique()]
+    groups = [torch.tensor((table.split == name).to_numpy()) for name in table.split.unique()]
     return agreement({str(i): Z[g] for i, g in enumerate(groups)})
