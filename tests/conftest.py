@@ -16,8 +16,6 @@ import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-if os.environ.get("PYTEST_XDIST_WORKER"):  # `-n 2`: one torch thread per worker, so two workers share two cores
-    torch.set_num_threads(1)
 
 import invemb_core as ie  # noqa: E402
 from invemb_core.data import read_sentences  # noqa: E402
