@@ -206,3 +206,14 @@ def test_the_shipped_languages_share_the_defaults_meaning_space():
     D = de.encode(["Ein Hund rennt durch den Schnee.", "Zwei Frauen trinken Kaffee."])
     sims = D @ M.T  # each German sentence nearest its own English meaning
     assert sims.argmax(-1).tolist() == [0, 1] and float(sims.diagonal().min()) > 0.6
+
+
+def test_missing_language_files_name_the_data_step(tmp_path, monkeypatch):
+    monkeypatch.setenv("INVEMB_DATA", str(tmp_path))
+    _write(tmp_path / "train.en.gz", ENGLISH)  # the English captions are there, the German ones are not
+    with pytest.raises(ie.InvEmbError, match=r"train\.de\.gz is missing.*data/multi30k"):
+        train_language(LanguageTrainConfig(language="de", run=str(tmp_path / "run"), out=str(tmp_path / "de")))
+    with pytest.raises(ie.InvEmbError, match="de or fr"):
+        LanguageTrainConfig(language="es")
+    with pytest.raises(ie.InvEmbError, match="student-loss"):
+        LanguageTrainConfig(student_loss="l2")
