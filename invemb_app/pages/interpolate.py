@@ -21,6 +21,7 @@ from invemb_app.state import (
     walk,
 )
 from invemb_app.widgets import warn_about_input
+from invemb_core.language import LANGUAGES
 from invemb_core.projection import Projection
 
 st.title("Interpolate")
@@ -109,7 +110,8 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
     left, right = st.columns(2) if plain is not None else (st.container(), None)
     with left:
         if plain is not None:
-            st.markdown(f"**This checkpoint ({current_checkpoint().rsplit('/', 1)[-1]})**")
+            written = "" if code == ENGLISH else f", written by the {LANGUAGES[code]} decoder"
+            st.markdown(f"**This checkpoint ({current_checkpoint().rsplit('/', 1)[-1]}){written}**")
         st.html(path_table(alphas, texts))
         st.caption(distinct_caption(texts))
     if right is not None:
