@@ -173,6 +173,7 @@ def test_resample_changes_the_seed():
     assert not at.exception and at.number_input(key="rec_seed").value == before + 1
 
 
+@pytest.mark.slow  # eight page runs; the fast tier types hostile text into every page (test_no_markdown_injection)
 @pytest.mark.parametrize("text", HOSTILE)
 def test_reconstruct_survives_hostile_text(text):
     at = app("invemb_app/pages/reconstruct.py")

@@ -69,6 +69,7 @@ def test_knobs_at_their_defaults_and_knobs_that_apply_are_fine():
     ie.DecodeConfig(strategy="beam", beam_size=3, loop_guard=0, max_length=10)
 
 
+@pytest.mark.slow  # a subprocess per module
 def test_the_engine_never_imports_the_app():
     """Every module of invemb_core imports without streamlit, app.py or the app package."""
     import pkgutil

@@ -189,6 +189,7 @@ def test_describe_reads_the_json_only(tiny_lm, tmp_path):
     assert "2-token prefix" in lm_decoder.describe(tmp_path) and "rank-2" in lm_decoder.describe(tmp_path)
 
 
+@pytest.mark.slow  # trains, stops, saves and resumes a tiny run
 def test_training_stops_on_time_saves_and_resumes(tiny_lm, corpus, tmp_path, monkeypatch):
     """`invemb train-lm` in miniature: drafts made and kept, the decoder saved, a second run resumes."""
     import gzip

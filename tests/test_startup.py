@@ -20,6 +20,7 @@ def test_streamlit_run_finds_the_app_with_its_start_up_hook():
     assert found.is_asgi_app and found.import_string == "app:app"
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_the_server_imports_app_py_without_torch():
     """The server imports app.py to find ``app`` before it answers; torch belongs to the warm-up thread."""
     out = subprocess.run(
