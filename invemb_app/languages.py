@@ -21,7 +21,7 @@ from invemb_core import multilingual_map
 from invemb_core.checkpoint import default_checkpoint_dir
 from invemb_core.clusters import cluster_centroids
 from invemb_core.interpolate import path as interpolation_path
-from invemb_core.interpolate import tidy_punctuation
+from invemb_core.interpolate import tidy_path
 from invemb_core.language import LANGUAGES, Language, detect_language, is_language_checkpoint
 from invemb_core.projection import Projection
 
@@ -141,8 +141,7 @@ def language_walk(
     Ma, wa = read(ae, [a], code_a)
     Mb, wb = read(ae, [b], code_b)
     alphas, M = interpolation_path(Ma[0], Mb[0], steps=steps, method="slerp")
-    texts = write(ae, M, code_out)
-    texts = [t if i in (0, len(texts) - 1) else tidy_punctuation(t) for i, t in enumerate(texts)]
+    texts = tidy_path(write(ae, M, code_out))
     return [float(x) for x in alphas], texts, wa + wb
 
 
@@ -195,5 +194,4 @@ def walk_in(
     are English sentences, the page's own."""
     ae = load_model(path, written)
     _, _, Z = walk(path, written, a, b, steps, method, strategy)
-    texts = write(ae, Z[:, : ae.meaning_size], code)
-    return [t if i in (0, len(texts) - 1) else tidy_punctuation(t) for i, t in enumerate(texts)]
+    return tidy_path(write(ae, Z[:, : ae.meaning_size], code))

@@ -66,7 +66,11 @@ def decode_path(ae: Autoencoder, Z: torch.Tensor, **decode_kwargs: Any) -> list[
 
     A midpoint mixes two sentences' vectors, and the decoder sometimes closes both (two full stops); the
     ends are the input sentences' own reconstructions and are left exactly as decoded."""
-    texts = ae.decode(Z, **decode_kwargs)
+    return tidy_path(ae.decode(Z, **decode_kwargs))
+
+
+def tidy_path(texts: list[str]) -> list[str]:
+    """A path's texts with each midpoint's runs of punctuation made one mark; the ends left as decoded."""
     return [text if i in (0, len(texts) - 1) else tidy_punctuation(text) for i, text in enumerate(texts)]
 
 

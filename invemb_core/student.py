@@ -31,6 +31,7 @@ from .bert import Bert
 from .errors import InvEmbError
 from .text import clean_text, load_transformer, resolve_model_dir
 from .tokenizer import load_word_pieces
+from .twopart import mean_pooled, with_specials
 
 FROZEN = "embeddings.word_embeddings.weight"  # rebuilt from the teacher's package, never saved
 MAX_PIECES = 64  # word pieces per sentence the student reads (German captions need ~25)
@@ -54,21 +55,12 @@ class Student(nn.Module):
 
     def pieces(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Texts -> (N, T) ids with [CLS] ... [SEP] and the (N, T) mask of real pieces."""
-        rows = self.tokenizer.ids([clean_text(t) for t in texts])
-        rows = [r[: MAX_PIECES - 2] for r in rows]
-        T = max(len(r) for r in rows) + 2
-        ids = torch.zeros(len(rows), T, dtype=torch.long)
-        mask = torch.zeros(len(rows), T, dtype=torch.long)
-        for i, r in enumerate(rows):
-            ids[i, : len(r) + 2] = torch.tensor([self.tokenizer.cls_token_id, *r, self.tokenizer.sep_token_id])
-            mask[i, : len(r) + 2] = 1
-        return ids, mask
+        rows = [r[: MAX_PIECES - 2] for r in self.tokenizer.ids([clean_text(t) for t in texts])]
+        return with_specials(rows, self.tokenizer.cls_token_id, self.tokenizer.sep_token_id)
 
     def forward(self, texts: Sequence[str]) -> torch.Tensor:
         ids, mask = self.pieces(texts)
-        h = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
-        m = mask[..., None].to(h.dtype)
-        return F.normalize(((h * m).sum(1) / m.sum(1)).float(), dim=-1)
+        return mean_pooled(self.bert(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
 
     @torch.no_grad()
     def encode(self, texts: Sequence[str], *, batch_size: int = 128) -> torch.Tensor:

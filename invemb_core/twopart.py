@@ -38,6 +38,23 @@ from .text import load_transformer, load_word_pieces, resolve_model_dir
 MEMO_SIZE = 300_000
 
 
+def with_specials(rows: list[list[int]], cls: int, sep: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tokenizer ids per sentence -> (B, T) ids ``[CLS] ... [SEP]``, zero-padded, and the (B, T) mask of real ones."""
+    T = max(len(r) for r in rows) + 2
+    ids = torch.zeros(len(rows), T, dtype=torch.long)
+    mask = torch.zeros(len(rows), T, dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, : len(r) + 2] = torch.tensor([cls, *r, sep])
+        mask[i, : len(r) + 2] = 1
+    return ids, mask
+
+
+def mean_pooled(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """sentence-transformers' pooling: the mean of the (B, T, M) states over the real pieces, L2-normalised."""
+    m = mask[..., None].to(h.dtype)
+    return F.normalize(((h * m).sum(1) / m.sum(1)).float(), dim=-1)
+
+
 class MeaningEncoder:
     """Local token ids -> the sentence-transformer's normalised mean-pooled embedding, as
     ``SentenceTransformer(model_dir).encode(text, normalize_embeddings=True)`` gives it.
@@ -66,16 +83,9 @@ class MeaningEncoder:
     @torch.no_grad()
     def _embed(self, rows: list[list[int]], *, local: bool = True) -> torch.Tensor:
         model = load_transformer(self.model_dir)
-        T = max(len(r) for r in rows) + 2
-        ids = torch.zeros(len(rows), T, dtype=torch.long)
-        mask = torch.zeros(len(rows), T, dtype=torch.long)
-        for i, r in enumerate(rows):
-            pieces = self.token_ids[r].tolist() if local else list(r)
-            ids[i, : len(r) + 2] = torch.tensor([self.cls_id, *pieces, self.sep_id])
-            mask[i, : len(r) + 2] = 1
-        h = model(input_ids=ids, attention_mask=mask).last_hidden_state  # (B, T, M)
-        m = mask[..., None].to(h.dtype)
-        return F.normalize((h * m).sum(1) / m.sum(1), dim=-1)  # (B, M)
+        pieces = [self.token_ids[r].tolist() for r in rows] if local else [list(r) for r in rows]
+        ids, mask = with_specials(pieces, self.cls_id, self.sep_id)
+        return mean_pooled(model(input_ids=ids, attention_mask=mask).last_hidden_state, mask)  # (B, M)
 
     def __call__(self, tokens: torch.Tensor, lengths: torch.Tensor, *, memo: bool = False) -> torch.Tensor:
         """(B, T) local ids, (B,) lengths -> (B, M) unit vectors."""
