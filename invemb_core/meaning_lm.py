@@ -11,6 +11,9 @@ interpolation between such rows, the map's spots) is written by it, under every 
 
 Its draft is the small decoder's reading of the same meaning: the checkpoint's default decoding (its best
 text; ``draft_decoding="default"``) or greedy (what training reads, faster).
+With ``keep_draft_margin`` set in the meaning decoder's config (the faithfulness guard), a row whose LM
+text lands more than that margin further from the meaning (MiniLM cosine) than its draft keeps the draft,
+and says the small decoder wrote it: the LM brings case and grammar, never at the price of the meaning.
 Rows that keep some wording code stay with the small decoder, which reads that code; ``writer="decoder"``
 sends every row there, ``writer="lm"`` insists on the meaning decoder (an error if it cannot load).
 With the default ``writer="auto"``, a meaning decoder that cannot load (its package missing) leaves the
@@ -70,10 +73,28 @@ def lm_text(decoder, M: torch.Tensor, drafts: list[str], config, *, reencode: Ca
             )
             for i in range(1, config.num_candidates)
         ]
-    target = torch.nn.functional.normalize(M, dim=-1)
-    scores = torch.stack([(reencode(pool) * target).sum(-1) for pool in pools])  # (C, N)
+    scores = torch.stack([closeness(M, pool, reencode) for pool in pools])  # (C, N)
     pick = scores.argmax(0).tolist()
     return [pools[c][i] for i, c in enumerate(pick)]
+
+
+def keep_drafts(draft_cosines: torch.Tensor, lm_cosines: torch.Tensor, margin: float) -> list[bool]:
+    """The faithfulness guard: which rows keep their draft, given both texts' cosines to the meaning."""
+    return (lm_cosines < draft_cosines - margin).tolist()
+
+
+def guarded(M: torch.Tensor, drafts: list[str], texts: list[str], margin: float | None, reencode) -> list[bool]:
+    """``keep_drafts`` for meanings ``M``: both texts re-encoded once (nothing to do when ``margin`` is None)."""
+    if margin is None:
+        return [False] * len(texts)
+    cosines = closeness(M, list(drafts) + list(texts), reencode, repeat=2)
+    return keep_drafts(cosines[: len(drafts)], cosines[len(drafts) :], margin)
+
+
+def closeness(M: torch.Tensor, texts: list[str], reencode, *, repeat: int = 1) -> torch.Tensor:
+    """Cosine of each text's re-encoded meaning to its row of ``M`` (``texts`` holds ``repeat`` rows per row)."""
+    target = torch.nn.functional.normalize(M, dim=-1).repeat(repeat, 1)
+    return (torch.nn.functional.normalize(reencode(texts), dim=-1) * target).sum(-1)
 
 
 def decoder_config(decoder, kwargs: Mapping[str, Any]):
@@ -128,10 +149,13 @@ def write_many(
     if lm_names:
         M = Z[rows, : ae.meaning_size]
         how = {"strategy": DEFAULT if decoder.cfg.draft_decoding == "default" else "greedy"}
-        drafts = [ae.codec.decode(ids) for ids in small(Z[rows], {"draft": how})["draft"]]
+        draft_ids = small(Z[rows], {"draft": how})["draft"]
+        drafts = [ae.codec.decode(ids) for ids in draft_ids]
+        reencode = lambda t: ae.encode(t)[:, : ae.meaning_size]  # noqa: E731
         for name in lm_names:
             config = decoder_config(decoder, plans[name][1])
-            texts = lm_text(decoder, M, drafts, config, reencode=lambda t: ae.encode(t)[:, : ae.meaning_size])
-            for i, text in zip(rows, texts):
-                out[name][i], writers[name][i] = text, LM
+            texts = lm_text(decoder, M, drafts, config, reencode=reencode)
+            keep = guarded(M, drafts, texts, decoder.cfg.keep_draft_margin, reencode)
+            for i, text, ids, kept in zip(rows, texts, draft_ids, keep):
+                out[name][i], writers[name][i] = (ids, SMALL) if kept else (text, LM)
     return {n: out[n] for n in decodings}, {n: writers[n] for n in decodings}

@@ -15,7 +15,7 @@ import invemb_core as ie
 from invemb_core import lm as lm_module
 from invemb_core import lm_decoder
 from invemb_core.lm_decoder import LMDecoderConfig
-from invemb_core.meaning_lm import LM, SMALL, meaning_only_rows
+from invemb_core.meaning_lm import LM, SMALL, keep_drafts, meaning_only_rows
 
 MINILM = 384
 TEXT = ["A dog runs in the park.", "Two men play chess.", "Draft:", "Sentence:", "a woman reads a book."]
@@ -223,3 +223,34 @@ def test_training_stops_on_time_saves_and_resumes(tiny_lm, corpus, tmp_path, mon
     again = torch.load(out / "train_state.pt", weights_only=False)
     assert again["step"] > first["step"] and again["position"] > first["position"]
     assert len(again["history"]) == len(first["history"]) + 1
+
+
+def test_keep_drafts_keeps_a_draft_only_past_the_margin():
+    draft, lm = torch.tensor([0.9, 0.9, 0.9]), torch.tensor([0.95, 0.85, 0.7])
+    assert keep_drafts(draft, lm, 0.0) == [False, True, True]
+    assert keep_drafts(draft, lm, 0.1) == [False, False, True]
+    assert keep_drafts(draft, lm, 2.0) == [False, False, False]
+
+
+def test_the_guard_keeps_the_draft_where_the_lm_drifts_further(tiny_lm, corpus):
+    ae = ie.Autoencoder.build(tiny_config(meaning="minilm", vector_size=MINILM + 16), corpus=corpus, seed=0)
+    M = ae.encode(corpus[:6])[:, :MINILM]
+    decodings = {"g": {"strategy": "greedy"}, "draft": {"strategy": "default", "writer": "decoder"}}
+    ae.set_meaning_decoder(make(tiny_lm).eval())
+    free, _ = ae.write_many(ae.from_meaning(M), decodings)
+    ae.set_meaning_decoder(make(tiny_lm, keep_draft_margin=0.0).eval())
+    texts, writers = ae.write_many(ae.from_meaning(M), decodings)
+    drafts = [ae.codec.decode(ids) for ids in texts["draft"]]
+    lm_texts = free["g"]
+    # Judged independently: each row's draft and LM text re-encoded, compared with the meaning.
+    target = torch.nn.functional.normalize(M, dim=-1)
+    cos = {k: (ae.encode(t)[:, :MINILM] * target).sum(-1) for k, t in (("draft", drafts), ("lm", lm_texts))}
+    expected = [SMALL if l < d else LM for d, l in zip(cos["draft"].tolist(), cos["lm"].tolist())]
+    assert writers["g"] == expected and set(expected) == {SMALL, LM}  # both kinds of row occur here
+    for i, who in enumerate(expected):
+        assert texts["g"][i] == (texts["draft"][i] if who == SMALL else lm_texts[i])
+
+
+def test_a_guard_margin_out_of_range_is_refused():
+    with pytest.raises(ValueError, match="keep_draft_margin"):
+        LMDecoderConfig(keep_draft_margin=-0.1)
