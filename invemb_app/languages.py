@@ -104,7 +104,16 @@ def encoder_name(ae: ie.Autoencoder, code: str) -> str:
     """Which encoder reads sentences in ``code``: said beside every vector a page shows."""
     if code == ENGLISH:
         return "all-MiniLM-L6-v2 (the checkpoint's meaning part)"
-    return f"the {LANGUAGES[code]} student encoder (checkpoints/{code}: MiniLM distilled on the translations)"
+    config = language(code).config
+    if config.reader == config.teacher:
+        how = "MiniLM distilled on the translations"
+    else:
+        reader = READERS.get(config.reader, config.reader)
+        how = f"{reader}, frozen, read into MiniLM's space by an MLP trained on the translations"
+    return f"the {LANGUAGES[code]} student encoder (checkpoints/{code}: {how})"
+
+
+READERS = {"gemma3": "Gemma-3-270M"}  # LM sources (lm.py) by the name a reader knows
 
 
 # ---- cached per (checkpoint, stamp) and input: what the Languages page shows --------------------------

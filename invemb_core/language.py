@@ -39,6 +39,7 @@ from .config import from_dict
 from .data import data_dir
 from .decode import closest
 from .errors import InvEmbError
+from .lm_student import LMStudent
 from .student import Student
 from .vector_decoder import DecoderShape, VectorDecoder
 
@@ -94,6 +95,10 @@ class LanguageConfig:
 
     language: str = "de"
     teacher: str = "minilm"  # the shared space: this sentence-transformer's embedding of English
+    # the student's reader: "minilm" (the teacher's copy, fine-tuned: student.py) or an LM source that
+    # lm.py loads, e.g. "gemma3" (frozen, its pooled states at reader_layer through an MLP: lm_student.py)
+    reader: str = "minilm"
+    reader_layer: int = 6
     decoder: DecoderShape = field(default_factory=DecoderShape)
     decoding: dict[str, Any] = field(default_factory=lambda: {"beam_size": 4})
 
@@ -104,6 +109,13 @@ class LanguageConfig:
             self.decoder = from_dict(DecoderShape, self.decoder)
 
 
+def make_student(config: LanguageConfig) -> Student | LMStudent:
+    """The student encoder a ``LanguageConfig`` names, untrained (``load_trained_state`` fills it)."""
+    if config.reader == config.teacher:
+        return Student(config.teacher)
+    return LMStudent(config.reader, layer=config.reader_layer)
+
+
 class Language:
     """A language's encoder into the shared meaning space and its decoder out of it."""
 
@@ -112,7 +124,7 @@ class Language:
         config: LanguageConfig,
         tokenizer: Tokenizer,
         decoder: VectorDecoder,
-        student: Student,
+        student: Student | LMStudent,
         *,
         info: dict | None = None,
     ):
@@ -229,7 +241,11 @@ class Language:
         return out
 
     def describe(self) -> str:
-        return self.info.get("description") or f"{self.name}: a MiniLM student encoder and a decoder of the meaning"
+        reader = "MiniLM" if self.config.reader == self.config.teacher else self.config.reader
+        return (
+            self.info.get("description")
+            or f"{self.name}: a student encoder reading through {reader} and a decoder of the meaning"
+        )
 
     def __repr__(self) -> str:
         return f"Language({self.language!r}, vector_size={self.vector_size})"
@@ -281,7 +297,7 @@ class Language:
             decoder.load_state_dict(mine)
         except RuntimeError as e:
             raise InvEmbError(f"{directory / WEIGHTS_FILE}: the decoder's weights do not fit language.json: {e}") from e
-        student = Student(config.teacher)
+        student = make_student(config)
         student.load_trained_state(weights)
         info = {k: v for k, v in raw.items() if k not in ("format", "config")} | {"path": str(directory)}
         return cls(config, tokenizer, decoder.eval(), student.eval(), info=info)

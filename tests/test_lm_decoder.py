@@ -245,7 +245,7 @@ def test_the_guard_keeps_the_draft_where_the_lm_drifts_further(tiny_lm, corpus):
     # Judged independently: each row's draft and LM text re-encoded, compared with the meaning.
     target = torch.nn.functional.normalize(M, dim=-1)
     cos = {k: (ae.encode(t)[:, :MINILM] * target).sum(-1) for k, t in (("draft", drafts), ("lm", lm_texts))}
-    expected = [SMALL if l < d else LM for d, l in zip(cos["draft"].tolist(), cos["lm"].tolist())]
+    expected = [SMALL if lm < d else LM for d, lm in zip(cos["draft"].tolist(), cos["lm"].tolist())]
     assert writers["g"] == expected and set(expected) == {SMALL, LM}  # both kinds of row occur here
     for i, who in enumerate(expected):
         assert texts["g"][i] == (texts["draft"][i] if who == SMALL else lm_texts[i])

@@ -1,0 +1,118 @@
+"""A student encoder that reads through a multilingual LM: German or French text -> MiniLM's vector of the
+English translation, like ``student.Student``, read differently.
+
+``student.Student`` is MiniLM itself, fine-tuned: it reads German and French through MiniLM's uncased English
+word pieces, and after four passes over Multi30k's 29,000 pairs its vector of a German caption finds the
+English caption among 1,014 nine times in ten (val). This student reads the sentence with Gemma-3-270M
+(``lm.py``: ``"gemma3"``, frozen; trained on many languages, its 262,144 pieces cover German and French
+words whole), averages its hidden states at one layer over the sentence's pieces, and maps that with a
+small MLP into MiniLM's space:
+
+    s(x) = normalise( MLP( (mean_t h_layer(x)_t - mu) / sigma ) )      trained: the MLP (~1 M numbers)
+
+Only the MLP trains, with the same losses as ``student.Student`` (``student.distillation_loss``). The LM's
+states do not change while it trains, so ``cache_features`` keeps each sentence's pooled state after its
+first pass (29,000 x 640 numbers): the passes after the first cost milliseconds.
+``bench/experiments/gemma_student_probe.py`` chose the layer (val, after fitting the MLP on the pairs).
+
+A checkpoint stores the MLP and mu, sigma (prefixed ``student.``); the LM comes from its package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import InvEmbError
+from .text import clean_text
+
+MAX_PIECES = 96  # Gemma pieces a sentence may have (German captions need ~25)
+
+
+class LMStudent(nn.Module):
+    """Text -> (N, size) unit vectors: a frozen LM's pooled hidden state at ``layer``, through an MLP."""
+
+    def __init__(
+        self, source: str = "gemma3", *, layer: int = 6, hidden: int = 1024, size: int = 384, lm=None, tokenizer=None
+    ):
+        super().__init__()
+        if lm is None:
+            from .lm import load_lm
+
+            lm, tokenizer = load_lm(source)
+        base = getattr(lm, "model", lm)  # a causal LM's body: its head is not needed
+        layers = len(base.layers)
+        if not 0 < layer <= layers:
+            raise InvEmbError(f"layer {layer}: the LM {source!r} has layers 1 to {layers}")
+        self.source, self.layer, self.size = source, layer, size
+        self._lm, self.tokenizer = [base], tokenizer  # in a list: not a submodule (frozen, never saved)
+        width = int(base.config.hidden_size)
+        self.register_buffer("mu", torch.zeros(width))
+        self.register_buffer("sigma", torch.ones(width))
+        self.head = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, size))
+        self.cache_features = False
+        self._features: dict[str, torch.Tensor] = {}
+
+    @property
+    def lm(self):
+        return self._lm[0]
+
+    @torch.no_grad()
+    def pooled(self, texts: Sequence[str]) -> torch.Tensor:
+        """(N, W): the LM's hidden states at ``layer``, averaged over each sentence's pieces (bfloat16
+        products, float32 out); from the cache where ``cache_features`` has kept them."""
+        texts = [clean_text(t) or "." for t in texts]
+        todo = [t for t in dict.fromkeys(texts) if t not in self._features]
+        fresh = {}
+        if todo:
+            enc = self.tokenizer(todo, return_tensors="pt", padding=True, truncation=True, max_length=MAX_PIECES)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                states = self.lm(**enc, output_hidden_states=True).hidden_states[self.layer]
+            keep = enc["attention_mask"].bool()
+            if self.tokenizer.bos_token_id is not None:
+                keep &= enc["input_ids"] != self.tokenizer.bos_token_id  # the start token holds no text
+            mask = keep[..., None].float()
+            fresh = dict(zip(todo, (states.float() * mask).sum(1) / mask.sum(1).clamp(min=1)))
+            if self.cache_features:
+                self._features.update(fresh)
+        return torch.stack([self._features.get(t, fresh.get(t)) for t in texts])
+
+    def fit_scale(self, texts: Sequence[str], *, batch_size: int = 64) -> None:
+        """Set mu and sigma from the training sentences' pooled states (before training the MLP)."""
+        X = torch.cat([self.pooled(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
+        self.mu.copy_(X.mean(0))
+        self.sigma.copy_(X.std(0) + 1e-5)
+
+    def forward(self, texts: Sequence[str]) -> torch.Tensor:
+        return F.normalize(self.head((self.pooled(texts) - self.mu) / self.sigma).float(), dim=-1)
+
+    @torch.no_grad()
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> torch.Tensor:
+        """Inference: (N, size) unit vectors, in batches of similar length."""
+        was_training = self.training
+        self.eval()
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = torch.empty(len(texts), self.size)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            out[rows] = self([texts[i] for i in rows])
+        self.train(was_training)
+        return out
+
+    # ---- what a checkpoint keeps ------------------------------------------------------------------
+    def trained_state(self) -> dict[str, torch.Tensor]:
+        """The MLP and the scale, prefixed ``student.`` (never the LM's weights)."""
+        return {f"student.{k}": v for k, v in self.state_dict().items()}
+
+    def load_trained_state(self, state: dict[str, torch.Tensor]) -> None:
+        mine = {k.removeprefix("student."): v.float() for k, v in state.items() if k.startswith("student.")}
+        expected = set(self.state_dict())
+        if set(mine) != expected:
+            missing, extra = sorted(expected - set(mine)), sorted(set(mine) - expected)
+            raise InvEmbError(
+                f"the student's weights do not fit its reader {self.source!r} (missing {missing[:3]}, extra {extra[:3]})"
+            )
+        self.load_state_dict(mine)
