@@ -39,7 +39,9 @@ def resolve_corpus(spec: str) -> Path:
     else:
         path = Path(spec).expanduser()
     if not path.is_file():
-        raise InvEmbError(f"corpus file not found: {path}")
+        built = path.parent.name == "english" and path.name in ("train.en.gz", "heldout.en.gz")
+        hint = " (it is built, not shipped: run `invemb data english`, 3 s)" if built else ""
+        raise InvEmbError(f"corpus file not found: {path}{hint}")
     return path
 
 

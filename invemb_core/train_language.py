@@ -4,7 +4,8 @@
 
 trains for 60 more minutes and stops; the same command again resumes (``--run``, default
 ``runs/language-<lang>``, keeps ``state.pt``: the weights, the optimisers, the RNG, each part's epoch,
-batch and step, the history). Raise a part's epochs and run again to train it longer. The checkpoint in ``--out`` is rewritten every ``save_minutes`` and at the end.
+batch and step, the history). Raise a part's epochs and run again to train it longer. A fresh clone has no run
+folder: ``--init checkpoints/de`` starts one from the shipped checkpoint (``state_from_checkpoint``). The checkpoint in ``--out`` is rewritten every ``save_minutes`` and at the end.
 
 Both parts learn from Multi30k's translation pairs (line i of ``train.en`` and ``train.<lang>``):
 1. **decoder**: the English caption's MiniLM meaning -> the translation (teacher forcing), with a little
@@ -65,6 +66,11 @@ class LanguageTrainConfig:
     )
     reader_layer: int = opt(6, "an LM reader's layer whose states are pooled")
     head_lr: float = opt(1e-3, "an LM reader's MLP: its peak learning rate")
+    init: str = opt(
+        "",
+        "a new run (no state.pt yet) starts from this language checkpoint: its tokenizer, decoder, history and, "
+        "with the same reader, student; the optimisers start afresh (say, a fresh clone going on from checkpoints/de)",
+    )
     noise: float = opt(0.2, "the decoder's training vectors: norm of the Gaussian noise added (then renormalised)")
     save_minutes: float = opt(5.0, "minutes between saves of the run and the checkpoint")
     eval_sentences: int = opt(
@@ -151,6 +157,30 @@ def per_phase(progress: dict) -> dict:
     return out
 
 
+def state_from_checkpoint(directory: str | Path, language: str, batches_per_epoch: int) -> dict:
+    """A run's state rebuilt from a saved language checkpoint: what ``save()`` below writes, less the
+    optimisers and the RNG (which a checkpoint does not keep). Each phase goes on from its last evaluation."""
+    lang = Language.load(directory)
+    if lang.language != language:
+        raise InvEmbError(f"--init {directory}: a {lang.language} checkpoint, not {language}")
+    history = list(lang.info.get("history", []))
+    progress = {phase: {"epoch": 0, "batch": 0, "step": 0} for phase in PHASES}
+    for phase in PHASES:
+        done = [h for h in history if h["phase"] == phase]
+        if done:
+            step = done[-1]["step"]
+            progress[phase] = {"epoch": step // batches_per_epoch, "batch": step % batches_per_epoch, "step": step}
+    progress |= {"minutes": float(lang.info.get("minutes", 0.0)), "history": history}
+    return {
+        "tokenizer": lang.tokenizer.to_str(),
+        "shape": asdict(lang.config.decoder),
+        "progress": progress,
+        "decoder": lang.decoder.state_dict(),
+        "student": lang.student.trained_state(),
+        "reader": lang.config.reader,
+    }
+
+
 def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = None, log=print) -> Path:
     """Train (or resume) for ``cfg.minutes``; returns the checkpoint directory. ``shape``: the decoder's
     size for a new run (default ``DecoderShape()``; a resumed run keeps its own)."""
@@ -160,6 +190,10 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
     state = torch.load(state_path, weights_only=False) if state_path.is_file() else None
     train = pairs("train", cfg.language)
     val = pairs("val", cfg.language)
+    per_epoch = -(-len(train[1]) // cfg.batch_size)
+    if state is None and cfg.init:
+        state = state_from_checkpoint(cfg.init, cfg.language, per_epoch)
+        log(f"a new run from {cfg.init}")
     torch.manual_seed(cfg.seed)
     if state is None:
         tokenizer = train_tokenizer(train[1], cfg.vocab_size)
@@ -181,10 +215,12 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
     stu_opt = torch.optim.AdamW(stu_params, lr=student_lr, weight_decay=0.01)
     if state is not None:
         lang.decoder.load_state_dict(state["decoder"])
-        dec_opt.load_state_dict(state["dec_opt"])
+        if "dec_opt" in state:  # a run started with --init has none yet
+            dec_opt.load_state_dict(state["dec_opt"])
         if state.get("reader", "minilm") == cfg.reader:
             lang.student.load_trained_state(state["student"])
-            stu_opt.load_state_dict(state["stu_opt"])
+            if "stu_opt" in state:
+                stu_opt.load_state_dict(state["stu_opt"])
         else:  # a new reader: the trained decoder stays, the new student starts
             log(f"the student now reads through {cfg.reader} (was {state.get('reader', 'minilm')}): it trains anew")
             progress["student"] = {"epoch": 0, "batch": 0, "step": 0}
@@ -193,7 +229,6 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
             torch.set_rng_state(state["rng"])
     (run / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     target_ids = [e.ids for e in tokenizer.encode_batch(train[1])]
-    per_epoch = -(-len(target_ids) // cfg.batch_size)
 
     def save() -> None:
         tmp = state_path.with_suffix(".tmp")

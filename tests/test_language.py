@@ -9,11 +9,12 @@ import pytest
 import torch
 
 import invemb_core as ie
+from invemb_core.errors import InvEmbError
 from invemb_core.language import Language, LanguageConfig, detect_language
 from invemb_core.student import Student, distillation_loss
 from invemb_core.text import resolve_model_dir
 from invemb_core.tokenizer import load_word_pieces
-from invemb_core.train_language import LanguageTrainConfig, per_phase, retrieval_at_1, train_language
+from invemb_core.train_language import LanguageTrainConfig, per_phase, retrieval_at_1, state_from_checkpoint, train_language
 from invemb_core.twopart import MeaningEncoder
 from invemb_core.vector_decoder import DecoderShape, VectorDecoder, train_tokenizer
 
@@ -162,6 +163,15 @@ def test_tiny_training_learns_and_resumes(tmp_path, monkeypatch):
     train_language(LanguageTrainConfig(**cfg, decoder_epochs=27, student_epochs=4), log=lambda *_: None)
     more = ie.load(tmp_path / "de").info["history"][len(history) :]
     assert [(h["phase"], h["epochs"]) for h in more] == [("decoder", 26.0), ("decoder", 27.0)]
+    # a fresh clone has the checkpoint but no run folder: --init starts a new run from it, each part going on
+    done = ie.load(tmp_path / "de").info["history"]
+    fresh = dict(cfg, run=str(tmp_path / "run2"), out=str(tmp_path / "de2"), init=str(tmp_path / "de"))
+    train_language(LanguageTrainConfig(**fresh, decoder_epochs=28, student_epochs=5), log=lambda *_: None)
+    went_on = ie.load(tmp_path / "de2").info["history"]
+    assert went_on[: len(done)] == done
+    assert [(h["phase"], h["epochs"]) for h in went_on[len(done) :]] == [("decoder", 28.0), ("student", 5.0)]
+    with pytest.raises(InvEmbError, match="a de checkpoint, not fr"):
+        state_from_checkpoint(tmp_path / "de", "fr", batches_per_epoch=2)
 
 
 def test_runs_saved_with_one_set_of_counters_resume_per_phase():

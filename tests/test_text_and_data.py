@@ -47,12 +47,14 @@ def test_read_sentences_filters_by_words_and_reads_gzip(tmp_path):
     assert list(data.stream_chunks(str(path), chunk_sentences=1, min_words=1, max_words=100))[1] == ["short one"]
 
 
-def test_multi30k_splits_ship_with_the_repo():
+def test_multi30k_splits_ship_with_the_repo(tmp_path):
     assert len(data.read_sentences("multi30k:val", min_words=5, max_words=30)) > 1000
     with pytest.raises(ie.InvEmbError, match="split"):
         data.resolve_corpus("multi30k:dev")
     with pytest.raises(ie.InvEmbError, match="not found"):
         data.resolve_corpus("/no/such/file.txt")
+    with pytest.raises(ie.InvEmbError, match="invemb data english"):  # the general mix is built, not shipped
+        data.resolve_corpus(str(tmp_path / "english" / "heldout.en.gz"))
 
 
 def test_batches_are_deterministic_cover_everything_and_respect_the_budget():
