@@ -105,12 +105,15 @@ def encoder_name(ae: ie.Autoencoder, code: str) -> str:
     if code == ENGLISH:
         return "all-MiniLM-L6-v2 (the checkpoint's meaning part)"
     config = language(code).config
-    if config.reader == config.teacher:
-        how = "MiniLM distilled on the translations"
-    else:
-        reader = READERS.get(config.reader, config.reader)
-        how = f"{reader}, frozen, read into MiniLM's space by an MLP trained on the translations"
+    hows = [reader_how(config.teacher, r) for r in config.reader.split("+")]
+    how = hows[0] if len(hows) == 1 else "the average of " + " and of ".join(hows)
     return f"the {LANGUAGES[code]} student encoder (checkpoints/{code}: {how})"
+
+
+def reader_how(teacher: str, reader: str) -> str:
+    if reader == teacher:
+        return "MiniLM distilled on the translations"
+    return f"{READERS.get(reader, reader)}, frozen, read into MiniLM's space by an MLP trained on the translations"
 
 
 READERS = {"gemma3": "Gemma-3-270M"}  # LM sources (lm.py) by the name a reader knows

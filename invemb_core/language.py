@@ -27,7 +27,7 @@ import json
 import re
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ import torch
 from safetensors.torch import save_file
 from tokenizers import Tokenizer
 
+from .blend_student import BlendStudent
 from .config import from_dict
 from .data import data_dir
 from .decode import closest
@@ -96,7 +97,8 @@ class LanguageConfig:
     language: str = "de"
     teacher: str = "minilm"  # the shared space: this sentence-transformer's embedding of English
     # the student's reader: "minilm" (the teacher's copy, fine-tuned: student.py) or an LM source that
-    # lm.py loads, e.g. "gemma3" (frozen, its pooled states at reader_layer through an MLP: lm_student.py)
+    # lm.py loads, e.g. "gemma3" (frozen, its pooled states at reader_layer through an MLP: lm_student.py);
+    # several joined by "+" ("minilm+gemma3"): their students' vectors averaged (blend_student.py)
     reader: str = "minilm"
     reader_layer: int = 6
     decoder: DecoderShape = field(default_factory=DecoderShape)
@@ -109,8 +111,11 @@ class LanguageConfig:
             self.decoder = from_dict(DecoderShape, self.decoder)
 
 
-def make_student(config: LanguageConfig) -> Student | LMStudent:
-    """The student encoder a ``LanguageConfig`` names, untrained (``load_trained_state`` fills it)."""
+def make_student(config: LanguageConfig) -> Student | LMStudent | BlendStudent:
+    """The student encoder a ``LanguageConfig`` names, untrained (``load_trained_state`` fills it); readers
+    joined by ``+`` make a ``BlendStudent`` of one student per reader."""
+    if "+" in config.reader:
+        return BlendStudent([make_student(replace(config, reader=r)) for r in config.reader.split("+")])
     if config.reader == config.teacher:
         return Student(config.teacher)
     return LMStudent(config.reader, layer=config.reader_layer)
@@ -124,7 +129,7 @@ class Language:
         config: LanguageConfig,
         tokenizer: Tokenizer,
         decoder: VectorDecoder,
-        student: Student | LMStudent,
+        student: Student | LMStudent | BlendStudent,
         *,
         info: dict | None = None,
     ):
@@ -241,7 +246,8 @@ class Language:
         return out
 
     def describe(self) -> str:
-        reader = "MiniLM" if self.config.reader == self.config.teacher else self.config.reader
+        names = {self.config.teacher: "MiniLM"}
+        reader = " and ".join(names.get(r, r) for r in self.config.reader.split("+"))
         return (
             self.info.get("description")
             or f"{self.name}: a student encoder reading through {reader} and a decoder of the meaning"

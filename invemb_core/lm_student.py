@@ -20,16 +20,30 @@ A checkpoint stores the MLP and mu, sigma (prefixed ``student.``); the LM comes 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm import tqdm
 
 from .errors import InvEmbError
 from .text import clean_text
 
 MAX_PIECES = 96  # Gemma pieces a sentence may have (German captions need ~25)
+
+
+def trunk(base: nn.Module, layer: int) -> nn.Module:
+    """The LM body up to what ``hidden_states[layer]`` needs: its first ``layer + 1`` blocks (the state after
+    block ``layer`` is block ``layer + 1``'s input, before the final norm). A shallow copy: ``load_lm``'s
+    cached model, which others may share, keeps all its blocks. Layer 6 of Gemma's 18 runs 7 of them."""
+    if layer >= len(base.layers):
+        return base
+    short = copy.copy(base)
+    short._modules = dict(base._modules)  # its own table of submodules; the weights stay shared
+    short.layers = nn.ModuleList(list(base.layers)[: layer + 1])
+    return short
 
 
 class LMStudent(nn.Module):
@@ -48,7 +62,7 @@ class LMStudent(nn.Module):
         if not 0 < layer <= layers:
             raise InvEmbError(f"layer {layer}: the LM {source!r} has layers 1 to {layers}")
         self.source, self.layer, self.size = source, layer, size
-        self._lm, self.tokenizer = [base], tokenizer  # in a list: not a submodule (frozen, never saved)
+        self._lm, self.tokenizer = [trunk(base, layer)], tokenizer  # in a list: not a submodule (never saved)
         width = int(base.config.hidden_size)
         self.register_buffer("mu", torch.zeros(width))
         self.register_buffer("sigma", torch.ones(width))
@@ -70,7 +84,7 @@ class LMStudent(nn.Module):
         if todo:
             enc = self.tokenizer(todo, return_tensors="pt", padding=True, truncation=True, max_length=MAX_PIECES)
             with torch.autocast("cpu", dtype=torch.bfloat16):
-                states = self.lm(**enc, output_hidden_states=True).hidden_states[self.layer]
+                states = self.lm(**enc, output_hidden_states=True, use_cache=False).hidden_states[self.layer]
             keep = enc["attention_mask"].bool()
             if self.tokenizer.bos_token_id is not None:
                 keep &= enc["input_ids"] != self.tokenizer.bos_token_id  # the start token holds no text
@@ -82,12 +96,59 @@ class LMStudent(nn.Module):
 
     def fit_scale(self, texts: Sequence[str], *, batch_size: int = 64) -> None:
         """Set mu and sigma from the training sentences' pooled states (before training the MLP)."""
-        X = torch.cat([self.pooled(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths together: less padding
+        starts = range(0, len(texts), batch_size)
+        bar = tqdm(starts, desc=f"reading through {self.source}", unit="batch", disable=len(starts) < 4)
+        X = torch.cat([self.pooled([texts[j] for j in order[i : i + batch_size]]) for i in bar])
         self.mu.copy_(X.mean(0))
         self.sigma.copy_(X.std(0) + 1e-5)
 
     def forward(self, texts: Sequence[str]) -> torch.Tensor:
         return F.normalize(self.head((self.pooled(texts) - self.mu) / self.sigma).float(), dim=-1)
+
+    def fit_head(
+        self,
+        texts: Sequence[str],
+        targets: torch.Tensor,
+        *,
+        epochs: float,
+        lr: float,
+        batch_size: int = 64,
+        loss: str = "mse",
+        temperature: float = 0.05,
+        seed: int = 0,
+    ) -> list[float]:
+        """Train the MLP alone on (text, teacher vector) pairs, ``epochs`` passes over the pooled states,
+        which are read once (``fit_scale`` first sets the scale and keeps them); each pass costs a second or
+        two. AdamW, warm-up then cosine (``train_state.warmup_cosine``). Returns each pass's mean loss."""
+        from .student import distillation_loss
+        from .train_state import warmup_cosine
+
+        self.cache_features = True
+        X = (self.pooled(list(texts)) - self.mu) / self.sigma
+        per_epoch = -(-len(X) // batch_size)
+        total = max(1, round(epochs * per_epoch))
+        opt = torch.optim.AdamW(self.head.parameters(), lr=lr, weight_decay=0.01)
+        generator, step, curve = torch.Generator().manual_seed(seed), 0, []
+        self.train()
+        while step < total:
+            order, losses = torch.randperm(len(X), generator=generator), []
+            for b in range(per_epoch):
+                if step >= total:
+                    break
+                rows = order[b * batch_size : (b + 1) * batch_size]
+                for group in opt.param_groups:
+                    group["lr"] = warmup_cosine(step, peak=lr, warmup=max(1, min(200, total // 10)), total=total)
+                out = F.normalize(self.head(X[rows]), dim=-1)
+                value = distillation_loss(out, targets[rows], loss=loss, temperature=temperature)
+                opt.zero_grad(set_to_none=True)
+                value.backward()
+                opt.step()
+                losses.append(value.item())
+                step += 1
+            curve.append(sum(losses) / len(losses))
+        self.eval()
+        return curve
 
     @torch.no_grad()
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> torch.Tensor:

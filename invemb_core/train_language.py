@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from .blend_student import BlendStudent
 from .config import opt
 from .errors import InvEmbError
 from .language import LANGUAGES, Language, LanguageConfig, make_student, multi30k_file
@@ -61,11 +62,15 @@ class LanguageTrainConfig:
     student_lr: float = opt(5e-5, "the student's peak learning rate (the MiniLM reader: fine-tuning)")
     reader: str = opt(
         "minilm",
-        "the student's reader: minilm (MiniLM fine-tuned, student.py) or gemma3 (Gemma-3-270M frozen, its pooled "
-        "states through a trained MLP, lm_student.py); switching keeps the decoder and trains the new student",
+        "the student's reader: minilm (MiniLM fine-tuned, student.py), gemma3 (Gemma-3-270M frozen, its pooled "
+        "states through a trained MLP, lm_student.py) or minilm+gemma3 (both, their vectors averaged: "
+        "blend_student.py); switching keeps the decoder and, in a blend, the part that was the student",
     )
     reader_layer: int = opt(6, "an LM reader's layer whose states are pooled")
     head_lr: float = opt(1e-3, "an LM reader's MLP: its peak learning rate")
+    head_epochs: float = opt(
+        20.0, "a blend's LM part (--reader minilm+gemma3): passes of its MLP over the LM's states, fitted once"
+    )
     init: str = opt(
         "",
         "a new run (no state.pt yet) starts from this language checkpoint: its tokenizer, decoder, history and, "
@@ -171,6 +176,7 @@ def state_from_checkpoint(directory: str | Path, language: str, batches_per_epoc
             step = done[-1]["step"]
             progress[phase] = {"epoch": step // batches_per_epoch, "batch": step % batches_per_epoch, "step": step}
     progress |= {"minutes": float(lang.info.get("minutes", 0.0)), "history": history}
+    progress["head_fitted"] = any(h.get("part") == "head" for h in history)
     return {
         "tokenizer": lang.tokenizer.to_str(),
         "shape": asdict(lang.config.decoder),
@@ -208,23 +214,38 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
         log(f"resuming {run}: {progress['minutes']:.1f} min trained")
     config = LanguageConfig(cfg.language, reader=cfg.reader, reader_layer=cfg.reader_layer, decoder=shape)
     lang = Language(config, tokenizer, VectorDecoder(shape), make_student(config))
-    reads_lm = isinstance(lang.student, LMStudent)
+    blend = isinstance(lang.student, BlendStudent)
+    head = next((p for p in lang.student.parts if isinstance(p, LMStudent)), None) if blend else None
+    # the part the student phase trains: the student itself, or a blend's one part that is not an LM head
+    # (the head is fitted apart, before the phase: ``fit_blend_head``)
+    trainee = lang.student if not blend else next(p for p in lang.student.parts if p is not head)
+    reads_lm = isinstance(trainee, LMStudent)
     student_lr = cfg.head_lr if reads_lm else cfg.student_lr
     dec_opt = torch.optim.AdamW(lang.decoder.parameters(), lr=cfg.lr, weight_decay=0.01)
-    stu_params = [p for p in lang.student.parameters() if p.requires_grad]
+    stu_params = [p for p in trainee.parameters() if p.requires_grad]
     stu_opt = torch.optim.AdamW(stu_params, lr=student_lr, weight_decay=0.01)
     if state is not None:
         lang.decoder.load_state_dict(state["decoder"])
         if "dec_opt" in state:  # a run started with --init has none yet
             dec_opt.load_state_dict(state["dec_opt"])
-        if state.get("reader", "minilm") == cfg.reader:
+        was = state.get("reader", "minilm")
+        if was == cfg.reader:
             lang.student.load_trained_state(state["student"])
             if "stu_opt" in state:
                 stu_opt.load_state_dict(state["stu_opt"])
+        elif blend and was in cfg.reader.split("+"):  # a blend around the trained student: that part is kept
+            kept = lang.student.parts[cfg.reader.split("+").index(was)]
+            kept.load_trained_state(state["student"])
+            log(f"the student now reads through {cfg.reader}: its {was} part is the run's trained student")
+            progress["history"] = [h for h in progress["history"] if h["phase"] == "decoder" or kept is trainee]
+            if kept is head:
+                progress["student"] = {"epoch": 0, "batch": 0, "step": 0}
+            progress["head_fitted"] = kept is head
         else:  # a new reader: the trained decoder stays, the new student starts
-            log(f"the student now reads through {cfg.reader} (was {state.get('reader', 'minilm')}): it trains anew")
+            log(f"the student now reads through {cfg.reader} (was {was}): it trains anew")
             progress["student"] = {"epoch": 0, "batch": 0, "step": 0}
             progress["history"] = [h for h in progress["history"] if h["phase"] == "decoder"]
+            progress["head_fitted"] = False
         if "rng" in state:  # the noise and dropout go on as they would have without the stop
             torch.set_rng_state(state["rng"])
     (run / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
@@ -270,15 +291,34 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
     for phase, epochs in zip(PHASES, (cfg.decoder_epochs, cfg.student_epochs)):
         at = progress[phase]  # this phase's epoch, batch within it, and step
         total = round(epochs * per_epoch)
+        if phase == "student" and head is not None and not progress.get("head_fitted"):
+            log(f"the blend's {head.source} part: reading the {len(train[1]):,} training sentences once, then its MLP")
+            head.fit_scale(train[1])
+            curve = head.fit_head(
+                train[1],
+                train[2],
+                epochs=cfg.head_epochs,
+                lr=cfg.head_lr,
+                batch_size=cfg.batch_size,
+                loss=cfg.student_loss,
+                temperature=cfg.temperature,
+                seed=cfg.seed,
+            )
+            progress["head_fitted"] = True
+            entry = evaluation("student", at["epoch"] + at["batch"] / per_epoch)
+            progress["history"].append(
+                entry | {"part": "head", "head_epochs": cfg.head_epochs, "head_loss": round(curve[-1], 4)}
+            )
+            save()
         if at["step"] >= total:
             continue  # done (a longer run of a phase: raise its epochs and run again)
         model_opt = dec_opt if phase == "decoder" else stu_opt
         peak = cfg.lr if phase == "decoder" else student_lr
         if phase == "student" and reads_lm:
-            lang.student.cache_features = True  # the frozen LM's states, once per sentence
+            trainee.cache_features = True  # the frozen LM's states, once per sentence
             if at["step"] == 0:
                 log(f"reading the {len(train[1]):,} training sentences through {cfg.reader} once")
-                lang.student.fit_scale(train[1])
+                trainee.fit_scale(train[1])
         bar = tqdm(desc=f"{cfg.language} {phase}", total=total, initial=at["step"], unit="step")
         while at["step"] < total and time.time() - started < cfg.minutes * 60:
             order = list(range(len(target_ids)))
@@ -298,7 +338,7 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
                             z = F.normalize(z + cfg.noise * noise / noise.norm(dim=-1, keepdim=True), dim=-1)
                         loss, _ = lang.decoder.loss(z, [target_ids[i] for i in rows])
                     else:
-                        s = lang.student([train[1][i] for i in rows])
+                        s = trainee([train[1][i] for i in rows])
                         loss = distillation_loss(s, train[2][rows], loss=cfg.student_loss, temperature=cfg.temperature)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_([p for g in model_opt.param_groups for p in g["params"]], 1.0)

@@ -14,7 +14,13 @@ from invemb_core.language import Language, LanguageConfig, detect_language
 from invemb_core.student import Student, distillation_loss
 from invemb_core.text import resolve_model_dir
 from invemb_core.tokenizer import load_word_pieces
-from invemb_core.train_language import LanguageTrainConfig, per_phase, retrieval_at_1, state_from_checkpoint, train_language
+from invemb_core.train_language import (
+    LanguageTrainConfig,
+    per_phase,
+    retrieval_at_1,
+    state_from_checkpoint,
+    train_language,
+)
 from invemb_core.twopart import MeaningEncoder
 from invemb_core.vector_decoder import DecoderShape, VectorDecoder, train_tokenizer
 
@@ -128,14 +134,20 @@ def _write(path, lines):
         f.write("\n".join(lines) + "\n")
 
 
-def test_tiny_training_learns_and_resumes(tmp_path, monkeypatch):
+def tiny_pairs(tmp_path, monkeypatch) -> None:
+    """The tiny captions as Multi30k's train and val, English and German ($INVEMB_DATA), and a fresh
+    teacher-vector cache ($INVEMB_CACHE)."""
     data = tmp_path / "data"
     data.mkdir()
     for split in ("train", "val"):
         _write(data / f"{split}.en.gz", ENGLISH)
         _write(data / f"{split}.de.gz", GERMAN)
     monkeypatch.setenv("INVEMB_DATA", str(data))
-    monkeypatch.setenv("INVEMB_CACHE", str(tmp_path / "cache"))  # the teacher-vector cache
+    monkeypatch.setenv("INVEMB_CACHE", str(tmp_path / "cache"))
+
+
+def test_tiny_training_learns_and_resumes(tmp_path, monkeypatch):
+    tiny_pairs(tmp_path, monkeypatch)
     cfg = dict(
         language="de",
         run=str(tmp_path / "run"),

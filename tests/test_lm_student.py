@@ -10,6 +10,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 import invemb_core as ie
 from invemb_core import lm as lm_module
+from invemb_core.blend_student import BlendStudent
 from invemb_core.language import Language, LanguageConfig
 from invemb_core.lm_student import LMStudent
 from invemb_core.student import distillation_loss
@@ -18,7 +19,7 @@ from invemb_core.vector_decoder import DecoderShape, VectorDecoder, train_tokeni
 
 @pytest.fixture(scope="module")
 def tiny_reader(tmp_path_factory):
-    """A 2-layer, 32-wide llama with a word-level tokenizer over the German lines, saved as a directory
+    """A 3-layer, 32-wide llama with a word-level tokenizer over the German lines, saved as a directory
     that lm.py loads like any local LM."""
     tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
@@ -29,7 +30,7 @@ def tiny_reader(tmp_path_factory):
         vocab_size=tok.get_vocab_size(),
         hidden_size=32,
         intermediate_size=64,
-        num_hidden_layers=2,
+        num_hidden_layers=3,
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=128,
@@ -48,6 +49,20 @@ def test_pooled_states_do_not_depend_on_the_batch(tiny_reader):
     torch.testing.assert_close(alone, beside_longer, atol=0.05, rtol=0.05)  # bfloat16 products
     out = student.encode(GERMAN)
     assert out.shape == (len(GERMAN), 8) and torch.allclose(out.norm(dim=-1), torch.ones(len(GERMAN)))
+
+
+def test_only_the_blocks_a_layer_needs_run_and_the_shared_lm_keeps_all(tiny_reader):
+    from invemb_core.lm import load_lm
+
+    student = LMStudent(tiny_reader, layer=1, hidden=16, size=8)
+    full, tokenizer = load_lm(tiny_reader)  # the cached model the student was built from
+    assert len(student.lm.layers) == 2 and len(full.model.layers) == 3
+    enc = tokenizer(GERMAN[:2], return_tensors="pt", padding=True)
+    with torch.no_grad():
+        short = student.lm(**enc, output_hidden_states=True).hidden_states[1]
+        whole = full.model(**enc, output_hidden_states=True).hidden_states[1]
+    torch.testing.assert_close(short, whole)  # the state after block 1, not the final norm's
+    assert len(LMStudent(tiny_reader, layer=3, hidden=16, size=8).lm.layers) == 3
 
 
 def test_only_the_mlp_trains_and_the_cache_serves_later_passes(tiny_reader):
@@ -73,8 +88,8 @@ def test_only_the_mlp_trains_and_the_cache_serves_later_passes(tiny_reader):
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
-    with pytest.raises(ie.InvEmbError, match="layers 1 to 2"):
-        LMStudent(tiny_reader, layer=3)
+    with pytest.raises(ie.InvEmbError, match="layers 1 to 3"):
+        LMStudent(tiny_reader, layer=4)
 
 
 def test_a_language_checkpoint_with_an_lm_reader_round_trips(tiny_reader, tmp_path):
@@ -104,17 +119,11 @@ def test_a_missing_gemma_package_names_the_install_step(monkeypatch):
 
 
 def test_a_run_switched_to_an_lm_reader_keeps_its_decoder(tiny_reader, tmp_path, monkeypatch):
-    from test_language import ENGLISH, _write
+    from test_language import tiny_pairs
 
     from invemb_core.train_language import LanguageTrainConfig, train_language
 
-    data = tmp_path / "data"
-    data.mkdir()
-    for split in ("train", "val"):
-        _write(data / f"{split}.en.gz", ENGLISH)
-        _write(data / f"{split}.de.gz", GERMAN)
-    monkeypatch.setenv("INVEMB_DATA", str(data))
-    monkeypatch.setenv("INVEMB_CACHE", str(tmp_path / "cache"))
+    tiny_pairs(tmp_path, monkeypatch)
     cfg = dict(language="de", run=str(tmp_path / "run"), out=str(tmp_path / "de"), batch_size=4, vocab_size=120)
     cfg |= dict(eval_sentences=4, evals_per_epoch=1, bf16=False, decoder_epochs=2)
     quiet = dict(shape=TINY, log=lambda *_: None)
@@ -130,3 +139,29 @@ def test_a_run_switched_to_an_lm_reader_keeps_its_decoder(tiny_reader, tmp_path,
         torch.testing.assert_close(after.decoder.state_dict()[name], value)
     phases = [(h["phase"], h["epochs"]) for h in after.info["history"]]
     assert phases == [("decoder", 1.0), ("decoder", 2.0), ("student", 1.0), ("student", 2.0), ("student", 3.0)]
+
+
+def test_a_run_read_by_a_blend_keeps_its_student_and_fits_the_lm_part(tiny_reader, tmp_path, monkeypatch):
+    from test_language import tiny_pairs
+
+    from invemb_core.train_language import LanguageTrainConfig, train_language
+
+    tiny_pairs(tmp_path, monkeypatch)
+    cfg = dict(language="de", run=str(tmp_path / "run"), out=str(tmp_path / "de"), batch_size=4, vocab_size=120)
+    cfg |= dict(eval_sentences=4, evals_per_epoch=1, bf16=False, decoder_epochs=2, student_epochs=1)
+    train_language(LanguageTrainConfig(**cfg), shape=TINY, log=lambda *_: None)
+    before = ie.load(tmp_path / "de")
+    said = []
+    blend = f"minilm+{tiny_reader}"
+    train_language(LanguageTrainConfig(**cfg, reader=blend, reader_layer=2, head_epochs=4), log=said.append)
+    mixed = ie.load(tmp_path / "de")
+    assert isinstance(mixed.student, BlendStudent) and mixed.config.reader == blend
+    assert any("minilm part is the run's trained student" in line for line in said)
+    minilm, lm = mixed.student.parts
+    torch.testing.assert_close(minilm.encode(GERMAN), before.student.encode(GERMAN))  # kept, not trained again
+    history = mixed.info["history"]
+    assert history[: len(before.info["history"])] == before.info["history"]
+    assert history[-1]["part"] == "head" and len(history) == len(before.info["history"]) + 1
+    expected = torch.nn.functional.normalize((minilm.encode(GERMAN) + lm.encode(GERMAN)) / 2, dim=-1)
+    torch.testing.assert_close(mixed.encode(GERMAN, warn=False), expected)
+    assert f"reading through MiniLM and {tiny_reader}" in mixed.describe()
