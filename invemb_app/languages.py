@@ -116,6 +116,16 @@ def reader_how(teacher: str, reader: str) -> str:
     return f"{READERS.get(reader, reader)}, frozen, read into MiniLM's space by an MLP trained on the translations"
 
 
+def english_writer(ae: ie.Autoencoder) -> str:
+    """Who writes English from a meaning, said under what it wrote."""
+    if ae.get_meaning_decoder() is None:
+        return "checkpoint's decoder of the meaning."
+    return (
+        "checkpoint's meaning decoder (a pretrained LM rewriting its small decoder's text), or that text itself "
+        "where the LM's drifts further from the meaning."
+    )
+
+
 READERS = {"gemma3": "Gemma-3-270M"}  # LM sources (lm.py) by the name a reader knows
 
 
@@ -203,7 +213,10 @@ def walk_in(
     path: str, written: float, languages: tuple, a: str, b: str, steps: int, method: str, strategy: str, code: str
 ) -> list[str]:
     """Interpolate's walk (``state.walk``, cached) written from its points' meanings in ``code``; A and B
-    are English sentences, the page's own."""
+    are English sentences, the page's own. English follows the page's decoding; the others their own."""
     ae = load_model(path, written)
     _, _, Z = walk(path, written, a, b, steps, method, strategy)
-    return tidy_path(write(ae, Z[:, : ae.meaning_size], code))
+    decoding = {"strategy": strategy} if code == ENGLISH and strategy != "default" else {}
+    if decoding.get("strategy") == "beam" and not ae.supports_beam:
+        decoding = {"strategy": "greedy"}
+    return tidy_path(write(ae, Z[:, : ae.meaning_size], code, **decoding))

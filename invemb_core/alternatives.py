@@ -124,10 +124,12 @@ def temperature_view(
     z = ae.encode([sentence])
     if keep is not None:
         z = ae.meaning(z, keep=keep)
-    draws = {"greedy": {"strategy": "greedy"}}
+    # the small decoder's own texts: the probabilities shown are its, whoever writes meaning-only rows elsewhere
+    draws = {"greedy": {"strategy": "greedy", "writer": "decoder"}}
     draws.update(
         {
             str(seed + i): {
+                "writer": "decoder",
                 "strategy": "sample",
                 "temperature": temperature,
                 "seed": seed + i,

@@ -297,10 +297,17 @@ def describe(directory: str | Path) -> str:
     except (ValueError, TypeError, InvEmbError):
         return f"{CONFIG_FILE} is unreadable: rows are written by the checkpoint's own decoder"
     lm = "SmolLM2-135M-Instruct" if cfg.lm == "smollm2" else cfg.lm
-    reads = "the vector and its own decoder's greedy draft" if cfg.draft else "the vector"
+    how = "default decoding's" if cfg.draft_decoding == "default" else "greedy"
+    reads = f"the vector and the checkpoint's own decoder's {how} text (its draft)" if cfg.draft else "the vector"
+    guard = (
+        f" Where its text lands more than {cfg.keep_draft_margin:g} further from the meaning (MiniLM cosine) "
+        "than the draft, the row keeps the draft."
+        if cfg.keep_draft_margin is not None and cfg.draft
+        else ""
+    )
     return (
         f"Meaning decoder: rows with no wording code are written by {lm} (frozen), reading {reads} through a "
-        f"{cfg.prefix_tokens}-token prefix and rank-{cfg.lora_rank} adapters."
+        f"{cfg.prefix_tokens}-token prefix and rank-{cfg.lora_rank} adapters.{guard}"
     )
 
 

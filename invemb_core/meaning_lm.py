@@ -13,7 +13,8 @@ Its draft is the small decoder's reading of the same meaning: the checkpoint's d
 text; ``draft_decoding="default"``) or greedy (what training reads, faster).
 With ``keep_draft_margin`` set in the meaning decoder's config (the faithfulness guard), a row whose LM
 text lands more than that margin further from the meaning (MiniLM cosine) than its draft keeps the draft,
-and says the small decoder wrote it: the LM brings case and grammar, never at the price of the meaning.
+and says so (writer ``DRAFT``; the draft is the same for every decoding): the LM brings case and grammar,
+never at the price of the meaning. Decodings the LM reads alike (greedy, beam, default) share one text.
 Rows that keep some wording code stay with the small decoder, which reads that code; ``writer="decoder"``
 sends every row there, ``writer="lm"`` insists on the meaning decoder (an error if it cannot load).
 With the default ``writer="auto"``, a meaning decoder that cannot load (its package missing) leaves the
@@ -42,6 +43,7 @@ def with_default(kwargs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 SMALL, LM = "decoder", "meaning decoder"
+DRAFT = "decoder (draft kept)"  # a row the guard gave back to the small decoder: its draft, whatever the decoding
 
 
 def meaning_only_rows(Z: torch.Tensor, meaning_size: int) -> list[int]:
@@ -78,6 +80,15 @@ def lm_text(decoder, M: torch.Tensor, drafts: list[str], config, *, reencode: Ca
     return [pools[c][i] for i, c in enumerate(pick)]
 
 
+def lm_setting(config) -> tuple:
+    """What ``lm_text`` makes of a ``DecodeConfig``: greedy, beam and default all write its greedy text."""
+    if config.strategy == "sample":
+        return ("sample", config.temperature, config.top_p, config.seed)
+    if config.strategy == "rerank" and config.num_candidates > 1:
+        return ("rerank", config.num_candidates, config.temperature or 0.7, config.top_p, config.seed or 0)
+    return ("greedy",)
+
+
 def keep_drafts(draft_cosines: torch.Tensor, lm_cosines: torch.Tensor, margin: float) -> list[bool]:
     """The faithfulness guard: which rows keep their draft, given both texts' cosines to the meaning."""
     return (lm_cosines < draft_cosines - margin).tolist()
@@ -108,6 +119,24 @@ def decoder_config(decoder, kwargs: Mapping[str, Any]):
     return DecodeConfig(strategy="rerank", num_candidates=n, temperature=0.7) if n > 1 else DecodeConfig()
 
 
+DRAFT_MEMO = 2048  # rows whose drafts an autoencoder remembers (then it forgets them all and starts again)
+
+
+def drafts_of(ae, Z: torch.Tensor, how: dict[str, Any], small) -> list[list[int]]:
+    """The small decoder's drafts of the rows of ``Z`` (piece ids), remembered per row on ``ae``: the app asks
+    for the same sentences' drafts more than once (its first rows, then the sampled ones), and a row's draft
+    never depends on the rest of its batch (seeded per row, ``decode.py``)."""
+    memo = ae.__dict__.setdefault("_draft_memo", {})
+    keys = [(how["strategy"], z.detach().float().numpy().tobytes()) for z in Z]
+    todo = [i for i, k in enumerate(keys) if k not in memo]
+    fresh = dict(zip(todo, small(Z[todo], {"draft": how})["draft"])) if todo else {}
+    out = [fresh[i] if i in fresh else memo[k] for i, k in enumerate(keys)]
+    if len(memo) + len(fresh) > DRAFT_MEMO:
+        memo.clear()
+    memo.update({keys[i]: ids for i, ids in fresh.items()})
+    return out
+
+
 def write_many(
     ae,
     Z: torch.Tensor,
@@ -124,7 +153,7 @@ def write_many(
 
     Returns:
         Per decoding, each row's output (the small decoder's piece ids, or the meaning decoder's text),
-        and each row's writer (``SMALL`` or ``LM``).
+        and each row's writer (``SMALL``, ``LM``, or ``DRAFT`` where the guard kept the draft).
     """
     plans = {name: pop_writer(kwargs) for name, kwargs in decodings.items()}
     rows = meaning_only_rows(Z, ae.meaning_size)
@@ -149,13 +178,16 @@ def write_many(
     if lm_names:
         M = Z[rows, : ae.meaning_size]
         how = {"strategy": DEFAULT if decoder.cfg.draft_decoding == "default" else "greedy"}
-        draft_ids = small(Z[rows], {"draft": how})["draft"]
+        draft_ids = drafts_of(ae, Z[rows], how, small)
         drafts = [ae.codec.decode(ids) for ids in draft_ids]
         reencode = lambda t: ae.encode(t)[:, : ae.meaning_size]  # noqa: E731
+        written: dict[tuple, tuple[list[str], list[bool]]] = {}  # decodings the LM reads alike share one text
         for name in lm_names:
             config = decoder_config(decoder, plans[name][1])
-            texts = lm_text(decoder, M, drafts, config, reencode=reencode)
-            keep = guarded(M, drafts, texts, decoder.cfg.keep_draft_margin, reencode)
+            if (key := lm_setting(config)) not in written:
+                texts = lm_text(decoder, M, drafts, config, reencode=reencode)
+                written[key] = texts, guarded(M, drafts, texts, decoder.cfg.keep_draft_margin, reencode)
+            texts, keep = written[key]
             for i, text, ids, kept in zip(rows, texts, draft_ids, keep):
-                out[name][i], writers[name][i] = (ids, SMALL) if kept else (text, LM)
+                out[name][i], writers[name][i] = (ids, DRAFT) if kept else (text, LM)
     return {n: out[n] for n in decodings}, {n: writers[n] for n in decodings}

@@ -51,10 +51,12 @@ def join_words(words: Sequence[str], shown: Sequence[str] | None = None) -> str:
 def word_diff(target: str, output: str) -> list[tuple[str, str]]:
     """A word-level diff of ``output`` against ``target``: (op, word) pairs in reading order, op one of
     "same", "new" (in the output, not in the target at that place) and "missing" (in the target only).
-    Words are those of ``split_words``: punctuation counts as a word of its own."""
+    Words are those of ``split_words``: punctuation counts as a word of its own. Case does not count ("A" is
+    the same word as "a"): the lower-case decoders and the cased meaning decoder are compared on their words."""
     ref, out = split_words(target), split_words(output)
     ops: list[tuple[str, str]] = []
-    for tag, a0, a1, b0, b1 in difflib.SequenceMatcher(a=ref, b=out, autojunk=False).get_opcodes():
+    folded = difflib.SequenceMatcher(a=[w.lower() for w in ref], b=[w.lower() for w in out], autojunk=False)
+    for tag, a0, a1, b0, b1 in folded.get_opcodes():
         if tag == "equal":
             ops += [("same", w) for w in out[b0:b1]]
             continue

@@ -15,7 +15,7 @@ import invemb_core as ie
 from invemb_core import lm as lm_module
 from invemb_core import lm_decoder
 from invemb_core.lm_decoder import LMDecoderConfig
-from invemb_core.meaning_lm import LM, SMALL, keep_drafts, meaning_only_rows
+from invemb_core.meaning_lm import DRAFT, LM, SMALL, keep_drafts, meaning_only_rows
 
 MINILM = 384
 TEXT = ["A dog runs in the park.", "Two men play chess.", "Draft:", "Sentence:", "a woman reads a book."]
@@ -245,12 +245,42 @@ def test_the_guard_keeps_the_draft_where_the_lm_drifts_further(tiny_lm, corpus):
     # Judged independently: each row's draft and LM text re-encoded, compared with the meaning.
     target = torch.nn.functional.normalize(M, dim=-1)
     cos = {k: (ae.encode(t)[:, :MINILM] * target).sum(-1) for k, t in (("draft", drafts), ("lm", lm_texts))}
-    expected = [SMALL if lm < d else LM for d, lm in zip(cos["draft"].tolist(), cos["lm"].tolist())]
-    assert writers["g"] == expected and set(expected) == {SMALL, LM}  # both kinds of row occur here
+    expected = [DRAFT if lm < d else LM for d, lm in zip(cos["draft"].tolist(), cos["lm"].tolist())]
+    assert writers["g"] == expected and set(expected) == {DRAFT, LM}  # both kinds of row occur here
     for i, who in enumerate(expected):
-        assert texts["g"][i] == (texts["draft"][i] if who == SMALL else lm_texts[i])
+        assert texts["g"][i] == (texts["draft"][i] if who == DRAFT else lm_texts[i])
 
 
 def test_a_guard_margin_out_of_range_is_refused():
     with pytest.raises(ValueError, match="keep_draft_margin"):
         LMDecoderConfig(keep_draft_margin=-0.1)
+
+
+def test_decodings_the_lm_reads_alike_share_one_text(tiny_lm, corpus, monkeypatch):
+    ae = ie.Autoencoder.build(tiny_config(meaning="minilm", vector_size=MINILM + 16), corpus=corpus, seed=0)
+    decoder = make(tiny_lm).eval()
+    ae.set_meaning_decoder(decoder)
+    calls = []
+    real = decoder.generate
+    monkeypatch.setattr(decoder, "generate", lambda *a, **k: calls.append(k) or real(*a, **k))
+    decodings = {
+        "greedy": {"strategy": "greedy"},
+        "beam": {"strategy": "beam", "beam_size": 3},
+        "default": {"strategy": "default"},
+        "T=1": {"strategy": "sample", "temperature": 1.0, "seed": 1},
+    }
+    out, writers = ae.write_many(ae.from_meaning(ae.encode(corpus[:3])[:, :MINILM]), decodings)
+    assert len(calls) == 2  # one greedy text for greedy, beam and default; one sample
+    assert out["greedy"] == out["beam"] == out["default"] and set(writers["T=1"]) == {LM}
+
+
+def test_drafts_are_remembered_per_row(tiny_lm, corpus):
+    ae = ie.Autoencoder.build(tiny_config(meaning="minilm", vector_size=MINILM + 16), corpus=corpus, seed=0)
+    ae.set_meaning_decoder(make(tiny_lm).eval())
+    M = ae.encode(corpus[:4])[:, :MINILM]
+    seen = []
+    real = ae._engine_ids
+    ae._engine_ids = lambda Z, jobs: seen.append(len(Z)) or real(Z, jobs)  # the small decoder, as write_many calls it
+    ae.write_many(ae.from_meaning(M[:2]), {"g": {"strategy": "greedy"}})
+    ae.write_many(ae.from_meaning(M[[1, 0, 2]]), {"g": {"strategy": "greedy"}, "t": {"strategy": "sample"}})
+    assert seen == [2, 1]  # the third row's draft alone was new

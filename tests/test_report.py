@@ -14,6 +14,8 @@ def test_mark_differences_marks_only_the_words_not_in_the_target():
     assert mark_differences("a dog on a stage [UNK].", "a dog on a stage.") == "a dog on a stage."
     assert mark_differences("a dog runs.", "a dog runs!") == "a dog runs«!»"
     assert mark_differences("it costs 3.5 dollars", "it costs 3.5 dollars") == "it costs 3.5 dollars"
+    # Case does not count: the cased meaning decoder's "A" is the lower-case input's "a" (shown as written).
+    assert mark_differences("a chef is cooking.", "A chef is cooking in Paris.") == "A chef is cooking «in» «Paris»."
 
 
 @pytest.mark.parametrize("fixture", ["tiny_ae", "tiny_ar_ae"])

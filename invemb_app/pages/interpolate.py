@@ -86,6 +86,16 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
         help="English: this checkpoint's decoder (the Decoding above). Deutsch, Français: the language's decoder "
         "writes each point's meaning alone (the Languages page walks between sentences of two languages)",
     )
+    meaning_alone = (
+        code == ENGLISH
+        and ae.meaning_and_wording
+        and st.toggle(
+            "From the meaning alone",
+            key="interp_meaning_only",
+            help="Drop each point's wording code and write its meaning alone: by the meaning decoder (a pretrained "
+            "LM) where its text keeps the meaning, else by this checkpoint's own decoder (its default decoding)",
+        )
+    )
     if not a.strip() or not b.strip():
         st.info("Type both sentences, A and B.")
         return
@@ -100,7 +110,7 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
     try:
         alphas, texts, Z = walk(*current(), a, b, steps, method, strategy)
         plain = plain_walk.result() if plain_walk is not None else None
-        if code != ENGLISH:
+        if code != ENGLISH or meaning_alone:
             texts = walk_in(*current(), versions(), a, b, steps, method, strategy, code)
     except ie.InvEmbError as e:
         st.error(md_escape(str(e)))
@@ -111,6 +121,7 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
     with left:
         if plain is not None:
             written = "" if code == ENGLISH else f", written by the {LANGUAGES[code]} decoder"
+            written = ", from the meaning alone" if meaning_alone else written
             st.markdown(f"**This checkpoint ({current_checkpoint().rsplit('/', 1)[-1]}){written}**")
         st.html(path_table(alphas, texts))
         st.caption(distinct_caption(texts))

@@ -8,6 +8,7 @@ import invemb_core as ie
 from invemb_app.languages import (
     ENGLISH,
     encoder_name,
+    english_writer,
     language_choice,
     language_walk,
     offered,
@@ -54,7 +55,10 @@ if sentences:
         st.stop()
     for message in warnings:
         st.warning(md_escape(message))
-    st.caption(f"Encoded by {encoder_name(ae, code_in)}; each column written from that vector alone.")
+    st.caption(
+        f"Encoded by {encoder_name(ae, code_in)}; each column written from that vector alone, English by the "
+        + english_writer(ae)
+    )
     st.html(text_table(table))
 else:
     st.info("Type a sentence.")
@@ -86,7 +90,7 @@ if a.strip() and b.strip():
     st.html(path_table(alphas, texts))
     st.caption(
         f"A encoded by {encoder_name(ae, code_a)}; B by {encoder_name(ae, code_b)}; written by the "
-        + ("checkpoint's decoder of the meaning." if code_out == ENGLISH else f"{LANGUAGES[code_out]} decoder.")
+        + (english_writer(ae) if code_out == ENGLISH else f"{LANGUAGES[code_out]} decoder.")
     )
 else:
     st.info("Type both sentences, A and B.")

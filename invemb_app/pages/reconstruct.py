@@ -29,6 +29,7 @@ from invemb_app.widgets import (
 from invemb_core import DecodeConfig, InvEmbError
 from invemb_core.alternatives import TemperatureView
 from invemb_core.language import LANGUAGES
+from invemb_core.meaning_lm import DRAFT
 from invemb_core.report import default_decodings
 
 st.title("Reconstruct")
@@ -129,7 +130,14 @@ def chosen_view(sentences: list[str], seed: int) -> TemperatureView:
 
 # From a shortened wording code the default decoding corrects itself, which takes seconds for a few
 # sentences: the other rows are drawn first and the default's when it is ready (BENCHMARKS.md, issue 23).
-later = {"default": decodings["default"]} if keep is not None and "default" in decodings else {}
+# From the meaning alone with a meaning decoder, its greedy text (greedy, beam and default share it) is drawn
+# first and its samples (T and rerank rows, a generation each) after.
+if keep == 0.0 and ae.get_meaning_decoder() is not None:
+    later = {name: d for name, d in decodings.items() if d.get("strategy") in ("sample", "rerank")}
+elif keep is not None and "default" in decodings:
+    later = {"default": decodings["default"]}
+else:
+    later = {}
 first = {name: d for name, d in decodings.items() if name not in later}
 try:
     # The temperature section's view is decoded beside the tables (two decodings of a few rows share the two
@@ -182,9 +190,17 @@ st.caption(
     + "exact: every word piece right · BLEU: sentence BLEU against the input (as the tokenizer keeps it: lower "
     "case) · cosine: between the input's vector and the vector of the output re-encoded"
     + (
-        " · meaning decoder: a pretrained language model tuned to write a sentence from the meaning alone; it "
-        "writes the rows that keep no wording code, the checkpoint's decoder writes the others"
+        " · meaning decoder: a pretrained language model tuned to rewrite the checkpoint's decoder's text (its "
+        "draft) from the meaning alone; it writes the rows that keep no wording code, the checkpoint's decoder "
+        "the others"
         if (table.writer != "decoder").any()
+        else ""
+    )
+    + (
+        " · decoder (draft kept): the meaning decoder's text for that row landed further from the meaning than "
+        "the draft (MiniLM cosine, past a small margin), so the row keeps the draft, the checkpoint's default "
+        "decoding, whichever decoding the row names"
+        if (table.writer == DRAFT).any()
         else ""
     )
 )
