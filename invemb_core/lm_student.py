@@ -94,12 +94,21 @@ class LMStudent(nn.Module):
                 self._features.update(fresh)
         return torch.stack([self._features.get(t, fresh.get(t)) for t in texts])
 
-    def fit_scale(self, texts: Sequence[str], *, batch_size: int = 64) -> None:
-        """Set mu and sigma from the training sentences' pooled states (before training the MLP)."""
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths together: less padding
+    def pooled_all(self, texts: Sequence[str], *, batch_size: int = 64) -> torch.Tensor:
+        """``pooled`` of many sentences, in batches of similar length (less padding), with a progress bar;
+        in the order given."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         starts = range(0, len(texts), batch_size)
         bar = tqdm(starts, desc=f"reading through {self.source}", unit="batch", disable=len(starts) < 4)
-        X = torch.cat([self.pooled([texts[j] for j in order[i : i + batch_size]]) for i in bar])
+        X = torch.empty(len(texts), self.mu.numel())
+        for i in bar:
+            rows = order[i : i + batch_size]
+            X[rows] = self.pooled([texts[j] for j in rows])
+        return X
+
+    def fit_scale(self, texts: Sequence[str], *, batch_size: int = 64) -> None:
+        """Set mu and sigma from the training sentences' pooled states (before training the MLP)."""
+        X = self.pooled_all(texts, batch_size=batch_size)
         self.mu.copy_(X.mean(0))
         self.sigma.copy_(X.std(0) + 1e-5)
 
@@ -118,14 +127,13 @@ class LMStudent(nn.Module):
         temperature: float = 0.05,
         seed: int = 0,
     ) -> list[float]:
-        """Train the MLP alone on (text, teacher vector) pairs, ``epochs`` passes over the pooled states,
-        which are read once (``fit_scale`` first sets the scale and keeps them); each pass costs a second or
+        """Train the MLP alone on (text, teacher vector) pairs, ``epochs`` passes over the pooled states, read
+        once (with ``cache_features``, ``fit_scale``'s reading serves here too); each pass costs a second or
         two. AdamW, warm-up then cosine (``train_state.warmup_cosine``). Returns each pass's mean loss."""
         from .student import distillation_loss
         from .train_state import warmup_cosine
 
-        self.cache_features = True
-        X = (self.pooled(list(texts)) - self.mu) / self.sigma
+        X = (self.pooled_all(texts, batch_size=batch_size) - self.mu) / self.sigma  # from the cache after a first read
         per_epoch = -(-len(X) // batch_size)
         total = max(1, round(epochs * per_epoch))
         opt = torch.optim.AdamW(self.head.parameters(), lr=lr, weight_decay=0.01)

@@ -293,6 +293,7 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
         total = round(epochs * per_epoch)
         if phase == "student" and head is not None and not progress.get("head_fitted"):
             log(f"the blend's {head.source} part: reading the {len(train[1]):,} training sentences once, then its MLP")
+            head.cache_features = True  # read once: the scale and every pass of the MLP use the same states
             head.fit_scale(train[1])
             curve = head.fit_head(
                 train[1],
