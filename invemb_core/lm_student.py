@@ -20,7 +20,6 @@ A checkpoint stores the MLP and mu, sigma (prefixed ``student.``); the LM comes 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 
 import torch
@@ -34,16 +33,32 @@ from .text import clean_text
 MAX_PIECES = 96  # Gemma pieces a sentence may have (German captions need ~25)
 
 
-def trunk(base: nn.Module, layer: int) -> nn.Module:
-    """The LM body up to what ``hidden_states[layer]`` needs: its first ``layer + 1`` blocks (the state after
-    block ``layer`` is block ``layer + 1``'s input, before the final norm). A shallow copy: ``load_lm``'s
-    cached model, which others may share, keeps all its blocks. Layer 6 of Gemma's 18 runs 7 of them."""
-    if layer >= len(base.layers):
-        return base
-    short = copy.copy(base)
-    short._modules = dict(base._modules)  # its own table of submodules; the weights stay shared
-    short.layers = nn.ModuleList(list(base.layers)[: layer + 1])
-    return short
+class _Reached(Exception):  # noqa: N818 (not an error: how a forward stops at the layer it needs)
+    """Carries a block's output out of the LM's forward: the blocks after it never run."""
+
+    def __init__(self, states: torch.Tensor):
+        super().__init__()
+        self.states = states
+
+
+def states_at(base: nn.Module, layer: int, enc) -> torch.Tensor:
+    """``base(**enc).hidden_states[layer]``, running only the blocks it needs: the state after block ``layer``
+    is that block's output, taken by a hook that stops the forward there (Gemma's layer 6: 6 of 18 blocks).
+    The hook lives for this call only, on the shared model (``load_lm`` caches it)."""
+    if layer >= len(base.layers):  # the last state is the final norm's: the whole forward
+        return base(**enc, output_hidden_states=True, use_cache=False).hidden_states[layer]
+
+    def stop(module, args, output):
+        raise _Reached(output[0] if isinstance(output, tuple) else output)
+
+    handle = base.layers[layer - 1].register_forward_hook(stop)
+    try:
+        base(**enc, use_cache=False)
+    except _Reached as reached:
+        return reached.states
+    finally:
+        handle.remove()
+    raise InvEmbError(f"the LM's forward never reached block {layer}")
 
 
 class LMStudent(nn.Module):
@@ -62,7 +77,7 @@ class LMStudent(nn.Module):
         if not 0 < layer <= layers:
             raise InvEmbError(f"layer {layer}: the LM {source!r} has layers 1 to {layers}")
         self.source, self.layer, self.size = source, layer, size
-        self._lm, self.tokenizer = [trunk(base, layer)], tokenizer  # in a list: not a submodule (never saved)
+        self._lm, self.tokenizer = [base], tokenizer  # in a list: not a submodule (frozen, never saved)
         width = int(base.config.hidden_size)
         self.register_buffer("mu", torch.zeros(width))
         self.register_buffer("sigma", torch.ones(width))
@@ -84,7 +99,7 @@ class LMStudent(nn.Module):
         if todo:
             enc = self.tokenizer(todo, return_tensors="pt", padding=True, truncation=True, max_length=MAX_PIECES)
             with torch.autocast("cpu", dtype=torch.bfloat16):
-                states = self.lm(**enc, output_hidden_states=True, use_cache=False).hidden_states[self.layer]
+                states = states_at(self.lm, self.layer, enc)
             keep = enc["attention_mask"].bool()
             if self.tokenizer.bos_token_id is not None:
                 keep &= enc["input_ids"] != self.tokenizer.bos_token_id  # the start token holds no text

@@ -12,7 +12,7 @@ import invemb_core as ie
 from invemb_core import lm as lm_module
 from invemb_core.blend_student import BlendStudent
 from invemb_core.language import Language, LanguageConfig
-from invemb_core.lm_student import LMStudent
+from invemb_core.lm_student import LMStudent, states_at
 from invemb_core.student import distillation_loss
 from invemb_core.vector_decoder import DecoderShape, VectorDecoder, train_tokenizer
 
@@ -51,18 +51,20 @@ def test_pooled_states_do_not_depend_on_the_batch(tiny_reader):
     assert out.shape == (len(GERMAN), 8) and torch.allclose(out.norm(dim=-1), torch.ones(len(GERMAN)))
 
 
-def test_only_the_blocks_a_layer_needs_run_and_the_shared_lm_keeps_all(tiny_reader):
+def test_the_states_at_a_layer_are_the_full_forwards_and_two_students_do_not_disturb_each_other(tiny_reader):
     from invemb_core.lm import load_lm
 
     student = LMStudent(tiny_reader, layer=1, hidden=16, size=8)
-    full, tokenizer = load_lm(tiny_reader)  # the cached model the student was built from
-    assert len(student.lm.layers) == 2 and len(full.model.layers) == 3
+    full, tokenizer = load_lm(tiny_reader)  # the cached model the student reads through
     enc = tokenizer(GERMAN[:2], return_tensors="pt", padding=True)
     with torch.no_grad():
-        short = student.lm(**enc, output_hidden_states=True).hidden_states[1]
         whole = full.model(**enc, output_hidden_states=True).hidden_states[1]
-    torch.testing.assert_close(short, whole)  # the state after block 1, not the final norm's
-    assert len(LMStudent(tiny_reader, layer=3, hidden=16, size=8).lm.layers) == 3
+    hooks = len(full.model.layers[0]._forward_hooks)  # transformers keeps hooks of its own there
+    torch.testing.assert_close(states_at(full.model, 1, enc), whole)  # the state after block 1, not the norm's
+    before = student.pooled(GERMAN)
+    LMStudent(tiny_reader, layer=2, hidden=16, size=8).encode(GERMAN[:3])  # another student on the same LM
+    torch.testing.assert_close(student.pooled(GERMAN), before)
+    assert len(full.model.layers[0]._forward_hooks) == hooks  # ours lived for its call only
 
 
 def test_only_the_mlp_trains_and_the_cache_serves_later_passes(tiny_reader):
