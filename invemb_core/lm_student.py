@@ -28,6 +28,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .errors import InvEmbError
+from .student import in_length_order
 from .text import clean_text
 
 MAX_PIECES = 96  # Gemma pieces a sentence may have (German captions need ~25)
@@ -112,14 +113,11 @@ class LMStudent(nn.Module):
     def pooled_all(self, texts: Sequence[str], *, batch_size: int = 64) -> torch.Tensor:
         """``pooled`` of many sentences, in batches of similar length (less padding), with a progress bar;
         in the order given."""
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        starts = range(0, len(texts), batch_size)
-        bar = tqdm(starts, desc=f"reading through {self.source}", unit="batch", disable=len(starts) < 4)
-        X = torch.empty(len(texts), self.mu.numel())
-        for i in bar:
-            rows = order[i : i + batch_size]
-            X[rows] = self.pooled([texts[j] for j in rows])
-        return X
+
+        def bar(starts):
+            return tqdm(starts, desc=f"reading through {self.source}", unit="batch", disable=len(starts) < 4)
+
+        return in_length_order(self.pooled, texts, batch_size=batch_size, width=self.mu.numel(), progress=bar)
 
     def fit_scale(self, texts: Sequence[str], *, batch_size: int = 64) -> None:
         """Set mu and sigma from the training sentences' pooled states (before training the MLP)."""
@@ -178,11 +176,7 @@ class LMStudent(nn.Module):
         """Inference: (N, size) unit vectors, in batches of similar length."""
         was_training = self.training
         self.eval()
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = torch.empty(len(texts), self.size)
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = self([texts[i] for i in rows])
+        out = in_length_order(self, texts, batch_size=batch_size, width=self.size)
         self.train(was_training)
         return out
 

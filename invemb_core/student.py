@@ -37,6 +37,18 @@ FROZEN = "embeddings.word_embeddings.weight"  # rebuilt from the teacher's packa
 MAX_PIECES = 64  # word pieces per sentence the student reads (German captions need ~25)
 
 
+def in_length_order(fn, texts: Sequence[str], *, batch_size: int, width: int, progress=None) -> torch.Tensor:
+    """``fn`` (texts -> (n, width)) over ``texts`` in batches of similar length (less padding); the rows come back
+    in the order given. ``progress``: wraps the batches' starts (a tqdm)."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    starts = range(0, len(order), batch_size)
+    out = torch.empty(len(texts), width)
+    for start in progress(starts) if progress else starts:
+        rows = order[start : start + batch_size]
+        out[rows] = fn([texts[i] for i in rows])
+    return out
+
+
 class Student(nn.Module):
     """A trainable copy of a BERT sentence-transformer; ``forward(texts)`` -> (N, d) unit vectors."""
 
@@ -67,11 +79,7 @@ class Student(nn.Module):
         """Inference: (N, d) unit vectors, in eval mode, in batches sorted by length (padding-free-ish)."""
         was_training = self.training
         self.eval()
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = torch.empty(len(texts), self.size)
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = self([texts[i] for i in rows])
+        out = in_length_order(self, texts, batch_size=batch_size, width=self.size)
         self.train(was_training)
         return out
 
