@@ -28,7 +28,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .errors import InvEmbError
-from .student import in_length_order
+from .student import encode_in_eval, in_length_order, own_weights
 from .text import clean_text
 
 MAX_PIECES = 96  # Gemma pieces a sentence may have (German captions need ~25)
@@ -174,11 +174,7 @@ class LMStudent(nn.Module):
     @torch.no_grad()
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> torch.Tensor:
         """Inference: (N, size) unit vectors, in batches of similar length."""
-        was_training = self.training
-        self.eval()
-        out = in_length_order(self, texts, batch_size=batch_size, width=self.size)
-        self.train(was_training)
-        return out
+        return encode_in_eval(self, texts, batch_size=batch_size)
 
     # ---- what a checkpoint keeps ------------------------------------------------------------------
     def trained_state(self) -> dict[str, torch.Tensor]:
@@ -186,11 +182,4 @@ class LMStudent(nn.Module):
         return {f"student.{k}": v for k, v in self.state_dict().items()}
 
     def load_trained_state(self, state: dict[str, torch.Tensor]) -> None:
-        mine = {k.removeprefix("student."): v.float() for k, v in state.items() if k.startswith("student.")}
-        expected = set(self.state_dict())
-        if set(mine) != expected:
-            missing, extra = sorted(expected - set(mine)), sorted(set(mine) - expected)
-            raise InvEmbError(
-                f"the student's weights do not fit its reader {self.source!r} (missing {missing[:3]}, extra {extra[:3]})"
-            )
-        self.load_state_dict(mine)
+        self.load_state_dict(own_weights(state, set(self.state_dict()), f"its reader {self.source!r}"))

@@ -49,6 +49,26 @@ def in_length_order(fn, texts: Sequence[str], *, batch_size: int, width: int, pr
     return out
 
 
+def encode_in_eval(student: nn.Module, texts: Sequence[str], *, batch_size: int) -> torch.Tensor:
+    """A student's inference: (N, student.size) unit vectors, in eval mode (its mode given back), in batches of
+    similar length."""
+    was_training = student.training
+    student.eval()
+    out = in_length_order(student, texts, batch_size=batch_size, width=student.size)
+    student.train(was_training)
+    return out
+
+
+def own_weights(state: dict[str, torch.Tensor], expected: set[str], what: str) -> dict[str, torch.Tensor]:
+    """A student's weights out of a checkpoint's ``student.``-prefixed state (float32, prefix dropped); an error
+    naming what they fail to fit (``what``) when their names are not exactly ``expected``."""
+    mine = {k.removeprefix("student."): v.float() for k, v in state.items() if k.startswith("student.")}
+    if set(mine) != expected:
+        missing, extra = sorted(expected - set(mine)), sorted(set(mine) - expected)
+        raise InvEmbError(f"the student's weights do not fit {what} (missing {missing[:3]}, extra {extra[:3]})")
+    return mine
+
+
 class Student(nn.Module):
     """A trainable copy of a BERT sentence-transformer; ``forward(texts)`` -> (N, d) unit vectors."""
 
@@ -77,11 +97,7 @@ class Student(nn.Module):
     @torch.no_grad()
     def encode(self, texts: Sequence[str], *, batch_size: int = 128) -> torch.Tensor:
         """Inference: (N, d) unit vectors, in eval mode, in batches sorted by length (padding-free-ish)."""
-        was_training = self.training
-        self.eval()
-        out = in_length_order(self, texts, batch_size=batch_size, width=self.size)
-        self.train(was_training)
-        return out
+        return encode_in_eval(self, texts, batch_size=batch_size)
 
     # ---- what a checkpoint keeps ------------------------------------------------------------------
     def trained_state(self) -> dict[str, torch.Tensor]:
@@ -89,13 +105,7 @@ class Student(nn.Module):
         return {f"student.{k}": v for k, v in self.bert.state_dict().items() if k != FROZEN}
 
     def load_trained_state(self, state: dict[str, torch.Tensor]) -> None:
-        mine = {k.removeprefix("student."): v.float() for k, v in state.items() if k.startswith("student.")}
-        expected = set(self.bert.state_dict()) - {FROZEN}
-        if set(mine) != expected:
-            missing, extra = sorted(expected - set(mine)), sorted(set(mine) - expected)
-            raise InvEmbError(
-                f"the student's weights do not fit its teacher (missing {missing[:3]}, extra {extra[:3]})"
-            )
+        mine = own_weights(state, set(self.bert.state_dict()) - {FROZEN}, "its teacher")
         self.bert.load_state_dict(mine, strict=False)
 
 

@@ -147,6 +147,11 @@ def evaluate(lang: Language, val: tuple[list[str], list[str], torch.Tensor], n: 
 PHASES = ("decoder", "student")
 
 
+def unstarted() -> dict[str, int]:
+    """A phase's counters before its first step."""
+    return {"epoch": 0, "batch": 0, "step": 0}
+
+
 def per_phase(progress: dict) -> dict:
     """A run's counters with one (epoch, batch, step) per phase; runs saved before that kept one set for the
     phase they were in, the decoder's end then read from the history."""
@@ -154,7 +159,7 @@ def per_phase(progress: dict) -> dict:
         return progress
     at = {k: progress.pop(k) for k in ("epoch", "batch", "step")}
     phase = progress.pop("phase")
-    out = {p: {"epoch": 0, "batch": 0, "step": 0} for p in PHASES} | progress
+    out = {p: unstarted() for p in PHASES} | progress
     out[phase] = at
     if phase == "student":
         last = [h for h in progress["history"] if h["phase"] == "decoder"][-1]
@@ -169,7 +174,7 @@ def state_from_checkpoint(directory: str | Path, language: str, batches_per_epoc
     if lang.language != language:
         raise InvEmbError(f"--init {directory}: a {lang.language} checkpoint, not {language}")
     history = list(lang.info.get("history", []))
-    progress = {phase: {"epoch": 0, "batch": 0, "step": 0} for phase in PHASES}
+    progress = {phase: unstarted() for phase in PHASES}
     for phase in PHASES:
         done = [h for h in history if h["phase"] == phase]
         if done:
@@ -204,7 +209,7 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
     if state is None:
         tokenizer = train_tokenizer(train[1], cfg.vocab_size)
         shape = replace(shape or DecoderShape(), vocab_size=tokenizer.get_vocab_size())
-        progress = {phase: {"epoch": 0, "batch": 0, "step": 0} for phase in PHASES} | {"minutes": 0.0, "history": []}
+        progress = {phase: unstarted() for phase in PHASES} | {"minutes": 0.0, "history": []}
     else:
         from tokenizers import Tokenizer
 
@@ -217,7 +222,7 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
     blend = isinstance(lang.student, BlendStudent)
     head = next((p for p in lang.student.parts if isinstance(p, LMStudent)), None) if blend else None
     # the part the student phase trains: the student itself, or a blend's one part that is not an LM head
-    # (the head is fitted apart, before the phase: ``fit_blend_head``)
+    # (the head is fitted apart, before the phase: ``LMStudent.fit_head``)
     trainee = lang.student if not blend else next(p for p in lang.student.parts if p is not head)
     reads_lm = isinstance(trainee, LMStudent)
     student_lr = cfg.head_lr if reads_lm else cfg.student_lr
@@ -239,11 +244,11 @@ def train_language(cfg: LanguageTrainConfig, *, shape: DecoderShape | None = Non
             log(f"the student now reads through {cfg.reader}: its {was} part is the run's trained student")
             progress["history"] = [h for h in progress["history"] if h["phase"] == "decoder" or kept is trainee]
             if kept is head:
-                progress["student"] = {"epoch": 0, "batch": 0, "step": 0}
+                progress["student"] = unstarted()
             progress["head_fitted"] = kept is head
         else:  # a new reader: the trained decoder stays, the new student starts
             log(f"the student now reads through {cfg.reader} (was {was}): it trains anew")
-            progress["student"] = {"epoch": 0, "batch": 0, "step": 0}
+            progress["student"] = unstarted()
             progress["history"] = [h for h in progress["history"] if h["phase"] == "decoder"]
             progress["head_fitted"] = False
         if "rng" in state:  # the noise and dropout go on as they would have without the stop
