@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -32,8 +31,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
+from . import lm_generate
 from .config import opt
 from .errors import InvEmbError
+from .lm_generate import Draw
 
 CONFIG_FILE, WEIGHTS_FILE = "meaning_decoder.json", "meaning_decoder.safetensors"
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -247,28 +248,34 @@ class MeaningDecoder(nn.Module):
         temperature: float = 0.0,
         top_p: float = 1.0,
         seed: int | None = 0,
+        draws: list[Draw] | None = None,
         max_new_tokens: int | None = None,
+        batch_size: int = 128,
     ) -> list[str]:
-        """Meaning vectors (N, M) (+ drafts) -> sentences; greedy at temperature 0, else a seeded sample."""
+        """Meaning vectors (N, M) (+ drafts) -> sentences: greedy at temperature 0, else a seeded sample;
+        ``draws`` (one ``lm_generate.Draw`` per row) overrides the three for each row. Rows go through the
+        LM ``batch_size`` at a time (``lm_generate.generate``: KV cache, loop guard, length limit)."""
         m = self.check_meaning(m)
         limit = min(max_new_tokens or self.cfg.max_new_tokens, self.cfg.max_new_tokens)
-        x, mask = self.embed_rows(m, self.prompt_ids(drafts, m.shape[0]), left_pad=True)
-        sample = temperature > 0
-        options = dict(do_sample=True, temperature=temperature, top_p=top_p) if sample else dict(do_sample=False)
-        with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*no_repeat_ngram_size.*")  # the prompt is ours
-            if seed is not None:
-                torch.manual_seed(seed)
-            out = self.lm.generate(
-                inputs_embeds=x,
-                attention_mask=mask,
+        draws = draws or [Draw(temperature, top_p, seed)] * m.shape[0]
+        if len(draws) != m.shape[0]:
+            raise InvEmbError(f"one draw per vector: {len(draws)} for {m.shape[0]} vectors")
+        prompts = self.prompt_ids(drafts, m.shape[0])
+        out: list[str] = []
+        for start in range(0, m.shape[0], batch_size):
+            part = slice(start, start + batch_size)
+            x, mask = self.embed_rows(m[part], prompts[part], left_pad=True)
+            rows = lm_generate.generate(
+                self.lm,
+                x,
+                mask,
+                draws[part],
+                eos=self.eos,
                 max_new_tokens=limit,
-                eos_token_id=self.eos,
-                pad_token_id=self.pad,
-                no_repeat_ngram_size=self.cfg.no_repeat_ngram,
-                **options,
+                no_repeat_ngram=self.cfg.no_repeat_ngram,
             )
-        return [self.tokenizer.decode(row, skip_special_tokens=True).strip() for row in out]
+            out += [self.tokenizer.decode(row, skip_special_tokens=True).strip() for row in rows]
+        return out
 
 
 def build(cfg: LMDecoderConfig, *, lm=None, tokenizer=None) -> MeaningDecoder:

@@ -14,7 +14,9 @@ text; ``draft_decoding="default"``) or greedy (what training reads, faster).
 With ``keep_draft_margin`` set in the meaning decoder's config (the faithfulness guard), a row whose LM
 text lands more than that margin further from the meaning (MiniLM cosine) than its draft keeps the draft,
 and says so (writer ``DRAFT``; the draft is the same for every decoding): the LM brings case and grammar,
-never at the price of the meaning. Decodings the LM reads alike (greedy, beam, default) share one text.
+never at the price of the meaning. Decodings the LM reads alike (greedy, beam, default) share one text,
+and every LM row the decodings of one call need (each vector's greedy row, its seeded samples, a rerank's
+candidates) is written in one batch (``lm_texts``).
 Rows that keep some wording code stay with the small decoder, which reads that code; ``writer="decoder"``
 sends every row there, ``writer="lm"`` insists on the meaning decoder (an error if it cannot load).
 With the default ``writer="auto"``, a meaning decoder that cannot load (its package missing) leaves the
@@ -32,6 +34,7 @@ from typing import Any
 import torch
 
 from .errors import InvEmbError
+from .lm_generate import GREEDY, Draw
 
 WRITERS = ("auto", "lm", "decoder")
 DEFAULT = "default"  # a decoding's strategy meaning "the writer's own default" (``Autoencoder.decode`` without one)
@@ -61,32 +64,51 @@ def pop_writer(kwargs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     return writer, rest
 
 
-def lm_text(decoder, M: torch.Tensor, drafts: list[str], config, *, reencode: Callable[[list[str]], torch.Tensor]):
-    """The meaning decoder's text for meaning vectors ``M`` under a ``DecodeConfig``."""
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        if config.strategy == "sample":
-            return decoder.generate(M, drafts, temperature=config.temperature, top_p=config.top_p, seed=config.seed)
-        best = decoder.generate(M, drafts)
-        if config.strategy != "rerank" or config.num_candidates <= 1:
-            return best
-        pools = [best] + [
-            decoder.generate(
-                M, drafts, temperature=config.temperature or 0.7, top_p=config.top_p, seed=(config.seed or 0) + i
-            )
-            for i in range(1, config.num_candidates)
-        ]
-    scores = torch.stack([closeness(M, pool, reencode) for pool in pools])  # (C, N)
-    pick = scores.argmax(0).tolist()
-    return [pools[c][i] for i, c in enumerate(pick)]
-
-
-def lm_setting(config) -> tuple:
-    """What ``lm_text`` makes of a ``DecodeConfig``: greedy, beam and default all write its greedy text."""
+def lm_draws(config) -> list[Draw]:
+    """The LM rows one ``DecodeConfig`` needs per vector: greedy, beam and default read one greedy row; a
+    sample its seeded row; rerank n the greedy row and n - 1 samples (seeds ``seed + 1`` ..)."""
     if config.strategy == "sample":
-        return ("sample", config.temperature, config.top_p, config.seed)
+        return [Draw(config.temperature, config.top_p, config.seed)]
     if config.strategy == "rerank" and config.num_candidates > 1:
-        return ("rerank", config.num_candidates, config.temperature or 0.7, config.top_p, config.seed or 0)
-    return ("greedy",)
+        seed = config.seed or 0
+        sample = [Draw(config.temperature or 0.7, config.top_p, seed + i) for i in range(1, config.num_candidates)]
+        return [GREEDY, *sample]
+    return [GREEDY]
+
+
+def lm_texts(decoder, M: torch.Tensor, drafts: list[str], configs, *, reencode) -> list[list[str]]:
+    """The meaning decoder's texts for meanings ``M`` under each ``DecodeConfig`` of ``configs``, one list per
+    config. Every row any of them needs (each vector under each distinct ``Draw``) goes through the LM in
+    one batch (``lm_generate.py``), so the Reconstruct page's four temperatures and rerank's samples cost
+    about what two greedy rows do; a rerank keeps, per vector, the candidate whose MiniLM meaning comes
+    closest (all candidates re-encoded in one call)."""
+    plans = [lm_draws(c) for c in configs]
+    unique = list(dict.fromkeys(d for plan in plans for d in plan))
+    N = M.shape[0]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        flat = decoder.generate(
+            M.repeat(len(unique), 1), list(drafts) * len(unique), draws=[d for d in unique for _ in range(N)]
+        )
+    texts = {d: flat[k * N : (k + 1) * N] for k, d in enumerate(unique)}
+    out = []
+    for plan in plans:
+        pools = [texts[d] for d in plan]
+        if len(pools) == 1:
+            out.append(pools[0])
+            continue
+        scores = closeness(M, [t for pool in pools for t in pool], reencode, repeat=len(pools)).view(len(pools), N)
+        out.append([pools[c][i] for i, c in enumerate(scores.argmax(0).tolist())])
+    return out
+
+
+def lm_text(decoder, M: torch.Tensor, drafts: list[str], config, *, reencode) -> list[str]:
+    """The meaning decoder's text for meaning vectors ``M`` under one ``DecodeConfig`` (``lm_texts``)."""
+    return lm_texts(decoder, M, drafts, [config], reencode=reencode)[0]
+
+
+def lm_setting(config) -> tuple[Draw, ...]:
+    """What ``lm_texts`` makes of a ``DecodeConfig`` (configs it reads alike share one text): its draws."""
+    return tuple(lm_draws(config))
 
 
 def keep_drafts(draft_cosines: torch.Tensor, lm_cosines: torch.Tensor, margin: float) -> list[bool]:
@@ -181,13 +203,15 @@ def write_many(
         draft_ids = drafts_of(ae, Z[rows], how, small)
         drafts = [ae.codec.decode(ids) for ids in draft_ids]
         reencode = lambda t: ae.encode(t)[:, : ae.meaning_size]  # noqa: E731
-        written: dict[tuple, tuple[list[str], list[bool]]] = {}  # decodings the LM reads alike share one text
-        for name in lm_names:
-            config = decoder_config(decoder, plans[name][1])
-            if (key := lm_setting(config)) not in written:
-                texts = lm_text(decoder, M, drafts, config, reencode=reencode)
-                written[key] = texts, guarded(M, drafts, texts, decoder.cfg.keep_draft_margin, reencode)
-            texts, keep = written[key]
+        configs = {name: decoder_config(decoder, plans[name][1]) for name in lm_names}
+        by_setting: dict[tuple, Any] = {}
+        for config in configs.values():
+            by_setting.setdefault(lm_setting(config), config)  # decodings the LM reads alike share one text
+        texts = lm_texts(decoder, M, drafts, list(by_setting.values()), reencode=reencode)
+        margin = decoder.cfg.keep_draft_margin
+        written = {key: (t, guarded(M, drafts, t, margin, reencode)) for key, t in zip(by_setting, texts)}
+        for name, config in configs.items():
+            texts, keep = written[lm_setting(config)]
             for i, text, ids, kept in zip(rows, texts, draft_ids, keep):
                 out[name][i], writers[name][i] = (ids, DRAFT) if kept else (text, LM)
     return {n: out[n] for n in decodings}, {n: writers[n] for n in decodings}

@@ -8,8 +8,6 @@ import importlib.util
 import pytest
 import torch
 from conftest import tiny_config
-from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 import invemb_core as ie
 from invemb_core import lm as lm_module
@@ -18,30 +16,6 @@ from invemb_core.lm_decoder import LMDecoderConfig
 from invemb_core.meaning_lm import DRAFT, LM, SMALL, keep_drafts, meaning_only_rows
 
 MINILM = 384
-TEXT = ["A dog runs in the park.", "Two men play chess.", "Draft:", "Sentence:", "a woman reads a book."]
-
-
-@pytest.fixture(scope="module")
-def tiny_lm():
-    """A 2-layer, 32-wide llama with a word-level tokenizer trained on a few lines."""
-    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator(TEXT * 3, trainers.WordLevelTrainer(special_tokens=["<unk>", "<pad>", "<eos>"]))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>")
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        initializer_range=0.3,  # logits wide enough for a few steps to learn a sentence
-        vocab_size=tok.get_vocab_size(),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=128,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    return LlamaForCausalLM(config).eval(), tokenizer
 
 
 def make(tiny_lm, **overrides) -> lm_decoder.MeaningDecoder:
@@ -270,7 +244,8 @@ def test_decodings_the_lm_reads_alike_share_one_text(tiny_lm, corpus, monkeypatc
         "T=1": {"strategy": "sample", "temperature": 1.0, "seed": 1},
     }
     out, writers = ae.write_many(ae.from_meaning(ae.encode(corpus[:3])[:, :MINILM]), decodings)
-    assert len(calls) == 2  # one greedy text for greedy, beam and default; one sample
+    # one batch: per vector one greedy row (greedy, beam and default share it) and one sample
+    assert len(calls) == 1 and len(calls[0]["draws"]) == 6 and len(set(calls[0]["draws"])) == 2
     assert out["greedy"] == out["beam"] == out["default"] and set(writers["T=1"]) == {LM}
 
 
