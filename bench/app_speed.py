@@ -97,6 +97,20 @@ def engine_timings(repeats: int) -> dict[str, float]:
     }
     for name, fn in work.items():
         out[name], _ = median_time(fn, repeats)
+    # Reconstruct with the wording slider at 0 (the meaning alone): the meaning decoder's greedy rows are drawn
+    # first, then the sampled ones (T rows, rerank), as the page does. Each call decodes sentences never seen
+    # before; the second stage reads the same ones in turn, so it finds their drafts kept, as on the page.
+    later = {n: d for n, d in decodings.items() if d.get("strategy") in ("sample", "rerank")}
+    first_rows = {n: d for n, d in decodings.items() if n not in later}
+    for stage, chosen in (("first rows", first_rows), ("then the sampled rows", later)):
+        colours = iter(COLOURS)
+
+        def wording_zero(chosen=chosen, colours=colours):
+            colour = next(colours)
+            return compare_decodings(ae, [line.format(colour) for line in THREE_TYPED], chosen, keep=0.0)
+
+        label = f"reconstruct at wording 0, 3 typed sentences, {stage} ({', '.join(chosen)}), default"
+        out[label], _ = median_time(wording_zero, repeats)
     return out
 
 
@@ -170,13 +184,16 @@ FELT = {
     ),
 }
 # Done: the new result is on the page (as text, or as the hover text of a point on a plotly chart), no
-# "Running..." widget, and the server quiet for IDLE_MS.
-DONE = """([idle, expect]) => { const s = window.__invemb; const now = performance.now();
+# "Running..." widget and no spinner, no text that marks rows still coming (``absent``: the page draws its
+# first rows, then decodes the rest in the same run without sending anything), and the server quiet for IDLE_MS.
+DONE = """([idle, expect, absent]) => { const s = window.__invemb; const now = performance.now();
   const shown = document.body.innerText.toLowerCase().includes(expect) ||
     [...document.querySelectorAll('.js-plotly-plot')].some((plot) => (plot.data || []).some(
       (trace) => [].concat(trace.hovertext || []).some((h) => String(h).toLowerCase().includes(expect))));
   return s.sent.length > 0 && s.recv.length > 0 && shown &&
     !document.querySelector('[data-testid="stStatusWidget"]') &&
+    !document.querySelector('[data-testid="stSpinner"]') &&
+    !(absent && document.body.innerText.includes(absent)) &&
     now - s.recv[s.recv.length - 1] > idle; }"""
 
 
@@ -198,7 +215,7 @@ SLIDERS = {
     ),
 }
 # The page shows ``partial`` (part of the result drawn), or has finished.
-FIRST = f"([idle, partial]) => document.body.innerText.includes(partial) || ({DONE})([idle, ''])"
+FIRST = f"([idle, partial]) => document.body.innerText.includes(partial) || ({DONE})([idle, '', ''])"
 THREE_TYPED = [  # every line new at every repeat (the page keeps each line's result)
     "I bought an {} umbrella before the storm.",
     "Do you prefer tea or coffee in the {} kitchen?",
@@ -243,7 +260,7 @@ def felt_interactions(browser, base_url: str, repeats: int, only: str = "") -> d
             box.fill(value(i))
             box.press(key)
             print(f"{name}: run {i}", file=sys.stderr, flush=True)
-            page.wait_for_function(DONE, arg=[IDLE_MS, expected(i)], timeout=120_000, polling=50)
+            page.wait_for_function(DONE, arg=[IDLE_MS, expected(i), ""], timeout=120_000, polling=50)
             if i:  # the first includes warming this page's caches
                 runs.append(timed(page))
         page.close()
@@ -269,7 +286,7 @@ def felt_interactions(browser, base_url: str, repeats: int, only: str = "") -> d
             if shown_while_coming:
                 page.wait_for_function(FIRST, arg=[IDLE_MS, shown_while_coming], timeout=120_000, polling=20)
                 first = page.evaluate("() => performance.now() - window.__invemb.sent[0]")
-            page.wait_for_function(DONE, arg=[IDLE_MS, ""], timeout=120_000, polling=50)
+            page.wait_for_function(DONE, arg=[IDLE_MS, "", shown_while_coming or ""], timeout=120_000, polling=50)
             if i:
                 runs.append({**timed(page), **({"first": first} if first is not None else {})})
             begin_action(page)
@@ -327,6 +344,7 @@ def main() -> None:
         "--only", default="", help="with --felt-only: the interactions whose name starts with this (e.g. interpolate)"
     )
     parser.add_argument("--cold-only", action="store_true", help="only the cold start")
+    parser.add_argument("--engine-only", action="store_true", help="only the engine timings (no browser)")
     args = parser.parse_args()
     if args.repeats + 1 > len(COLOURS):
         parser.error(f"at most {len(COLOURS) - 1} repeats: each types a new colour")
@@ -353,6 +371,10 @@ def main() -> None:
         print_felt(felt)
         return
     engine = {} if args.cold_only else engine_timings(args.repeats)  # first, while the machine is quiet
+    if args.engine_only:
+        for name, t in engine.items():
+            print(f"| engine only: {name} | {t:.3f} | {args.repeats} |")
+        return
     pages = {} if args.cold_only else page_reruns(args.repeats)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

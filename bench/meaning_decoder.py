@@ -94,14 +94,11 @@ def write_both(ae, M: torch.Tensor) -> dict[str, tuple[list[str], float]]:
     decoder = ae.get_meaning_decoder(required=True)
     small, t_small = write(ae, M, "decoder")
     t = time.perf_counter()
-    drafts = (
-        small
-        if decoder.cfg.draft_decoding == "default"
-        else ae.decode(ae.from_meaning(M), strategy="greedy", writer="decoder")
-    )
+    reused = decoder.cfg.draft_how() == {"strategy": "default"}  # the draft is the small decoder's text
+    drafts = small if reused else ae.decode(ae.from_meaning(M), writer="decoder", **decoder.cfg.draft_how())
     config = decoder_config(decoder, {})
     lm = lm_text(decoder, M, drafts, config, reencode=lambda texts: ae.encode(texts)[:, : ae.meaning_size])
-    t_lm = (time.perf_counter() - t) / len(lm) + (t_small if decoder.cfg.draft_decoding == "default" else 0.0)
+    t_lm = (time.perf_counter() - t) / len(lm) + (t_small if reused else 0.0)
     # Not asserted: the bfloat16 LM's text can depend on the batch (left padding changes its rounding).
     alone = write(ae, M[:3], "lm")[0]
     print(f"first 3 rows alone == in the batch: {sum(a == b for a, b in zip(alone, lm[:3]))}/3", flush=True)

@@ -15,7 +15,8 @@ linear layers: a few MB, saved in the checkpoint as ``meaning_decoder.safetensor
 ``meaning_decoder.json``; the LM's own weights come from its package at load time. Content words come
 from the draft and the vector, case, punctuation and grammar from the LM.
 
-Generation is bounded: at most ``max_new_tokens`` pieces, and no 3-gram repeated (the loop guard).
+Generation is bounded (``lm_generate.py``): at most ``max_new_tokens`` pieces, and at most twice the draft's
+pieces plus 8; no 3-gram repeated (the loop guard).
 It is not the autoencoder: ``meaning_lm.py`` wires it to ``Autoencoder``; ``train_lm.py`` trains it.
 """
 
@@ -37,6 +38,9 @@ from .errors import InvEmbError
 from .lm_generate import Draw
 
 CONFIG_FILE, WEIGHTS_FILE = "meaning_decoder.json", "meaning_decoder.safetensors"
+# A row rewriting a draft writes at most this many times the draft's pieces, plus LENGTH_SLACK: a rewrite is
+# rarely longer than its draft, and a rambling sample (T = 1.5) stops there instead of holding its batch.
+LENGTH_OVER_DRAFT, LENGTH_SLACK = 2, 8
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -78,6 +82,10 @@ class LMDecoderConfig:
                 f"prefix_tokens, meaning_size and max_new_tokens must be positive, got "
                 f"{self.prefix_tokens}, {self.meaning_size}, {self.max_new_tokens}"
             )
+
+    def draft_how(self) -> dict:
+        """The decode keywords of the draft: the small decoder's default decoding, or greedy."""
+        return {"strategy": self.draft_decoding}
 
     @classmethod
     def from_dict(cls, d: dict) -> LMDecoderConfig:
@@ -261,6 +269,8 @@ class MeaningDecoder(nn.Module):
         if len(draws) != m.shape[0]:
             raise InvEmbError(f"one draw per vector: {len(draws)} for {m.shape[0]} vectors")
         prompts = self.prompt_ids(drafts, m.shape[0])
+        fixed = len(self.draft_ids) + len(self.sep_ids) if self.cfg.draft else len(self.sep_ids)
+        limits = [limit if not self.cfg.draft else LENGTH_OVER_DRAFT * (len(p) - fixed) + LENGTH_SLACK for p in prompts]
         out: list[str] = []
         for start in range(0, m.shape[0], batch_size):
             part = slice(start, start + batch_size)
@@ -273,6 +283,7 @@ class MeaningDecoder(nn.Module):
                 eos=self.eos,
                 max_new_tokens=limit,
                 no_repeat_ngram=self.cfg.no_repeat_ngram,
+                limits=limits[part],
             )
             out += [self.tokenizer.decode(row, skip_special_tokens=True).strip() for row in rows]
         return out

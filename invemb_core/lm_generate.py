@@ -13,7 +13,8 @@ key-value cache:
   rounding, which left padding can change);
 - the loop guard: no row writes an n-gram of ``no_repeat_ngram`` pieces twice (``transformers``'
   ``no_repeat_ngram_size``, over the written pieces only: the prompt is ours);
-- every row stops at ``eos`` or after ``max_new_tokens`` pieces; the loop stops when all have.
+- every row stops at ``eos`` or after its own limit (``limits``, else ``max_new_tokens``) of pieces; the
+  loop stops when all have, so one rambling sample does not hold the batch for long.
 
 It works on any causal LM whose ``.model`` takes ``inputs_embeds`` and a cache and whose ``.lm_head`` gives
 logits (llama-style ``transformers`` models). ``lm_decoder.MeaningDecoder.generate`` builds the inputs.
@@ -103,21 +104,24 @@ def generate(
     eos: int,
     max_new_tokens: int,
     no_repeat_ngram: int = 0,
+    limits: Sequence[int] | None = None,
 ) -> list[list[int]]:
     """Prompt embeddings ``x`` (B, T, W), padded on the left (``mask`` (B, T): 1 on real positions) ->
-    the pieces each row writes after its prompt, without ``eos``; row i draws by ``draws[i]``."""
+    the pieces each row writes after its prompt, without ``eos``; row i draws by ``draws[i]`` and writes at
+    most ``limits[i]`` pieces (never more than ``max_new_tokens``)."""
     B = x.shape[0]
     if len(draws) != B:
         raise ValueError(f"one Draw per row: {len(draws)} for {B} rows")
+    limits = [min(n, max_new_tokens) for n in limits] if limits is not None else [max_new_tokens] * B
     streams = {d.seed: torch.Generator().manual_seed(d.seed) for d in draws if not d.greedy and d.seed is not None}
     sampled_seeds = {d.seed for d in draws if not d.greedy}
     key = cache_keyword(lm.model)
     position = (mask.long().cumsum(-1) - 1).clamp(min=0)  # left padding: each row counts from its first piece
     written: list[list[int]] = [[] for _ in range(B)]
-    done = [False] * B
+    done = [n <= 0 for n in limits]
     bans = RepeatBan(B, no_repeat_ngram)
     cache, inputs = None, x
-    for _ in range(max_new_tokens):
+    for _ in range(max(limits, default=0)):
         out = lm.model(inputs_embeds=inputs, attention_mask=mask, position_ids=position, use_cache=True, **{key: cache})
         cache = out.cache if key == "cache" else out.past_key_values
         logits = lm.lm_head(out.last_hidden_state[:, -1]).float()  # (B, V)
@@ -131,6 +135,7 @@ def generate(
                 done[i] = True
             else:
                 written[i].append(pieces[i])
+                done[i] = len(written[i]) >= limits[i]
         bans.add(written, [i for i in active if not done[i]])
         if all(done):
             break

@@ -28,6 +28,7 @@ Nothing here draws text itself: the small decoder is reached through a callable,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -149,7 +150,8 @@ def drafts_of(ae, Z: torch.Tensor, how: dict[str, Any], small) -> list[list[int]
     for the same sentences' drafts more than once (its first rows, then the sampled ones), and a row's draft
     never depends on the rest of its batch (seeded per row, ``decode.py``)."""
     memo = ae.__dict__.setdefault("_draft_memo", {})
-    keys = [(how["strategy"], z.detach().float().numpy().tobytes()) for z in Z]
+    tag = json.dumps(how, sort_keys=True)
+    keys = [(tag, z.detach().float().numpy().tobytes()) for z in Z]
     todo = [i for i, k in enumerate(keys) if k not in memo]
     fresh = dict(zip(todo, small(Z[todo], {"draft": how})["draft"])) if todo else {}
     out = [fresh[i] if i in fresh else memo[k] for i, k in enumerate(keys)]
@@ -199,7 +201,7 @@ def write_many(
                     out[name][i] = text
     if lm_names:
         M = Z[rows, : ae.meaning_size]
-        how = {"strategy": DEFAULT if decoder.cfg.draft_decoding == "default" else "greedy"}
+        how = decoder.cfg.draft_how()
         draft_ids = drafts_of(ae, Z[rows], how, small)
         drafts = [ae.codec.decode(ids) for ids in draft_ids]
         reencode = lambda t: ae.encode(t)[:, : ae.meaning_size]  # noqa: E731

@@ -89,3 +89,13 @@ def test_one_draw_per_row(tiny_lm):
     x, mask = prompts(lm, 2)
     with pytest.raises(ValueError, match="one Draw per row"):
         generate(lm, x, mask, [GREEDY], eos=tokenizer.eos_token_id, max_new_tokens=4)
+
+
+def test_each_row_stops_at_its_own_limit(tiny_lm):
+    lm, tokenizer = tiny_lm
+    x, mask = prompts(lm, 3)
+    eos, draws = tokenizer.eos_token_id, [GREEDY, Draw(1.0, 1.0, 1), GREEDY]
+    free = generate(lm, x, mask, draws, eos=eos, max_new_tokens=12)
+    cut = generate(lm, x, mask, draws, eos=eos, max_new_tokens=12, limits=[2, 40, 0])
+    assert len(free[0]) > 2 and cut[0] == free[0][:2]  # the first row cut at 2 pieces
+    assert cut[1] == free[1] and cut[2] == []  # 40 is more than max_new_tokens; 0 writes nothing
