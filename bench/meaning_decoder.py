@@ -17,7 +17,9 @@ checkpoint's own default decoding of ``ae.meaning(Z)``; "lm": the meaning decode
 - the faithfulness guard (``keep_draft_margin``): for each margin of ``--margins``, the figures of the rows as
   the guard would write them (the LM's text, or the draft where the LM's MiniLM cosine to the meaning is more
   than the margin below the draft's), from the same two texts per row, and the share of rows the LM wrote.
-  The margin is chosen on held-out general English and reported on typed sentences.
+  The margin is chosen on held-out general English and reported on typed sentences. Each margin is also
+  measured with ``rewrite_invented`` (a draft that spells a word outside the lexicon goes to the LM):
+  "<margin>+invented".
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from invemb_core import lm_decoder
 from invemb_core.data import read_sentences
 from invemb_core.english import english_dir
 from invemb_core.lm import dequantised_dir
-from invemb_core.meaning_lm import closeness, decoder_config, keep_drafts, lm_text
+from invemb_core.meaning_lm import closeness, decoder_config, invented_drafts, keep_drafts, lm_text
 from invemb_core.metrics import semantic_cosine
 
 WRITERS = ("decoder", "lm")
@@ -112,9 +114,15 @@ def guard_sweep(ae, M, refs, texts, *, judges, gemma, known, ppl_inputs, margins
     own = {w: closeness(M, texts[w], reencode) for w in WRITERS}
     cos = {w: {n: semantic_cosine(d, refs, texts[w]) for n, d in judges.dirs.items()} for w in WRITERS} if refs else {}
     nll = {w: token_nll(gemma, texts[w]) for w in WRITERS} if gemma is not None else {}
+    rewrite = invented_drafts(ae, ae.codec.encode([t or "." for t in texts["decoder"]])[0], texts["lm"])
     out = {}
-    for margin in margins:
-        pick = ["decoder" if k else "lm" for k in keep_drafts(own["decoder"], own["lm"], margin)]
+    for margin, invented_to_lm in [(m, flag) for m in margins for flag in (False, True)]:
+        keep = keep_drafts(own["decoder"], own["lm"], margin)
+        if invented_to_lm:  # the guard with rewrite_invented: drafts with an invented word go to the LM
+            if rewrite is None:
+                continue
+            keep = [k and not r for k, r in zip(keep, rewrite)]
+        pick = ["decoder" if k else "lm" for k in keep]
         outs = [texts[w][i] for i, w in enumerate(pick)]
         fig = {"lm_rows": pick.count("lm") / len(pick), "as_people_write": as_people_write(outs)}
         fig["rows_with_invented"] = invented(outs, refs or [""] * len(outs), known)[1]
@@ -126,8 +134,9 @@ def guard_sweep(ae, M, refs, texts, *, judges, gemma, known, ppl_inputs, margins
             fig.update({n: statistics.mean(cos[w][n][i] for i, w in enumerate(pick)) for n in judges.dirs})
         if nll:
             fig["ppl_ratio"] = perplexity_of([nll[w][i] for i, w in enumerate(pick)]) / ppl_inputs
-        out[str(margin)] = fig
-        print(f"  guard margin {margin}: " + json.dumps({k: round(v, 4) for k, v in fig.items()}), flush=True)
+        name = f"{margin}+invented" if invented_to_lm else str(margin)
+        out[name] = fig
+        print(f"  guard margin {name}: " + json.dumps({k: round(v, 4) for k, v in fig.items()}), flush=True)
     return out
 
 

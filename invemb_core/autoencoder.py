@@ -223,7 +223,7 @@ class Autoencoder:
 
     def as_ids(self, outputs: Sequence[str | list[int]]) -> list[list[int]]:
         """``write_many``'s outputs as piece ids: the meaning decoder's texts tokenised (in one call), ids kept."""
-        texts = [i for i, x in enumerate(outputs) if isinstance(x, str)]
+        texts = [i for i, x in enumerate(outputs) if isinstance(x, str) and x.strip()]  # an empty text: no ids
         ids = [list(x) if not isinstance(x, str) else [] for x in outputs]
         if texts:
             for i, row in zip(texts, self.codec.encode([outputs[i] for i in texts])[0]):

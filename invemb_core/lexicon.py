@@ -173,6 +173,22 @@ class Lexicon:
                 return _FREE
         return node
 
+    def knows_all_words(self, pieces: Sequence[int]) -> bool:
+        """Whether every word of ``pieces`` (a start piece and its ``##`` pieces) is a word of the lexicon,
+        as whole-word sampling would only have written; punctuation and other non-word pieces are free.
+        False for a word the tree lacks ("the" + "##thesis") or a word cut short ("photos" + "##ynth")."""
+        node = _BOUNDARY  # between words, in a word of the tree (its node), or _FREE: in a word it lacks
+        for piece in pieces:
+            if self._start[piece]:
+                if node != _BOUNDARY and (node == _FREE or not self._terminal[node]):
+                    return False
+                node = self._children[0].get(piece, _FREE) if self._word_start[piece] else _BOUNDARY
+            elif node == _BOUNDARY:
+                return False  # a continuation with no word to continue
+            elif node >= 0:
+                node = self._children[node].get(piece, _FREE)
+        return node == _BOUNDARY or (node >= 0 and self._terminal[node])
+
     def _kids(self, node: int) -> torch.Tensor:
         """The pieces that continue ``node``, as a tensor (made on first use: most nodes never are)."""
         if node not in self._child_tensors:

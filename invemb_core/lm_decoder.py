@@ -64,6 +64,11 @@ class LMDecoderConfig:
     max_new_tokens: int = opt(64, "every generation stops here (sentences in the data have at most 30 words)")
     candidates: int = opt(1, "the default decoding: 1 = greedy; n = the closest (MiniLM) of greedy and n - 1 samples")
     no_repeat_ngram: int = opt(3, "the loop guard: no n-gram of this size is written twice")
+    rewrite_invented: bool = opt(
+        False,
+        "the guard never keeps a draft that spells a word outside the checkpoint's lexicon (an invented word) "
+        "where the LM's text spells none",
+    )
     keep_draft_margin: float | None = opt(
         None,
         "the faithfulness guard: a row keeps its draft (the small decoder's text) where the LM's text comes "
@@ -319,7 +324,12 @@ def describe(directory: str | Path) -> str:
     reads = f"the vector and the checkpoint's own decoder's {how} text (its draft)" if cfg.draft else "the vector"
     guard = (
         f" Where its text lands more than {cfg.keep_draft_margin:g} further from the meaning (MiniLM cosine) "
-        "than the draft, the row keeps the draft."
+        "than the draft, the row keeps the draft"
+        + (
+            ", unless the draft spells a word the checkpoint never read and the LM's text does not."
+            if cfg.rewrite_invented
+            else "."
+        )
         if cfg.keep_draft_margin is not None and cfg.draft
         else ""
     )

@@ -117,12 +117,34 @@ def keep_drafts(draft_cosines: torch.Tensor, lm_cosines: torch.Tensor, margin: f
     return (lm_cosines < draft_cosines - margin).tolist()
 
 
-def guarded(M: torch.Tensor, drafts: list[str], texts: list[str], margin: float | None, reencode) -> list[bool]:
-    """``keep_drafts`` for meanings ``M``: both texts re-encoded once (nothing to do when ``margin`` is None)."""
+def guarded(
+    M: torch.Tensor,
+    drafts: list[str],
+    texts: list[str],
+    margin: float | None,
+    reencode,
+    *,
+    rewrite: list[bool] | None = None,
+) -> list[bool]:
+    """``keep_drafts`` for meanings ``M``: both texts re-encoded once (nothing to do when ``margin`` is None).
+    ``rewrite``: rows whose draft is never kept, whatever the cosines (``invented_drafts``)."""
     if margin is None:
         return [False] * len(texts)
     cosines = closeness(M, list(drafts) + list(texts), reencode, repeat=2)
-    return keep_drafts(cosines[: len(drafts)], cosines[len(drafts) :], margin)
+    keep = keep_drafts(cosines[: len(drafts)], cosines[len(drafts) :], margin)
+    return [k and not r for k, r in zip(keep, rewrite or [False] * len(keep))]
+
+
+def invented_drafts(ae, draft_ids: list[list[int]], texts: list[str]) -> list[bool] | None:
+    """Rows whose draft spells a word outside the checkpoint's lexicon (an invented word: "thethesis")
+    while the LM's text spells none: the guard gives those rows to the LM. None without a lexicon."""
+    lexicon = ae.lexicon
+    if lexicon is None:
+        return None
+    lm_ids = ae.codec.encode([t if t.strip() else "." for t in texts])[0]  # in the checkpoint's own pieces
+    return [
+        not lexicon.knows_all_words(d) and lexicon.knows_all_words(t) for d, t in zip(draft_ids, lm_ids, strict=True)
+    ]
 
 
 def closeness(M: torch.Tensor, texts: list[str], reencode, *, repeat: int = 1) -> torch.Tensor:
@@ -211,7 +233,10 @@ def write_many(
             by_setting.setdefault(lm_setting(config), config)  # decodings the LM reads alike share one text
         texts = lm_texts(decoder, M, drafts, list(by_setting.values()), reencode=reencode)
         margin = decoder.cfg.keep_draft_margin
-        written = {key: (t, guarded(M, drafts, t, margin, reencode)) for key, t in zip(by_setting, texts)}
+        written = {}
+        for key, t in zip(by_setting, texts):
+            rewrite = invented_drafts(ae, draft_ids, t) if decoder.cfg.rewrite_invented else None
+            written[key] = t, guarded(M, drafts, t, margin, reencode, rewrite=rewrite)
         for name, config in configs.items():
             texts, keep = written[lm_setting(config)]
             for i, text, ids, kept in zip(rows, texts, draft_ids, keep):

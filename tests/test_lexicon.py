@@ -127,3 +127,21 @@ def test_constrain_masks_exactly_what_allowed_next_forbids():
     dead = ~torch.isfinite(expected).any(-1)
     expected[dead] = logits[dead]
     assert torch.equal(lex.constrain(logits, prev), expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "known"),
+    [
+        ("bird ##s .", True),
+        ("dog ##gy run ##ning 55", True),
+        ("", True),
+        (". .", True),
+        ("bird ##icle", False),  # glued: no such word
+        ("run", False),  # cut short: only "running" is a word
+        ("x dog", False),  # a word the lexicon lacks
+        (". ##s", False),  # a continuation with nothing to continue
+        ("dog ##gy ##gys", False),
+    ],
+)
+def test_knows_all_words_checks_every_word_against_the_tree(text, known):
+    assert lexicon().knows_all_words([P[p] for p in text.split()]) is known

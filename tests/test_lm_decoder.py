@@ -12,8 +12,9 @@ from conftest import tiny_config
 import invemb_core as ie
 from invemb_core import lm as lm_module
 from invemb_core import lm_decoder
+from invemb_core.lexicon import words_of
 from invemb_core.lm_decoder import LMDecoderConfig
-from invemb_core.meaning_lm import DRAFT, LM, SMALL, keep_drafts, meaning_only_rows
+from invemb_core.meaning_lm import DRAFT, LM, SMALL, guarded, invented_drafts, keep_drafts, meaning_only_rows
 
 MINILM = 384
 
@@ -223,6 +224,27 @@ def test_the_guard_keeps_the_draft_where_the_lm_drifts_further(tiny_lm, corpus):
     assert writers["g"] == expected and set(expected) == {DRAFT, LM}  # both kinds of row occur here
     for i, who in enumerate(expected):
         assert texts["g"][i] == (texts["draft"][i] if who == DRAFT else lm_texts[i])
+
+
+def test_the_guard_never_keeps_a_draft_it_is_told_to_rewrite():
+    M = meanings(3)
+    reencode = lambda texts: torch.cat([M, -M]) if texts[0] == "draft" else None  # noqa: E731
+    drafts, texts = ["draft"] * 3, ["lm"] * 3  # the drafts land on the meaning, the LM's texts opposite
+    assert guarded(M, drafts, texts, 0.02, reencode) == [True] * 3
+    assert guarded(M, drafts, texts, 0.02, reencode, rewrite=[True, False, True]) == [False, True, False]
+
+
+def test_drafts_with_an_invented_word_go_to_the_lm_when_its_text_has_none(corpus):
+    ae = ie.Autoencoder.build(tiny_config(meaning="minilm", vector_size=MINILM + 16), corpus=corpus, seed=0)
+    assert invented_drafts(ae, [[1]], ["a"]) is None  # no lexicon: no rule
+    ae.set_lexicon(words_of(ae.codec, corpus[:5]))
+    known = corpus[0]
+    extra = next(
+        w for s in corpus[5:] for w in s.lower().split() if w.isalpha() and w not in " ".join(corpus[:5]).lower()
+    )
+    unknown = f"{known} {extra}"
+    draft_ids = ae.codec.encode([known, unknown, unknown])[0]
+    assert invented_drafts(ae, draft_ids, [unknown, known, unknown]) == [False, True, False]
 
 
 def test_a_guard_margin_out_of_range_is_refused():
