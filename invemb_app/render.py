@@ -139,7 +139,8 @@ def scored_outputs_table(
     for name, r in labelled:
         rows.append([name, shown(r.output), "✓" if r.exact else "✗", f"{r.bleu:.0f}", f"{r.cosine:.3f}"])
     for name in pending:
-        rows.append([f'<span class="ie-label">{html.escape(name)}</span>', "<i>decoding…</i>", "", "", ""])
+        label = html.escape(decoding_label(name))  # as it will read once decoded
+        rows.append([f'<span class="ie-label">{label}</span>', "<i>decoding…</i>", "", "", ""])
     return html_table(
         [label, "output", "exact", "BLEU", "cosine"],
         rows,

@@ -12,9 +12,10 @@ interpolation between such rows, the map's spots) is written by it, under every 
 Its draft is the small decoder's reading of the same meaning: the checkpoint's default decoding (its best
 text; ``draft_decoding="default"``) or greedy (what training reads, faster).
 With ``keep_draft_margin`` set in the meaning decoder's config (the faithfulness guard), a row whose LM
-text lands more than that margin further from the meaning (MiniLM cosine) than its draft keeps the draft,
-and says so (writer ``DRAFT``; the draft is the same for every decoding): the LM brings case and grammar,
-never at the price of the meaning. Decodings the LM reads alike (greedy, beam, default) share one text,
+text lands more than that margin further from the meaning (MiniLM cosine) than the small decoder's keeps
+the small decoder's, and says so (writer ``DRAFT``): the draft for the LM's greedy text (greedy, beam,
+default), the small decoder's own sample or rerank for a sampled decoding (so a T row still shows
+sampling at its T): the LM brings case and grammar, never at the price of the meaning. Decodings the LM reads alike (greedy, beam, default) share one text,
 and every LM row the decodings of one call need (each vector's greedy row, its seeded samples, a rerank's
 candidates) is written in one batch (``lm_texts``).
 Rows that keep some wording code stay with the small decoder, which reads that code; ``writer="decoder"``
@@ -47,7 +48,7 @@ def with_default(kwargs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 SMALL, LM = "decoder", "meaning decoder"
-DRAFT = "decoder (draft kept)"  # a row the guard gave back to the small decoder: its draft, whatever the decoding
+DRAFT = "decoder (kept)"  # a row the guard gave back to the small decoder: its draft, or its own sample
 
 
 def meaning_only_rows(Z: torch.Tensor, meaning_size: int) -> list[int]:
@@ -231,14 +232,22 @@ def write_many(
         by_setting: dict[tuple, Any] = {}
         for config in configs.values():
             by_setting.setdefault(lm_setting(config), config)  # decodings the LM reads alike share one text
-        texts = lm_texts(decoder, M, drafts, list(by_setting.values()), reencode=reencode)
+        lm_out = dict(zip(by_setting, lm_texts(decoder, M, drafts, list(by_setting.values()), reencode=reencode)))
         margin = decoder.cfg.keep_draft_margin
-        written = {}
-        for key, t in zip(by_setting, texts):
-            rewrite = invented_drafts(ae, draft_ids, t) if decoder.cfg.rewrite_invented else None
-            written[key] = t, guarded(M, drafts, t, margin, reencode, rewrite=rewrite)
+        # What a row keeps where the guard rejects the LM's text: for the LM's greedy text (greedy, beam,
+        # default) the draft; for a sampled decoding (sample, rerank) the small decoder's own output of that
+        # decoding, so that a T row still shows a sample at its T and a new seed still draws anew.
+        sampled = [name for name, config in configs.items() if lm_setting(config) != (GREEDY,)]
+        own = small(Z[rows], {name: plans[name][1] for name in sampled}) if sampled and margin is not None else {}
+        guards: dict[Any, list[bool]] = {}
         for name, config in configs.items():
-            texts, keep = written[lm_setting(config)]
-            for i, text, ids, kept in zip(rows, texts, draft_ids, keep):
+            key = lm_setting(config)
+            kept_ids = own.get(name, draft_ids)
+            tag = name if name in own else key  # the draft's guard is shared by the decodings that read alike
+            if tag not in guards:
+                kept_texts = drafts if name not in own else [ae.codec.decode(ids) for ids in kept_ids]
+                rewrite = invented_drafts(ae, kept_ids, lm_out[key]) if decoder.cfg.rewrite_invented else None
+                guards[tag] = guarded(M, kept_texts, lm_out[key], margin, reencode, rewrite=rewrite)
+            for i, text, ids, kept in zip(rows, lm_out[key], kept_ids, guards[tag]):
                 out[name][i], writers[name][i] = (ids, DRAFT) if kept else (text, LM)
     return {n: out[n] for n in decodings}, {n: writers[n] for n in decodings}

@@ -11,7 +11,7 @@ from conftest import tiny_config
 
 import invemb_core as ie
 from invemb_core import lm as lm_module
-from invemb_core import lm_decoder
+from invemb_core import lm_decoder, meaning_lm
 from invemb_core.lexicon import words_of
 from invemb_core.lm_decoder import LMDecoderConfig
 from invemb_core.meaning_lm import DRAFT, LM, SMALL, guarded, invented_drafts, keep_drafts, meaning_only_rows
@@ -269,6 +269,23 @@ def test_decodings_the_lm_reads_alike_share_one_text(tiny_lm, corpus, monkeypatc
     # one batch: per vector one greedy row (greedy, beam and default share it) and one sample
     assert len(calls) == 1 and len(calls[0]["draws"]) == 6 and len(set(calls[0]["draws"])) == 2
     assert out["greedy"] == out["beam"] == out["default"] and set(writers["T=1"]) == {LM}
+
+
+def test_a_sampled_row_the_guard_rejects_keeps_the_small_decoders_own_sample(tiny_lm, corpus, monkeypatch):
+    ae = ie.Autoencoder.build(tiny_config(meaning="minilm", vector_size=MINILM + 16), corpus=corpus, seed=0)
+    ae.set_meaning_decoder(make(tiny_lm, keep_draft_margin=0.0).eval())
+    monkeypatch.setattr(meaning_lm, "guarded", lambda M, kept, texts, *a, **k: [True] * len(texts))  # keep all
+    Z = ae.from_meaning(ae.encode(corpus[:3])[:, :MINILM])
+    decodings = {
+        "greedy": {"strategy": "greedy"},
+        "T=1": {"strategy": "sample", "temperature": 1.0, "seed": 1},
+        "T=1.5": {"strategy": "sample", "temperature": 1.5, "seed": 2},
+    }
+    out, writers = ae.write_many(Z, decodings)
+    assert all(set(w) == {DRAFT} for w in writers.values())
+    assert out["greedy"] == ae.decode_ids(Z, writer="decoder")  # the draft: the small decoder's default
+    for name in ("T=1", "T=1.5"):  # not the draft: the small decoder's own sample of that decoding
+        assert out[name] == ae.decode_ids(Z, writer="decoder", **decodings[name]) != out["greedy"]
 
 
 def test_drafts_are_remembered_per_row(tiny_lm, corpus):

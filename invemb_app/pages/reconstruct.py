@@ -52,7 +52,9 @@ def pick_examples(pool: list[str], counter: str) -> None:
 
 
 def resample() -> None:
-    st.session_state.rec_seed += 1
+    """A seed past every one the page drew with: the temperature section's samples use seeds seed .. seed +
+    samples - 1, so a step of one would show five of its six samples again."""
+    st.session_state.rec_seed += int(st.session_state.get("rec_samples", 6))
 
 
 left, right = st.columns([3, 2])
@@ -197,9 +199,9 @@ st.caption(
         else ""
     )
     + (
-        " · decoder (draft kept): the meaning decoder's text for that row landed further from the meaning than "
-        "the draft (MiniLM cosine, past a small margin), so the row keeps the draft, the checkpoint's default "
-        "decoding, whichever decoding the row names"
+        " · decoder (kept): the meaning decoder's text for that row landed further from the meaning than the "
+        "checkpoint's own decoder's (MiniLM cosine, past a small margin), so the row keeps that decoder's text: "
+        "its default decoding for greedy, beam and default, its own sample or rerank for the others"
         if (table.writer == DRAFT).any()
         else ""
     )
