@@ -66,6 +66,17 @@ def test_a_sentence_in_another_language_gets_a_warning():
     assert any("reads as Français" in w.value for w in at.warning)
 
 
+def test_one_click_reads_a_sentence_typed_in_another_language_with_its_encoder():
+    at = page()
+    french = "Un homme fait du vélo dans la rue avec un chien."
+    at.text_area(key="lang_text_en").set_value(french).run()
+    assert any("reads as Français" in w.value for w in at.warning)  # MiniLM read it, and the page says so
+    at.button(key="lang_follow").click().run()
+    assert at.radio(key="lang_in").value == "fr" and at.text_area(key="lang_text_fr").value == french
+    assert not at.warning and any("Français encoder reads" in i.value for i in at.info)
+    assert any("Français student" in c.value for c in at.caption)
+
+
 def test_a_walk_from_english_to_german_is_written_in_french():
     at = page()
     at.radio(key="lang_walk_b_in").set_value("de").run()

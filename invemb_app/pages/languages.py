@@ -18,7 +18,7 @@ from invemb_app.languages import (
 from invemb_app.render import md_escape, path_table, text_table
 from invemb_app.state import current, current_model
 from invemb_app.widgets import split_lines
-from invemb_core.language import LANGUAGES
+from invemb_core.language import LANGUAGES, detect_language
 
 EXAMPLES = {
     "en": "A dog runs through the snow.\nTwo women are drinking coffee in a cafe.",
@@ -42,10 +42,32 @@ if len(codes) == 1:
     )
     st.stop()
 
+
+def other_language(text: str, code_in: str) -> str | None:
+    """The one other offered language every typed line reads as (``detect_language``), else None."""
+    found = {detect_language(s) for s in split_lines(text)[:10]}
+    code = found.pop() if len(found) == 1 else None
+    return code if code not in (None, code_in) and code in codes else None
+
+
+def follow_language(code_in: str, code: str) -> None:
+    """Read the sentences typed in ``code_in``'s box with ``code``'s encoder: its box gets the text."""
+    st.session_state[f"lang_text_{code}"] = st.session_state.get(f"lang_text_{code_in}", "")
+    st.session_state["lang_in"] = code
+    st.session_state["lang_followed"] = code
+
+
 st.subheader("Through the vector")
 code_in = language_choice(ae, "Your sentences are in", "lang_in", help="Picks the encoder that reads them")
 # One box per language, each starting with an example in it: switching languages keeps what you typed in each.
-text = st.text_area("Sentences, one per line (up to 10)", EXAMPLES[code_in], key=f"lang_text_{code_in}", height=100)
+text = st.text_area(
+    "Sentences, one per line (up to 10)",
+    EXAMPLES[code_in],
+    key=f"lang_text_{code_in}",
+    height=100,
+)
+if followed := st.session_state.pop("lang_followed", None):
+    st.info(f"The {LANGUAGES[followed]} encoder reads your sentences now.")
 sentences = split_lines(text)[:10]
 if sentences:
     try:
@@ -55,6 +77,11 @@ if sentences:
         st.stop()
     for message in warnings:
         st.warning(md_escape(message))
+    if code := other_language(text, code_in):  # one click to the encoder the text asks for
+        name = LANGUAGES[code]
+        st.button(
+            f"Read them with the {name} encoder", key="lang_follow", on_click=follow_language, args=(code_in, code)
+        )
     st.caption(
         f"Encoded by {encoder_name(ae, code_in)}; each column written from that vector alone, English by the "
         + english_writer(ae)
