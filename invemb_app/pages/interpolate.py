@@ -127,7 +127,8 @@ def walk_section(ae: ie.Autoencoder, projection: Projection | None) -> None:
         st.caption(distinct_caption(texts))
     if right is not None:
         with right:
-            st.markdown("**A plain autoencoder (checkpoints/plain), same pair**")
+            whole = ", its whole vector (it has no meaning part to keep alone)" if meaning_alone else ""
+            st.markdown(f"**A plain autoencoder (checkpoints/plain), same pair{whole}**")
             if strategy == "beam" and not load_model(*key(plain_path)).supports_beam:
                 st.caption("Greedy here: a parallel decoder writes every position at once, so it has no beam search.")
             st.html(path_table(plain[0], plain[1]))
