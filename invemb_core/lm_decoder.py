@@ -154,6 +154,11 @@ class MeaningDecoder(nn.Module):
         self.sep_ids = tokenizer("\nSentence:", add_special_tokens=False)["input_ids"]
         self.draft_ids = tokenizer("Draft:", add_special_tokens=False)["input_ids"]
 
+    @property
+    def device(self) -> torch.device:
+        """Where the LM's weights are (the CPU, or a GPU for ``invemb train-lm --device cuda``)."""
+        return self.lm.get_input_embeddings().weight.device
+
     # ---- what trains and what is saved -----------------------------------------------------------
 
     def trained_state(self) -> dict[str, torch.Tensor]:
@@ -165,7 +170,8 @@ class MeaningDecoder(nn.Module):
         directory.mkdir(parents=True, exist_ok=True)
         (directory / CONFIG_FILE).write_text(json.dumps(asdict(self.cfg), indent=2) + "\n")
         # bfloat16 on disk (half the size; training already runs its products in bfloat16)
-        save_file({n: t.to(torch.bfloat16) for n, t in self.trained_state().items()}, str(directory / WEIGHTS_FILE))
+        state = {n: t.to(device="cpu", dtype=torch.bfloat16) for n, t in self.trained_state().items()}
+        save_file(state, str(directory / WEIGHTS_FILE))
 
     def load_trained(self, state: dict[str, torch.Tensor]) -> None:
         own = dict(self.named_parameters())
@@ -208,7 +214,7 @@ class MeaningDecoder(nn.Module):
             raise InvEmbError(
                 f"the meaning decoder reads vectors of shape (N, {self.cfg.meaning_size}), got {tuple(m.shape)}"
             )
-        return F.normalize(m, dim=-1)
+        return F.normalize(m, dim=-1).to(self.device)
 
     def embed_rows(
         self, m: torch.Tensor, rows: list[list[int]], *, left_pad: bool
@@ -217,12 +223,15 @@ class MeaningDecoder(nn.Module):
         left for generation (every row ends where its first new piece goes) or on the right for training."""
         embed = self.lm.get_input_embeddings()
         prefix = self.mapper(m.to(embed.weight.dtype))  # (B, k, W)
-        seqs = [torch.cat([prefix[i], embed(torch.tensor(r, dtype=torch.long))]) for i, r in enumerate(rows)]
+        device = embed.weight.device
+        seqs = [
+            torch.cat([prefix[i], embed(torch.tensor(r, dtype=torch.long, device=device))]) for i, r in enumerate(rows)
+        ]
         T = max(len(s) for s in seqs)
         if not left_pad:  # few distinct shapes: oneDNN builds its bfloat16 kernels once per shape
             T = -(-T // 16) * 16
         x = torch.stack([F.pad(s, (0, 0, T - len(s), 0) if left_pad else (0, 0, 0, T - len(s))) for s in seqs])
-        mask = torch.zeros(len(seqs), T, dtype=torch.long)
+        mask = torch.zeros(len(seqs), T, dtype=torch.long, device=device)
         for i, s in enumerate(seqs):
             (mask[i, T - len(s) :] if left_pad else mask[i, : len(s)]).fill_(1)
         return x, mask  # (B, T, W), (B, T)
@@ -243,9 +252,9 @@ class MeaningDecoder(nn.Module):
             first = k + len(p) - 1  # the position whose output is the answer's first piece
             pos += [(i, first + j) for j in range(len(a))]
             gold += a
-        index = torch.tensor(pos)
+        index = torch.tensor(pos, device=h.device)
         logits = self.lm.lm_head(h[index[:, 0], index[:, 1]])  # (N, V): only the answer's positions
-        return F.cross_entropy(logits.float(), torch.tensor(gold))
+        return F.cross_entropy(logits.float(), torch.tensor(gold, device=h.device))
 
     def tokenize_targets(self, targets: list[str]) -> list[list[int]]:
         return self.tokenizer([" " + t for t in targets], add_special_tokens=False)["input_ids"]

@@ -78,13 +78,13 @@ class RepeatBan:
 
 def next_pieces(logits: torch.Tensor, draws: Sequence[Draw], uniforms: dict[int | None, torch.Tensor]) -> torch.Tensor:
     """One piece per row of ``logits`` (B, V) by each row's ``Draw``; rows that draw alike go in one call."""
-    out = torch.empty(logits.shape[0], dtype=torch.long)
+    out = torch.empty(logits.shape[0], dtype=torch.long, device=logits.device)
     groups: dict[tuple[float, float], list[int]] = {}
     for i, d in enumerate(draws):
         groups.setdefault((d.temperature, d.top_p), []).append(i)
     for (temperature, top_p), rows in groups.items():
-        index = torch.tensor(rows)
-        uniform = None if temperature == 0 else torch.cat([uniforms[draws[i].seed] for i in rows])
+        index = torch.tensor(rows, device=logits.device)
+        uniform = None if temperature == 0 else torch.cat([uniforms[draws[i].seed] for i in rows]).to(logits.device)
         out[index] = sample_next_token(logits[index], temperature=temperature, top_p=top_p, uniform=uniform)
     return out
 
@@ -139,8 +139,8 @@ def generate(
         bans.add(written, [i for i in active if not done[i]])
         if all(done):
             break
-        fed = torch.tensor([eos if done[i] else pieces[i] for i in range(B)])
+        fed = torch.tensor([eos if done[i] else pieces[i] for i in range(B)], device=x.device)
         inputs = lm.get_input_embeddings()(fed)[:, None, :].to(x.dtype)  # (B, 1, W)
-        mask = torch.cat([mask, torch.ones(B, 1, dtype=mask.dtype)], dim=1)
+        mask = torch.cat([mask, torch.ones(B, 1, dtype=mask.dtype, device=mask.device)], dim=1)
         position = position[:, -1:] + 1
     return written

@@ -1,4 +1,5 @@
-"""Training the meaning decoder (``lm_decoder.py``): resumable, on CPU, in bfloat16 autocast.
+"""Training the meaning decoder (``lm_decoder.py``): resumable, on CPU (or a GPU: ``--device cuda``), in bfloat16
+autocast.
 
 ``invemb train-lm --out DIR --minutes N`` trains for N more minutes and stops; the same command again
 resumes where it stopped (``DIR/train_state.pt``: the trained weights, the optimiser, the step, the data
@@ -64,6 +65,9 @@ class LMTrainConfig:
     eval_sentences: int = opt(100, "typed dev sentences written at each evaluation")
     eval_data: str = opt("data/english/typed_dev.txt", "the evaluation sentences, one a line")
     bf16: bool = opt(True, "matrix products in bfloat16 (autocast; float32 master weights)")
+    device: str = opt(
+        "cpu", "where the LM trains: cpu, or cuda on a machine with a GPU (the drafts are made on the CPU either way)"
+    )
     seed: int = opt(0, "data order and initialisation")
 
 
@@ -142,7 +146,7 @@ def evaluate_meaning_decoder(decoder: MeaningDecoder, ae, sentences: list[str], 
     for start in range(0, len(sentences), batch):
         chunk = sentences[start : start + batch]
         meaning, drafts = draft(ae, chunk)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast(decoder.device.type, dtype=torch.bfloat16):
             outputs += decoder.generate(meaning, drafts if decoder.cfg.draft else None)
     M = ae.encode(sentences)[:, : ae.meaning_size]
     W = ae.encode([o or "." for o in outputs])[:, : ae.meaning_size]
@@ -159,7 +163,7 @@ def train_meaning_decoder(cfg: LMTrainConfig, decoder_cfg: LMDecoderConfig | Non
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / "train_state.pt"
-    state = torch.load(state_path, weights_only=False) if state_path.is_file() else None
+    state = torch.load(state_path, weights_only=False, map_location="cpu") if state_path.is_file() else None
     if state is not None:
         decoder_cfg = LMDecoderConfig(**state["decoder_config"])
         log(f"resuming {out} at step {state['step']} ({state['minutes']:.1f} min trained)")
@@ -179,6 +183,7 @@ def train_meaning_decoder(cfg: LMTrainConfig, decoder_cfg: LMDecoderConfig | Non
             opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
         decoder.load_trained(start.trained_state())
         del start
+    decoder.to(cfg.device)  # before the optimiser's state is read: it follows its parameters' device
     if state is not None:
         decoder.load_trained(state["trained"])
         opt.load_state_dict(state["optimizer"])
@@ -228,7 +233,7 @@ def train_meaning_decoder(cfg: LMTrainConfig, decoder_cfg: LMDecoderConfig | Non
             tick = time.time()
             for group in opt.param_groups:
                 group["lr"] = warmup_cosine(step, peak=cfg.lr, warmup=cfg.warmup_steps, total=cfg.total_steps)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            with torch.autocast(decoder.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
                 loss = decoder(m, t, d if decoder_cfg.draft else None)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
