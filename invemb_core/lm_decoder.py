@@ -150,7 +150,6 @@ class MeaningDecoder(nn.Module):
                         if isinstance(getattr(parent, name, None), nn.Linear):
                             setattr(parent, name, LoRALinear(getattr(parent, name), cfg.lora_rank, cfg.lora_alpha))
         self.eos = tokenizer.eos_token_id
-        self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos
         self.sep_ids = tokenizer("\nSentence:", add_special_tokens=False)["input_ids"]
         self.draft_ids = tokenizer("Draft:", add_special_tokens=False)["input_ids"]
 

@@ -15,9 +15,9 @@ With ``keep_draft_margin`` set in the meaning decoder's config (the faithfulness
 text lands more than that margin further from the meaning (MiniLM cosine) than the small decoder's keeps
 the small decoder's, and says so (writer ``DRAFT``): the draft for the LM's greedy text (greedy, beam,
 default), the small decoder's own sample or rerank for a sampled decoding (so a T row still shows
-sampling at its T): the LM brings case and grammar, never at the price of the meaning. Decodings the LM reads alike (greedy, beam, default) share one text,
-and every LM row the decodings of one call need (each vector's greedy row, its seeded samples, a rerank's
-candidates) is written in one batch (``lm_texts``).
+sampling at its T): the LM brings case and grammar, never at the price of the meaning. Decodings the LM
+reads alike (greedy, beam, default) share one text, and every LM row the decodings of one call need (each
+vector's greedy row, its seeded samples, a rerank's candidates) is written in one batch (``lm_texts``).
 Rows that keep some wording code stay with the small decoder, which reads that code; ``writer="decoder"``
 sends every row there, ``writer="lm"`` insists on the meaning decoder (an error if it cannot load).
 With the default ``writer="auto"``, a meaning decoder that cannot load (its package missing) leaves the
