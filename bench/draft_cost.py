@@ -99,8 +99,8 @@ def main() -> None:
             }
             shown = {k: round(v, 4) for k, v in fig.items() if k != "examples"}
             print(name, draft, json.dumps(shown), flush=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+            if args.json:  # after every row: a stopped run keeps what it measured
+                Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
 
 
 if __name__ == "__main__":
