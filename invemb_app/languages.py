@@ -122,7 +122,7 @@ def english_writer(ae: ie.Autoencoder) -> str:
         return "checkpoint's decoder of the meaning."
     return (
         "checkpoint's meaning decoder (a pretrained LM rewriting its small decoder's text), or that text itself "
-        "where the LM's drifts further from the meaning."
+        "where the LM's text drifts further from the meaning."
     )
 
 

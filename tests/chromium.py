@@ -51,15 +51,17 @@ INSTRUMENT = """
 })();
 """
 
-# no server message for this long, no "Running..." widget, no spinner, no element of the last run still greyed
-# (a page that computes silently for a while sends nothing): the script run is over
+# no server message for this long, no "Running..." widget, no spinner, no element of the last run still greyed,
+# and the app's own script state (stApp's data-test-script-state) not "running": a page that computes silently
+# for seconds sends nothing meanwhile, so quiet alone does not mean the run is over
 QUIET_MS = 800
 DRAWN_MS = 300  # ... and no change to the page for this long: it is drawn
 SETTLED = """([quiet, drawn, rerun]) => { const s = window.__invemb; const now = performance.now();
   const answered = s.recv.length > 0 && (!rerun || (s.sent.length > 0 && s.recv[s.recv.length - 1] > s.sent[0]));
   return answered && now - s.recv[s.recv.length - 1] > quiet &&
     now - s.mutation > drawn && !document.querySelector('[data-testid="stStatusWidget"]') &&
-    !document.querySelector('[data-testid="stSpinner"]') && !document.querySelector('[data-stale="true"]'); }"""
+    !document.querySelector('[data-testid="stSpinner"]') && !document.querySelector('[data-stale="true"]') &&
+    document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state') !== 'running'; }"""
 
 
 def free_port() -> int:
