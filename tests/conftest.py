@@ -90,31 +90,39 @@ def tiny_gru_ae(corpus) -> ie.Autoencoder:
 LM_TEXT = ["A dog runs in the park.", "Two men play chess.", "Draft:", "Sentence:", "a woman reads a book."]
 
 
-@pytest.fixture(scope="module")
-def tiny_lm():
-    """A 2-layer, 32-wide random llama with a word-level tokenizer trained on a few lines: stands in for
-    SmolLM2 (no GGUF needed). Returns (model, tokenizer)."""
+def tiny_llama(lines: list[str], *, roles: dict[str, str], layers: int = 2, **config):
+    """A random llama, 32 wide, and a word-level tokenizer trained on ``lines``: (model, tokenizer).
+    ``roles``: the tokenizer's special tokens besides <unk> and <pad> (e.g. ``{"eos_token": "<eos>"}``);
+    ``config``: more ``LlamaConfig`` settings."""
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator(LM_TEXT * 3, trainers.WordLevelTrainer(special_tokens=["<unk>", "<pad>", "<eos>"]))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>")
+    tok.train_from_iterator(lines, trainers.WordLevelTrainer(special_tokens=["<unk>", "<pad>", *roles.values()]))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", **roles)
+    if "eos_token" in roles:
+        config["eos_token_id"] = tokenizer.eos_token_id
     torch.manual_seed(0)
-    config = LlamaConfig(
-        initializer_range=0.3,  # logits wide enough for a few steps to learn a sentence
+    shape = LlamaConfig(
         vocab_size=tok.get_vocab_size(),
         hidden_size=32,
         intermediate_size=64,
-        num_hidden_layers=2,
+        num_hidden_layers=layers,
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=128,
-        eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
+        **config,
     )
-    return LlamaForCausalLM(config).eval(), tokenizer
+    return LlamaForCausalLM(shape).eval(), tokenizer
+
+
+@pytest.fixture(scope="module")
+def tiny_lm():
+    """A 2-layer random llama over a few lines: stands in for SmolLM2 (no GGUF needed)."""
+    # initializer_range: logits wide enough for a few steps to learn a sentence
+    return tiny_llama(LM_TEXT * 3, roles={"eos_token": "<eos>"}, initializer_range=0.3)
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import tiny_llama
 from test_language import GERMAN, TINY
-from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 import invemb_core as ie
 from invemb_core import lm as lm_module
@@ -21,23 +20,9 @@ from invemb_core.vector_decoder import DecoderShape, VectorDecoder, train_tokeni
 def tiny_reader(tmp_path_factory):
     """A 3-layer, 32-wide llama with a word-level tokenizer over the German lines, saved as a directory
     that lm.py loads like any local LM."""
-    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator(GERMAN, trainers.WordLevelTrainer(special_tokens=["<unk>", "<pad>", "<s>"]))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", bos_token="<s>")
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=tok.get_vocab_size(),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=3,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=128,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    model, tokenizer = tiny_llama(GERMAN, roles={"bos_token": "<s>"}, layers=3)
     where = tmp_path_factory.mktemp("tiny-reader")
-    LlamaForCausalLM(config).save_pretrained(where)
+    model.save_pretrained(where)
     tokenizer.save_pretrained(where)
     return str(where)
 
