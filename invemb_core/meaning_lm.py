@@ -29,7 +29,6 @@ Nothing here draws text itself: the small decoder is reached through a callable,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -173,8 +172,7 @@ def drafts_of(ae, Z: torch.Tensor, how: dict[str, Any], small) -> list[list[int]
     for the same sentences' drafts more than once (its first rows, then the sampled ones), and a row's draft
     never depends on the rest of its batch (seeded per row, ``decode.py``)."""
     memo = ae.__dict__.setdefault("_draft_memo", {})
-    tag = json.dumps(how, sort_keys=True)
-    keys = [(tag, z.detach().float().numpy().tobytes()) for z in Z]
+    keys = [(how["strategy"], z.detach().float().numpy().tobytes()) for z in Z]
     todo = [i for i, k in enumerate(keys) if k not in memo]
     fresh = dict(zip(todo, small(Z[todo], {"draft": how})["draft"])) if todo else {}
     out = [fresh[i] if i in fresh else memo[k] for i, k in enumerate(keys)]
